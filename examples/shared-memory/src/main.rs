@@ -1,0 +1,4 @@
+//! Placeholder: this example is being written.
+fn main() {
+    println!("shared-memory: not written yet");
+}
