@@ -1,0 +1,117 @@
+//! Runs the `threads` example as a child process and checks what it demonstrates.
+#![cfg(target_os = "linux")]
+
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
+
+use regex::Regex;
+use test_support::{ADDRS, PIDS, Redaction, TIDS};
+
+const BIN: &str = env!("CARGO_BIN_EXE_threads");
+
+/// The closing hygiene line counts the descriptors the example inherited, which depends on who
+/// started it.
+const FD_COUNT: Redaction = ("[N]", r"(?<redacted>\d+) file descriptors open");
+
+/// Every number captured by `pattern`'s first group, in order.
+fn numbers(text: &str, pattern: &str) -> Vec<u64> {
+    let regex = Regex::new(pattern).expect("valid regex");
+    regex
+        .captures_iter(text)
+        .map(|c| c[1].parse().expect("a number"))
+        .collect()
+}
+
+/// Every hexadecimal address captured by `pattern`'s first group, in order.
+fn addresses(text: &str, pattern: &str) -> Vec<String> {
+    let regex = Regex::new(pattern).expect("valid regex");
+    regex
+        .captures_iter(text)
+        .map(|c| c[1].to_owned())
+        .collect()
+}
+
+#[test]
+fn threads_share_memory_but_not_stacks() {
+    let out = test_support::run(BIN, &[]);
+    out.assert_success();
+    let stdout = &out.stdout;
+
+    // Same pid everywhere, a different tid for each thread, and the main thread's tid is the pid.
+    let pids: HashSet<u64> = numbers(stdout, r"pid (\d+)").into_iter().collect();
+    assert_eq!(pids.len(), 1, "more than one pid:\n{stdout}");
+    let pid = *pids.iter().next().unwrap();
+    let tids = numbers(stdout, r"(?m)^   (?:second thread: .*|thread \d+ +)tid (\d+)");
+    assert_eq!(tids.len(), 4, "expected the second thread and 3 more:\n{stdout}");
+    let main_tids = numbers(stdout, r"(?m)^   main.*tid (\d+)");
+    assert!(main_tids.iter().all(|&t| t == pid), "main tid != pid:\n{stdout}");
+    assert!(!tids.contains(&pid), "a spawned thread has the main thread's tid:\n{stdout}");
+
+    // A thread's writes are seen by main.
+    out.assert_stdout_contains("main sees its vector as [100, 200, 300] and the global at 3");
+
+    // One stack per thread (distinct local addresses), one heap (one address for the value).
+    let locals = addresses(stdout, r"local at (0x[0-9a-f]+)");
+    let heaps = addresses(stdout, r"heap value at (0x[0-9a-f]+)");
+    assert_eq!(locals.len(), 4, "{stdout}");
+    assert_eq!(locals.iter().collect::<HashSet<_>>().len(), 4, "{stdout}");
+    assert_eq!(heaps.len(), 4, "{stdout}");
+    assert_eq!(heaps.iter().collect::<HashSet<_>>().len(), 1, "{stdout}");
+
+    // The message arrives in the buffer it was allocated in.
+    let sent = addresses(stdout, r"allocated at (0x[0-9a-f]+)");
+    let received = addresses(stdout, r"in the buffer at (0x[0-9a-f]+)");
+    assert_eq!(sent.len(), 1, "{stdout}");
+    assert_eq!(sent, received, "{stdout}");
+    out.assert_stdout_contains("received [10, 20, 30]");
+
+    out.assert_stdout_contains("Clean exit: no child process left");
+    out.assert_stdout_snapshot("output.txt", &[PIDS, TIDS, ADDRS, FD_COUNT]);
+}
+
+#[test]
+fn more_threads_more_stacks() {
+    let out = test_support::run(BIN, &["--threads", "8"]);
+    out.assert_success();
+    let locals = addresses(&out.stdout, r"local at (0x[0-9a-f]+)");
+    assert_eq!(locals.iter().collect::<HashSet<_>>().len(), 9, "{}", out.stdout);
+    out.assert_stdout_contains("[100, 200, 300, 400, 500, 600, 700, 800] and the global at 8");
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let cases: [(&[&str], &str); 3] = [
+        (&["--threads", "0"], "error: invalid value '0' for '--threads <THREADS>'"),
+        (&["--threads", "many"], "error: invalid value 'many' for '--threads <THREADS>'"),
+        (&["--bogus"], "error: unexpected argument '--bogus'"),
+    ];
+    for (args, message) in cases {
+        let out = test_support::run(BIN, args);
+        out.assert_code(2);
+        out.assert_stderr_contains(message);
+    }
+}
+
+/// Out of threads: an unprivileged user limited to one task (`prlimit --nproc=1`) cannot
+/// create a second thread. The example must say so in one line, not panic. Root ignores
+/// RLIMIT_NPROC, so as root the example runs as `nobody` (uid 65534).
+#[test]
+fn a_failed_spawn_is_one_clear_line() {
+    let mut wrapper = vec![];
+    if running_as_root() {
+        wrapper.extend(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]);
+    }
+    wrapper.extend(["prlimit", "--nproc=1", BIN]);
+    let out = test_support::run(wrapper[0], &wrapper[1..]);
+    out.assert_code(1);
+    out.assert_one_line_error();
+    out.assert_stderr_contains("threads: error: pthread_create(): EAGAIN");
+}
+
+/// `/proc/self` belongs to the effective user of the process that looks at it.
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .expect("stat /proc/self")
+        .uid()
+        == 0
+}

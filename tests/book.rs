@@ -1,0 +1,454 @@
+//! Book-wide checks. Each reads the Markdown sources or the one HTML build this binary makes
+//! (under `target/tmp/`), and names every offending file in its failure message.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use book_checks::{Built, anchor_text, built, code_blocks, includes, pages, root, workspace};
+use regex::Regex;
+use scraper::{Html, Selector};
+
+fn book() -> &'static Built {
+    built(Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/book")))
+}
+
+/// The ten aspects of the comparison table in the source texts.
+const ASPECTS: [&str; 10] = [
+    "Definition",
+    "Memory space",
+    "Resource sharing",
+    "Creation time",
+    "Context switching",
+    "Communication",
+    "Overhead",
+    "Crash impact",
+    "Synchronization",
+    "Use cases",
+];
+
+/// Diagrams the book promises, by page.
+const DIAGRAMS: [(&str, &str); 4] = [
+    ("definitions.md", "address-space layout"),
+    ("creating-and-ending.md", "fork timeline"),
+    ("communication.md", "data flow through a pipe"),
+    ("crashes.md", "blast radius of a crash"),
+];
+
+#[test]
+fn the_book_builds_without_errors_or_warnings() {
+    let built = book();
+    assert!(
+        built.warnings.is_empty(),
+        "mdBook logged warnings or errors:\n{}",
+        built.warnings.join("\n")
+    );
+    assert!(built.dir.join("index.html").is_file());
+    assert!(
+        built.dir.join("assets/mermaid.min.js").is_file(),
+        "the mermaid bundle is not in the built book"
+    );
+}
+
+#[test]
+fn every_include_resolves_to_non_empty_text() {
+    let mut problems = Vec::new();
+    for page in pages() {
+        for include in includes(&page) {
+            let where_ = format!("{}: {}", page.rel.display(), include.directive);
+            let Ok(source) = std::fs::read_to_string(&include.file) else {
+                problems.push(format!("{where_}: no such file"));
+                continue;
+            };
+            let text = match include.selector.as_deref() {
+                // A line range like `10:20`, `:20` or `10:`: mdBook handles it, just check the file.
+                Some(sel) if sel.chars().all(|c| c.is_ascii_digit() || c == ':') => source,
+                Some(anchor) => match anchor_text(&source, anchor) {
+                    Some(text) => text,
+                    None => {
+                        problems.push(format!("{where_}: no ANCHOR/ANCHOR_END pair named {anchor:?}"));
+                        continue;
+                    }
+                },
+                None => source,
+            };
+            if text.trim().is_empty() {
+                problems.push(format!("{where_}: includes nothing"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn rust_in_the_book_comes_from_compiled_crates() {
+    let ws = workspace();
+    let root = root();
+    let compiled = |file: &Path| -> bool {
+        let Ok(file) = file.canonicalize() else { return false };
+        if ws.target_sources.iter().any(|s| s.canonicalize().ok().as_ref() == Some(&file)) {
+            return true;
+        }
+        ws.packages.iter().any(|(_, dir)| {
+            // Modules of a crate, and trybuild cases that a test of that crate compiles.
+            file.starts_with(dir.join("src"))
+                || (file.starts_with(dir.join("tests/compile-fail"))
+                    && std::fs::read_dir(dir.join("tests")).is_ok_and(|entries| {
+                        entries.flatten().any(|e| {
+                            std::fs::read_to_string(e.path())
+                                .is_ok_and(|t| t.contains("compile_fail(\"tests/compile-fail/"))
+                        })
+                    }))
+        })
+    };
+    let mut problems = Vec::new();
+    for page in pages() {
+        let directives = includes(&page);
+        for (info, body, line) in code_blocks(&page.text) {
+            let lang = info.split([',', ' ']).next().unwrap_or("");
+            if lang != "rust" {
+                continue;
+            }
+            let where_ = format!("{}:{line}", page.rel.display());
+            for code_line in body.lines().filter(|l| !l.trim().is_empty()) {
+                if !code_line.trim_start().starts_with("{{#include")
+                    && !code_line.trim_start().starts_with("{{#rustdoc_include")
+                {
+                    problems.push(format!("{where_}: Rust written in the prose: {code_line:?}"));
+                }
+            }
+            for include in directives.iter().filter(|i| body.contains(&i.directive)) {
+                if !compiled(&include.file) {
+                    problems.push(format!(
+                        "{where_}: {} is not compiled by the workspace",
+                        include.file.strip_prefix(&root).unwrap_or(&include.file).display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Chapter pages in the order SUMMARY.md lists them.
+fn summary_pages() -> Vec<String> {
+    let summary = std::fs::read_to_string(root().join("src/SUMMARY.md")).expect("SUMMARY.md");
+    Regex::new(r"\]\(([^)]+\.md)\)")
+        .expect("regex")
+        .captures_iter(&summary)
+        .map(|c| c[1].to_owned())
+        .collect()
+}
+
+#[test]
+fn summary_lists_every_page_and_only_existing_ones() {
+    let listed: BTreeSet<String> = summary_pages().into_iter().collect();
+    let present: BTreeSet<String> = pages()
+        .iter()
+        .map(|p| p.rel.to_string_lossy().into_owned())
+        .collect();
+    let missing: Vec<_> = present.difference(&listed).collect();
+    let dangling: Vec<_> = listed.difference(&present).collect();
+    assert!(missing.is_empty(), "pages not in SUMMARY.md: {missing:?}");
+    assert!(dangling.is_empty(), "SUMMARY.md lists missing pages: {dangling:?}");
+}
+
+/// `cargo run -p NAME`, `cargo run --release -p NAME`, `cargo test -p NAME`, …
+fn crates_named_in(text: &str) -> Vec<String> {
+    Regex::new(r"cargo (?:run|test|bench)(?: --release| -q| --quiet)* -p ([A-Za-z0-9_-]+)")
+        .expect("regex")
+        .captures_iter(text)
+        .map(|c| c[1].to_owned())
+        .collect()
+}
+
+#[test]
+fn every_chapter_ends_with_run_it_naming_real_crates() {
+    let ws = workspace();
+    let members: BTreeSet<&str> = ws.packages.iter().map(|(n, _)| n.as_str()).collect();
+    let mut problems = Vec::new();
+    for page in pages() {
+        let where_ = page.rel.display();
+        let headings: Vec<&str> = page.text.lines().filter(|l| l.starts_with("## ")).collect();
+        if headings.last() != Some(&"## Run it") {
+            problems.push(format!("{where_}: the last section is not `## Run it`"));
+            continue;
+        }
+        let run_it = &page.text[page.text.rfind("## Run it").expect("found above")..];
+        let named = crates_named_in(run_it);
+        if named.is_empty() && !run_it.contains("cargo test") && !run_it.contains("cargo book") {
+            problems.push(format!("{where_}: `## Run it` names no command"));
+        }
+        for name in named {
+            if !members.contains(name.as_str()) {
+                problems.push(format!("{where_}: `## Run it` names {name:?}, not a workspace crate"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The crates under `examples/`.
+fn example_crates() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/")
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_example_crate_is_run_from_a_chapter_and_has_a_test() {
+    let pages = pages();
+    let mut problems = Vec::new();
+    for name in example_crates() {
+        let run_from: Vec<_> = pages
+            .iter()
+            .filter(|p| p.rel != Path::new("examples.md"))
+            .filter(|p| crates_named_in(&p.text).contains(&name))
+            .collect();
+        if run_from.is_empty() {
+            problems.push(format!("examples/{name}: no chapter gives a `cargo run -p {name}` command"));
+        }
+        let tests = root().join("examples").join(&name).join("tests");
+        let has_test = std::fs::read_dir(&tests)
+            .is_ok_and(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "rs")));
+        if !has_test {
+            problems.push(format!("examples/{name}: no integration test in tests/"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_promised_diagrams_are_there() {
+    for (page, what) in DIAGRAMS {
+        let text = std::fs::read_to_string(root().join("src").join(page)).expect("page");
+        assert!(
+            code_blocks(&text).iter().any(|(info, _, _)| info == "mermaid"),
+            "{page} should have a mermaid diagram of the {what}"
+        );
+    }
+}
+
+#[test]
+fn the_comparison_table_has_all_ten_aspects_each_with_its_links() {
+    let text = std::fs::read_to_string(root().join("src/at-a-glance.md")).expect("at-a-glance.md");
+    let examples = example_crates();
+    let link = Regex::new(r"\]\(([^)#]*)(#[^)]*)?\)").expect("regex");
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
+    let mut problems = Vec::new();
+    for aspect in ASPECTS {
+        let Some(row) = rows.iter().find(|r| {
+            r.split('|').nth(1).is_some_and(|cell| cell.trim().trim_matches('*') == aspect)
+        }) else {
+            problems.push(format!("no row for {aspect:?}"));
+            continue;
+        };
+        let targets: Vec<(String, String)> = link
+            .captures_iter(row)
+            .map(|c| (c[1].to_owned(), c.get(2).map_or("", |m| m.as_str()).to_owned()))
+            .collect();
+        if !targets.iter().any(|(file, _)| file.ends_with(".md") && file != "examples.md") {
+            problems.push(format!("{aspect}: no link to the chapter that explains it"));
+        }
+        let shown_by: Vec<&str> = targets
+            .iter()
+            .filter(|(file, _)| file == "examples.md")
+            .map(|(_, frag)| frag.trim_start_matches('#'))
+            .collect();
+        if shown_by.is_empty() {
+            problems.push(format!("{aspect}: no link to the example that demonstrates it"));
+        }
+        for name in shown_by {
+            if !examples.iter().any(|e| e == name) {
+                problems.push(format!("{aspect}: links examples.md#{name}, which is no example crate"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every HTML file of the build, parsed.
+fn html_files(dir: &Path) -> Vec<(PathBuf, Html)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).expect("build dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "html") {
+                let text = std::fs::read_to_string(&path).expect("html");
+                out.push((path, Html::parse_document(&text)));
+            }
+        }
+    }
+    out
+}
+
+fn is_remote(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//")
+}
+
+#[test]
+fn every_internal_link_and_fragment_resolves() {
+    let dir = &book().dir;
+    let files = html_files(dir);
+    let ids: BTreeMap<PathBuf, BTreeSet<String>> = files
+        .iter()
+        .map(|(path, html)| {
+            let sel = Selector::parse("[id], a[name]").expect("selector");
+            let ids = html
+                .select(&sel)
+                .filter_map(|e| e.value().attr("id").or_else(|| e.value().attr("name")))
+                .map(str::to_owned)
+                .collect();
+            (path.clone(), ids)
+        })
+        .collect();
+    let sel = Selector::parse("a[href], link[href], script[src], img[src], iframe[src]").expect("selector");
+    let mut problems = BTreeSet::new();
+    for (path, html) in &files {
+        let here = path.strip_prefix(dir).expect("under build dir").display().to_string();
+        for element in html.select(&sel) {
+            let url = element.value().attr("href").or_else(|| element.value().attr("src")).unwrap_or("");
+            if url.is_empty() || is_remote(url) || url.starts_with("mailto:") || url.starts_with("javascript:") {
+                continue;
+            }
+            // 404.html is served from any depth and uses absolute links from the site root.
+            if here == "404.html" {
+                continue;
+            }
+            let (file_part, fragment) = match url.split_once('#') {
+                Some((f, frag)) => (f, Some(frag)),
+                None => (url, None),
+            };
+            let file_part = file_part.split('?').next().unwrap_or("");
+            let target = if file_part.is_empty() {
+                path.clone()
+            } else {
+                let joined = path.parent().expect("parent").join(file_part);
+                let joined = if joined.is_dir() { joined.join("index.html") } else { joined };
+                match joined.canonicalize() {
+                    Ok(p) => p,
+                    Err(_) => {
+                        problems.insert(format!("{here}: link to missing {url}"));
+                        continue;
+                    }
+                }
+            };
+            if let Some(fragment) = fragment.filter(|f| !f.is_empty()) {
+                let canonical = ids.keys().find(|k| k.canonicalize().ok().as_ref() == Some(&target));
+                let known = canonical.and_then(|k| ids.get(k));
+                if !known.is_some_and(|set| set.contains(fragment)) {
+                    problems.insert(format!("{here}: link to {url}: no id {fragment:?} there"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.into_iter().collect::<Vec<_>>().join("\n"));
+}
+
+#[test]
+fn the_built_book_loads_nothing_from_the_network() {
+    let dir = &book().dir;
+    let sel = Selector::parse(
+        "script[src], link[href], img[src], iframe[src], source[src], video[src], audio[src], embed[src], object[data]",
+    )
+    .expect("selector");
+    let mut problems = Vec::new();
+    for (path, html) in html_files(dir) {
+        let here = path.strip_prefix(dir).expect("under build dir").display().to_string();
+        for element in html.select(&sel) {
+            let v = element.value();
+            // <link rel="canonical"> and the like are not fetched; stylesheets, icons, preloads are.
+            if v.name() == "link" && v.attr("rel").is_some_and(|r| r == "canonical") {
+                continue;
+            }
+            for attr in ["src", "href", "data"] {
+                if let Some(url) = v.attr(attr).filter(|u| is_remote(u)) {
+                    problems.push(format!("{here}: <{} {attr}={url:?}>", v.name()));
+                }
+            }
+        }
+    }
+    let css_url = Regex::new(r#"(?i)(?:url\(\s*['"]?|@import\s+['"])(https?:|//)"#).expect("regex");
+    let mut dirs = vec![dir.clone()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).expect("build dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "css") {
+                let text = std::fs::read_to_string(&path).expect("css");
+                if css_url.is_match(&text) {
+                    problems.push(format!("{}: fetches a remote url", path.display()));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn only_pages_with_diagrams_carry_them_and_all_pages_have_search() {
+    let dir = &book().dir;
+    assert!(
+        std::fs::read_dir(dir)
+            .expect("build dir")
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("searchindex")),
+        "no search index: was mdbook-driver built without its `search` feature?"
+    );
+    let mermaid = Selector::parse("pre.mermaid").expect("selector");
+    let bundle = Selector::parse(r#"script[src*="mermaid.min.js"]"#).expect("selector");
+    for (path, html) in html_files(dir) {
+        // The bundle is never a static <script>: the loader adds it only where a diagram is.
+        assert_eq!(
+            html.select(&bundle).count(),
+            0,
+            "{} loads mermaid.min.js statically",
+            path.display()
+        );
+        // Raw ```mermaid fences that escaped the preprocessor would show as code.
+        let code = Selector::parse("code.language-mermaid").expect("selector");
+        assert_eq!(html.select(&code).count(), 0, "{}: unprocessed mermaid block", path.display());
+        let _ = html.select(&mermaid).count();
+    }
+}
+
+#[test]
+fn ci_runs_exactly_the_readme_test_command() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let ci = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
+    let command = Regex::new(r"(?m)^\$?\s*(cargo test[^\n`]*)$")
+        .expect("regex")
+        .captures(&readme)
+        .map(|c| c[1].trim().to_owned())
+        .expect("README.md gives a `cargo test` command on a line of its own");
+    assert!(
+        ci.lines().any(|l| l.trim() == command),
+        ".ci/run does not run the README's test command `{command}` on a line of its own"
+    );
+    for extra in ["cargo fmt --all --check", "cargo clippy --workspace --all-targets -- -D warnings"] {
+        assert!(ci.contains(extra), ".ci/run does not run `{extra}`");
+    }
+}
+
+#[test]
+fn every_repository_path_the_prose_names_exists() {
+    let path = Regex::new(r"`((?:examples|crates|tests|xtask|theme)/[^`\s]*)`").expect("regex");
+    let mut problems = Vec::new();
+    for page in pages() {
+        for c in path.captures_iter(&page.text) {
+            if !root().join(&c[1]).exists() {
+                problems.push(format!("{}: names `{}`, which does not exist", page.rel.display(), &c[1]));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
