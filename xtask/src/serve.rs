@@ -19,7 +19,8 @@ use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use notify_debouncer_mini::{DebounceEventResult, new_debouncer, notify::RecursiveMode};
+use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
@@ -99,14 +100,23 @@ fn watch(
     root: &Path,
     dest: &Path,
     reload: broadcast::Sender<()>,
-) -> Result<notify_debouncer_mini::Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>> {
+) -> Result<Debouncer<RecommendedWatcher, RecommendedCache>> {
     let (root_owned, dest_owned): (PathBuf, PathBuf) = (root.to_owned(), dest.to_owned());
     let mut debouncer = new_debouncer(
         Duration::from_millis(300),
+        None,
         move |result: DebounceEventResult| {
-            if result.is_err() {
+            // Only changes count: inotify also reports every read, including mdBook's own reads
+            // of the sources during a rebuild, which would otherwise rebuild forever.
+            let Ok(events) = result else { return };
+            let Some(changed) = events
+                .iter()
+                .filter(|e| !matches!(e.kind, EventKind::Access(_) | EventKind::Other))
+                .find_map(|e| e.paths.first())
+            else {
                 return;
-            }
+            };
+            println!("Changed: {}", changed.display());
             match rebuild(&root_owned, &dest_owned) {
                 Ok(()) => {
                     let _ = reload.send(());
@@ -124,7 +134,6 @@ fn watch(
     ] {
         let path = root.join(path);
         debouncer
-            .watcher()
             .watch(&path, mode)
             .with_context(|| format!("watching {}", path.display()))?;
     }
