@@ -65,7 +65,9 @@ fn every_include_resolves_to_non_empty_text() {
                 Some(anchor) => match anchor_text(&source, anchor) {
                     Some(text) => text,
                     None => {
-                        problems.push(format!("{where_}: no ANCHOR/ANCHOR_END pair named {anchor:?}"));
+                        problems.push(format!(
+                            "{where_}: no ANCHOR/ANCHOR_END pair named {anchor:?}"
+                        ));
                         continue;
                     }
                 },
@@ -84,8 +86,14 @@ fn rust_in_the_book_comes_from_compiled_crates() {
     let ws = workspace();
     let root = root();
     let compiled = |file: &Path| -> bool {
-        let Ok(file) = file.canonicalize() else { return false };
-        if ws.target_sources.iter().any(|s| s.canonicalize().ok().as_ref() == Some(&file)) {
+        let Ok(file) = file.canonicalize() else {
+            return false;
+        };
+        if ws
+            .target_sources
+            .iter()
+            .any(|s| s.canonicalize().ok().as_ref() == Some(&file))
+        {
             return true;
         }
         ws.packages.iter().any(|(_, dir)| {
@@ -113,14 +121,20 @@ fn rust_in_the_book_comes_from_compiled_crates() {
                 if !code_line.trim_start().starts_with("{{#include")
                     && !code_line.trim_start().starts_with("{{#rustdoc_include")
                 {
-                    problems.push(format!("{where_}: Rust written in the prose: {code_line:?}"));
+                    problems.push(format!(
+                        "{where_}: Rust written in the prose: {code_line:?}"
+                    ));
                 }
             }
             for include in directives.iter().filter(|i| body.contains(&i.directive)) {
                 if !compiled(&include.file) {
                     problems.push(format!(
                         "{where_}: {} is not compiled by the workspace",
-                        include.file.strip_prefix(&root).unwrap_or(&include.file).display()
+                        include
+                            .file
+                            .strip_prefix(&root)
+                            .unwrap_or(&include.file)
+                            .display()
                     ));
                 }
             }
@@ -149,7 +163,10 @@ fn summary_lists_every_page_and_only_existing_ones() {
     let missing: Vec<_> = present.difference(&listed).collect();
     let dangling: Vec<_> = listed.difference(&present).collect();
     assert!(missing.is_empty(), "pages not in SUMMARY.md: {missing:?}");
-    assert!(dangling.is_empty(), "SUMMARY.md lists missing pages: {dangling:?}");
+    assert!(
+        dangling.is_empty(),
+        "SUMMARY.md lists missing pages: {dangling:?}"
+    );
 }
 
 /// `cargo run -p NAME`, `cargo run --release -p NAME`, `cargo test -p NAME`, …
@@ -180,7 +197,9 @@ fn every_chapter_ends_with_run_it_naming_real_crates() {
         }
         for name in named {
             if !members.contains(name.as_str()) {
-                problems.push(format!("{where_}: `## Run it` names {name:?}, not a workspace crate"));
+                problems.push(format!(
+                    "{where_}: `## Run it` names {name:?}, not a workspace crate"
+                ));
             }
         }
     }
@@ -210,11 +229,15 @@ fn every_example_crate_is_run_from_a_chapter_and_has_a_test() {
             .filter(|p| crates_named_in(&p.text).contains(&name))
             .collect();
         if run_from.is_empty() {
-            problems.push(format!("examples/{name}: no chapter gives a `cargo run -p {name}` command"));
+            problems.push(format!(
+                "examples/{name}: no chapter gives a `cargo run -p {name}` command"
+            ));
         }
         let tests = root().join("examples").join(&name).join("tests");
-        let has_test = std::fs::read_dir(&tests)
-            .is_ok_and(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "rs")));
+        let has_test = std::fs::read_dir(&tests).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "rs"))
+        });
         if !has_test {
             problems.push(format!("examples/{name}: no integration test in tests/"));
         }
@@ -227,7 +250,9 @@ fn the_promised_diagrams_are_there() {
     for (page, what) in DIAGRAMS {
         let text = std::fs::read_to_string(root().join("src").join(page)).expect("page");
         assert!(
-            code_blocks(&text).iter().any(|(info, _, _)| info == "mermaid"),
+            code_blocks(&text)
+                .iter()
+                .any(|(info, _, _)| info == "mermaid"),
             "{page} should have a mermaid diagram of the {what}"
         );
     }
@@ -242,16 +267,26 @@ fn the_comparison_table_has_all_ten_aspects_each_with_its_links() {
     let mut problems = Vec::new();
     for aspect in ASPECTS {
         let Some(row) = rows.iter().find(|r| {
-            r.split('|').nth(1).is_some_and(|cell| cell.trim().trim_matches('*') == aspect)
+            r.split('|')
+                .nth(1)
+                .is_some_and(|cell| cell.trim().trim_matches('*') == aspect)
         }) else {
             problems.push(format!("no row for {aspect:?}"));
             continue;
         };
         let targets: Vec<(String, String)> = link
             .captures_iter(row)
-            .map(|c| (c[1].to_owned(), c.get(2).map_or("", |m| m.as_str()).to_owned()))
+            .map(|c| {
+                (
+                    c[1].to_owned(),
+                    c.get(2).map_or("", |m| m.as_str()).to_owned(),
+                )
+            })
             .collect();
-        if !targets.iter().any(|(file, _)| file.ends_with(".md") && file != "examples.md") {
+        if !targets
+            .iter()
+            .any(|(file, _)| file.ends_with(".md") && file != "examples.md")
+        {
             problems.push(format!("{aspect}: no link to the chapter that explains it"));
         }
         let shown_by: Vec<&str> = targets
@@ -260,11 +295,15 @@ fn the_comparison_table_has_all_ten_aspects_each_with_its_links() {
             .map(|(_, frag)| frag.trim_start_matches('#'))
             .collect();
         if shown_by.is_empty() {
-            problems.push(format!("{aspect}: no link to the example that demonstrates it"));
+            problems.push(format!(
+                "{aspect}: no link to the example that demonstrates it"
+            ));
         }
         for name in shown_by {
             if !examples.iter().any(|e| e == name) {
-                problems.push(format!("{aspect}: links examples.md#{name}, which is no example crate"));
+                problems.push(format!(
+                    "{aspect}: links examples.md#{name}, which is no example crate"
+                ));
             }
         }
     }
@@ -310,13 +349,26 @@ fn every_internal_link_and_fragment_resolves() {
             (path.clone(), ids)
         })
         .collect();
-    let sel = Selector::parse("a[href], link[href], script[src], img[src], iframe[src]").expect("selector");
+    let sel = Selector::parse("a[href], link[href], script[src], img[src], iframe[src]")
+        .expect("selector");
     let mut problems = BTreeSet::new();
     for (path, html) in &files {
-        let here = path.strip_prefix(dir).expect("under build dir").display().to_string();
+        let here = path
+            .strip_prefix(dir)
+            .expect("under build dir")
+            .display()
+            .to_string();
         for element in html.select(&sel) {
-            let url = element.value().attr("href").or_else(|| element.value().attr("src")).unwrap_or("");
-            if url.is_empty() || is_remote(url) || url.starts_with("mailto:") || url.starts_with("javascript:") {
+            let url = element
+                .value()
+                .attr("href")
+                .or_else(|| element.value().attr("src"))
+                .unwrap_or("");
+            if url.is_empty()
+                || is_remote(url)
+                || url.starts_with("mailto:")
+                || url.starts_with("javascript:")
+            {
                 continue;
             }
             // 404.html is served from any depth and uses absolute links from the site root.
@@ -332,7 +384,11 @@ fn every_internal_link_and_fragment_resolves() {
                 path.clone()
             } else {
                 let joined = path.parent().expect("parent").join(file_part);
-                let joined = if joined.is_dir() { joined.join("index.html") } else { joined };
+                let joined = if joined.is_dir() {
+                    joined.join("index.html")
+                } else {
+                    joined
+                };
                 match joined.canonicalize() {
                     Ok(p) => p,
                     Err(_) => {
@@ -342,7 +398,9 @@ fn every_internal_link_and_fragment_resolves() {
                 }
             };
             if let Some(fragment) = fragment.filter(|f| !f.is_empty()) {
-                let canonical = ids.keys().find(|k| k.canonicalize().ok().as_ref() == Some(&target));
+                let canonical = ids
+                    .keys()
+                    .find(|k| k.canonicalize().ok().as_ref() == Some(&target));
                 let known = canonical.and_then(|k| ids.get(k));
                 if !known.is_some_and(|set| set.contains(fragment)) {
                     problems.insert(format!("{here}: link to {url}: no id {fragment:?} there"));
@@ -350,7 +408,11 @@ fn every_internal_link_and_fragment_resolves() {
             }
         }
     }
-    assert!(problems.is_empty(), "{}", problems.into_iter().collect::<Vec<_>>().join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{}",
+        problems.into_iter().collect::<Vec<_>>().join("\n")
+    );
 }
 
 #[test]
@@ -362,7 +424,11 @@ fn the_built_book_loads_nothing_from_the_network() {
     .expect("selector");
     let mut problems = Vec::new();
     for (path, html) in html_files(dir) {
-        let here = path.strip_prefix(dir).expect("under build dir").display().to_string();
+        let here = path
+            .strip_prefix(dir)
+            .expect("under build dir")
+            .display()
+            .to_string();
         for element in html.select(&sel) {
             let v = element.value();
             // <link rel="canonical"> and the like are not fetched; stylesheets, icons, preloads are.
@@ -416,7 +482,12 @@ fn only_pages_with_diagrams_carry_them_and_all_pages_have_search() {
         );
         // Raw ```mermaid fences that escaped the preprocessor would show as code.
         let code = Selector::parse("code.language-mermaid").expect("selector");
-        assert_eq!(html.select(&code).count(), 0, "{}: unprocessed mermaid block", path.display());
+        assert_eq!(
+            html.select(&code).count(),
+            0,
+            "{}: unprocessed mermaid block",
+            path.display()
+        );
         let _ = html.select(&mermaid).count();
     }
 }
@@ -434,7 +505,10 @@ fn ci_runs_exactly_the_readme_test_command() {
         ci.lines().any(|l| l.trim() == command),
         ".ci/run does not run the README's test command `{command}` on a line of its own"
     );
-    for extra in ["cargo fmt --all --check", "cargo clippy --workspace --all-targets -- -D warnings"] {
+    for extra in [
+        "cargo fmt --all --check",
+        "cargo clippy --workspace --all-targets -- -D warnings",
+    ] {
         assert!(ci.contains(extra), ".ci/run does not run `{extra}`");
     }
 }
@@ -446,7 +520,11 @@ fn every_repository_path_the_prose_names_exists() {
     for page in pages() {
         for c in path.captures_iter(&page.text) {
             if !root().join(&c[1]).exists() {
-                problems.push(format!("{}: names `{}`, which does not exist", page.rel.display(), &c[1]));
+                problems.push(format!(
+                    "{}: names `{}`, which does not exist",
+                    page.rel.display(),
+                    &c[1]
+                ));
             }
         }
     }

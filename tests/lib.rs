@@ -106,7 +106,12 @@ pub fn code_blocks(text: &str) -> Vec<(String, String, usize)> {
         let ticks = trimmed.chars().take_while(|&c| c == '`').count();
         match &mut open {
             None if ticks >= 3 => {
-                open = Some((trimmed[ticks..].trim().to_owned(), String::new(), n + 1, ticks));
+                open = Some((
+                    trimmed[ticks..].trim().to_owned(),
+                    String::new(),
+                    n + 1,
+                    ticks,
+                ));
             }
             Some((_, _, _, len)) if ticks >= *len && trimmed[ticks..].trim().is_empty() => {
                 let (info, body, line_no, _) = open.take().expect("open block");
@@ -131,7 +136,13 @@ pub struct Workspace {
 
 pub fn workspace() -> Workspace {
     let output = std::process::Command::new(env!("CARGO"))
-        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
         .current_dir(root())
         .output()
         .expect("running cargo metadata");
@@ -144,7 +155,9 @@ pub fn workspace() -> Workspace {
         let dir = manifest.parent().expect("package dir").to_owned();
         packages.push((package["name"].as_str().expect("name").to_owned(), dir));
         for target in package["targets"].as_array().expect("targets") {
-            target_sources.push(PathBuf::from(target["src_path"].as_str().expect("src_path")));
+            target_sources.push(PathBuf::from(
+                target["src_path"].as_str().expect("src_path"),
+            ));
         }
     }
     Workspace {

@@ -153,7 +153,11 @@ async fn inject_reload_script(request: Request, next: Next) -> Response {
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "could not read page").into_response();
+        return (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "could not read page",
+        )
+            .into_response();
     };
     let html = String::from_utf8_lossy(&bytes);
     let html = match html.rfind("</body>") {

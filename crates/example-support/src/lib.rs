@@ -38,7 +38,10 @@ pub fn live_children() -> Result<Vec<u32>> {
         let children = task?.path().join("children");
         let text = fs::read_to_string(&children)
             .with_context(|| format!("reading {}", children.display()))?;
-        pids.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+        pids.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
     }
     Ok(pids)
 }

@@ -62,20 +62,38 @@ pub fn command(program: impl AsRef<Path>, args: &[&str]) -> Command {
 }
 
 /// Run a prepared command like [`run`] does.
-pub fn run_command(mut cmd: Command) -> Finished {
+pub fn run_command(cmd: Command) -> Finished {
+    run_with_stdout(cmd, Stdio::piped())
+}
+
+/// Run `program` like [`run`] does, but with its stdout a pipe whose reading end is already
+/// closed, as in `program | head -n 0`: every write to stdout fails with `EPIPE` (or raises
+/// `SIGPIPE`). [`Finished::stdout`] is empty.
+pub fn run_with_closed_stdout(program: impl AsRef<Path>, args: &[&str]) -> Finished {
+    let (reader, writer) = std::io::pipe().expect("creating a pipe");
+    drop(reader);
+    run_with_stdout(command(program, args), writer.into())
+}
+
+fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
     let program = format!("{cmd:?}");
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         // Its own process group, so that a timeout can kill it and anything it started.
         .process_group(0);
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("could not start {program}: {e}"));
+    // `cmd` still holds our copy of a passed-in stdout pipe; close it.
+    drop(cmd);
     let pgid = Pid::from_raw(child.id() as i32);
-    let stdout = reader(child.stdout.take().expect("piped stdout"));
+    let stdout = child.stdout.take().map(reader);
     let stderr = reader(child.stderr.take().expect("piped stderr"));
-    let status = match child.wait_timeout(TIMEOUT).expect("waiting for the example") {
+    let status = match child
+        .wait_timeout(TIMEOUT)
+        .expect("waiting for the example")
+    {
         Some(status) => status,
         None => {
             let _ = killpg(pgid, Signal::SIGKILL);
@@ -85,7 +103,7 @@ pub fn run_command(mut cmd: Command) -> Finished {
     };
     let finished = Finished {
         status,
-        stdout: stdout.join().expect("stdout reader"),
+        stdout: stdout.map_or_else(String::new, |r| r.join().expect("stdout reader")),
         stderr: stderr.join().expect("stderr reader"),
         program,
     };
@@ -220,6 +238,8 @@ pub fn assert_snapshot(text: &str, path: impl AsRef<Path>, redactions: &[Redacti
     let expected = snapbox::Data::read_from(&path, None);
     snapbox::Assert::new()
         .action_env("SNAPSHOTS")
+        // Program output is not a path: keep `\` as it is.
+        .normalize_paths(false)
         .eq(actual, expected);
 }
 
@@ -228,6 +248,7 @@ fn crate_path(path: &Path) -> PathBuf {
     if path.is_absolute() {
         return path.to_owned();
     }
-    let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo test");
+    let dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo test");
     Path::new(&dir).join(path)
 }

@@ -1,4 +1,657 @@
-//! Placeholder: this example is being written.
-fn main() {
-    println!("costs: not written yet");
+//! `cargo run --release -p costs`: what processes and threads cost, measured on this machine.
+//!
+//! The usual summary says that processes are slower to create, slower to switch between,
+//! slower to talk to and heavier than threads. This program puts a number on each claim:
+//! creation (fork, fork + exec, posix_spawn, thread spawn), how fork grows with the memory the
+//! parent has touched, 1-byte round trips between two processes or two threads (pinned to one
+//! CPU and not), round trips and throughput over pipes, sockets, shared memory and channels,
+//! and the memory an idle process or thread adds. Every figure is the median of repeated
+//! trials with the fastest and slowest trial beside it. `--cross-check` runs
+//! `perf bench sched pipe` and `stress-ng --fork` next to our own loops, to show that the
+//! harness measures what the independent tools measure.
+//!
+//! The Cost chapter shows a committed reference run, made by `--reference DIR` (see
+//! `costs::REFERENCE_COMMAND`). Linux only.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+
+/// Measures what processes and threads cost on this machine: creation, context switches,
+/// communication, memory.
+#[derive(Parser)]
+#[command(
+    about,
+    after_help = "The Cost chapter's reference run comes from:\n  cargo run --release -p costs -- --reference examples/costs/reference"
+)]
+struct Args {
+    /// Tiny loop counts: everything in a few seconds, to test the harness (not for quoting).
+    #[arg(long)]
+    quick: bool,
+
+    /// Print the report as JSON instead of a table.
+    #[arg(long, conflicts_with = "markdown")]
+    json: bool,
+
+    /// Print the report as Markdown tables instead of a plain-text table.
+    #[arg(long)]
+    markdown: bool,
+
+    /// Trials per figure [default: 11, or 3 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    trials: Option<u32>,
+
+    /// Largest memory to touch before forking, in MiB: sizes 0, 64, 256, 1024 up to this
+    /// [default: 1024, or 256 with --quick].
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(0..=65536))]
+    max_touch: Option<u64>,
+
+    /// Only compare our ping-pong with `perf bench sched pipe` (and our fork with `stress-ng
+    /// --fork`), alternately, pinned to one CPU, same loop count.
+    #[arg(long, conflicts_with_all = ["json", "markdown", "reference", "rerender"])]
+    cross_check: bool,
+
+    /// Measure everything, cross-check where perf/stress-ng exist, and write reference.json,
+    /// table.md, table.txt and the SVG charts into DIR.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["json", "markdown", "rerender"])]
+    reference: Option<PathBuf>,
+
+    /// Redraw DIR's tables and charts from DIR/reference.json, without measuring.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["json", "markdown", "quick"])]
+    rerender: Option<PathBuf>,
+
+    /// Internal: measure idle tasks in this fresh process and print one `probe:` line.
+    #[arg(long, hide = true, value_parser = ["processes", "threads"])]
+    memory_probe: Option<String>,
+
+    /// Internal: idle tasks for --memory-probe.
+    #[arg(long, hide = true, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    tasks: u32,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    example_support::main("costs", || run(args))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run(_args: Args) -> Result<()> {
+    anyhow::bail!("this example needs Linux")
+}
+
+#[cfg(target_os = "linux")]
+mod measure;
+
+#[cfg(target_os = "linux")]
+use {
+    anyhow::{Context, bail, ensure},
+    costs::{Report, Row, SCHEMA, Section, Unit, Who},
+    example_support::Hygiene,
+    indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle},
+    measure::memory::ProbeKind,
+    measure::sys::Cpus,
+    measure::{Plan, creation, crosscheck, machine, memory, repeat, roundtrip, throughput},
+    std::path::Path,
+};
+
+#[cfg(target_os = "linux")]
+fn run(args: Args) -> Result<()> {
+    if let Some(kind) = &args.memory_probe {
+        let kind = if kind == "processes" {
+            ProbeKind::Processes
+        } else {
+            ProbeKind::Threads
+        };
+        return memory::probe(kind, args.tasks);
+    }
+    if let Some(dir) = &args.rerender {
+        return rerender(dir);
+    }
+    let hygiene = Hygiene::start()?;
+    let fds_at_start = example_support::open_fds()?;
+    if let Some(dir) = &args.reference {
+        // Fail now, not after minutes of measuring.
+        std::fs::create_dir_all(dir)
+            .map_err(errno)
+            .with_context(|| format!("mkdir({})", dir.display()))?;
+    }
+    let plan = Plan::new(args.quick, args.trials, args.max_touch);
+    let cpus = Cpus::detect()?;
+    let mut machine = machine::describe(&cpus)?;
+
+    let cross_check = args.cross_check || args.reference.is_some();
+    let mut steps = if args.cross_check {
+        0
+    } else {
+        row_count(&plan)
+    };
+    if cross_check {
+        steps += crosscheck::steps(&plan.cross);
+    }
+    let progress = Progress::new(steps);
+    let rows = if args.cross_check {
+        Vec::new()
+    } else {
+        measure_all(&plan, &cpus, &progress)?
+    };
+    let (cross_checks, cross_checks_skipped) = if cross_check {
+        crosscheck::run(&cpus, &plan.cross, |what| progress.step(what))?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    progress.0.finish_and_clear();
+    if args.cross_check && cross_checks.is_empty() {
+        bail!(
+            "nothing to cross-check: {}",
+            cross_checks_skipped.join("; ")
+        );
+    }
+    machine.load_after = machine::load_average()?;
+    let report = Report {
+        schema: SCHEMA,
+        quick: plan.quick,
+        machine,
+        trials: plan.trials,
+        rows,
+        cross_checks,
+        cross_checks_skipped,
+    };
+
+    // The demonstration's own check: every figure is a positive, finite number.
+    let problems = report.problems();
+    ensure!(
+        problems.is_empty(),
+        "implausible figures: {}",
+        problems.join("; ")
+    );
+
+    if args.json || args.markdown {
+        // Machine-readable output: check hygiene quietly first, so stdout holds only the report.
+        quiet_hygiene_check(fds_at_start)?;
+        print!(
+            "{}",
+            if args.json {
+                report.to_json()
+            } else {
+                report.to_markdown()
+            }
+        );
+        return Ok(());
+    }
+    print!("{}", report.to_text());
+    if let Some(dir) = &args.reference {
+        let written = write_reference(dir, &report)?;
+        println!();
+        println!(
+            "Wrote {} files into {}: {}",
+            written.len(),
+            dir.display(),
+            written.join(", ")
+        );
+    }
+    println!();
+    hygiene.check()
+}
+
+/// The measurements, in the chapter's order. Pinned measurements run with this thread (and so
+/// every task it creates meanwhile) on one CPU; the guard from `pin_if` undoes the pin.
+#[cfg(target_os = "linux")]
+fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>> {
+    let t = plan.trials;
+    let mut rows = Vec::new();
+    let mut add = |id: String,
+                   section: Section,
+                   what: &str,
+                   who: Who,
+                   pinned: bool,
+                   touched: Option<u64>,
+                   unit: Unit,
+                   per_trial: u64,
+                   measure: &mut dyn FnMut() -> Result<Vec<f64>>|
+     -> Result<()> {
+        progress.0.set_message(format!(
+            "{what} ({}, {})",
+            who.as_str(),
+            if pinned { "pinned" } else { "unpinned" }
+        ));
+        let samples = measure().with_context(|| format!("measuring {what}"))?;
+        rows.push(Row::new(
+            id, section, what, who, pinned, touched, unit, per_trial, samples,
+        ));
+        progress.0.inc(1);
+        Ok(())
+    };
+    use Section::*;
+    use Who::{Process, Thread};
+
+    // 1. Creation: fork, fork + exec, posix_spawn, thread spawn, scoped thread.
+    for pinned in [false, true] {
+        let _pin = cpus.pin_if(pinned)?;
+        let p = if pinned { "pinned" } else { "unpinned" };
+        let us = Unit::Micros;
+        add(
+            format!("creation-fork-wait-{p}"),
+            Creation,
+            "fork + _exit + waitpid",
+            Process,
+            pinned,
+            None,
+            us,
+            plan.fork_ops,
+            &mut || repeat(t, || creation::fork_wait(plan.fork_ops)),
+        )?;
+        add(
+            format!("creation-fork-exec-{p}"),
+            Creation,
+            "fork + exec /bin/true + waitpid",
+            Process,
+            pinned,
+            None,
+            us,
+            plan.exec_ops,
+            &mut || repeat(t, || creation::fork_exec(plan.exec_ops)),
+        )?;
+        add(
+            format!("creation-posix-spawn-{p}"),
+            Creation,
+            "posix_spawn /bin/true + waitpid",
+            Process,
+            pinned,
+            None,
+            us,
+            plan.exec_ops,
+            &mut || repeat(t, || creation::posix_spawn(plan.exec_ops)),
+        )?;
+        add(
+            format!("creation-thread-spawn-{p}"),
+            Creation,
+            "thread spawn + join",
+            Thread,
+            pinned,
+            None,
+            us,
+            plan.thread_ops,
+            &mut || repeat(t, || creation::thread_spawn(plan.thread_ops)),
+        )?;
+        add(
+            format!("creation-scoped-thread-{p}"),
+            Creation,
+            "scoped thread spawn + join",
+            Thread,
+            pinned,
+            None,
+            us,
+            plan.thread_ops,
+            &mut || repeat(t, || creation::scoped_thread(plan.thread_ops)),
+        )?;
+    }
+
+    // 2. Creation after the parent touched 0 MiB … 1 GiB: fork copies the page tables.
+    for &mib in &plan.sizes {
+        let touched =
+            creation::touched_memory(mib).with_context(|| format!("touching {mib} MiB"))?;
+        let ops = plan.size_ops(mib);
+        let us = Unit::Micros;
+        add(
+            format!("size-fork-wait-{mib}"),
+            ForkSize,
+            "fork + _exit + waitpid",
+            Process,
+            false,
+            Some(mib),
+            us,
+            ops,
+            &mut || repeat(t, || creation::fork_wait(ops)),
+        )?;
+        add(
+            format!("size-posix-spawn-{mib}"),
+            ForkSize,
+            "posix_spawn /bin/true + waitpid",
+            Process,
+            false,
+            Some(mib),
+            us,
+            ops,
+            &mut || repeat(t, || creation::posix_spawn(ops)),
+        )?;
+        add(
+            format!("size-thread-spawn-{mib}"),
+            ForkSize,
+            "thread spawn + join",
+            Thread,
+            false,
+            Some(mib),
+            us,
+            ops,
+            &mut || repeat(t, || creation::thread_spawn(ops)),
+        )?;
+        drop(touched);
+    }
+
+    // 3. Context switching: 1-byte ping-pong, pinned to one CPU, then free.
+    let mut unpinned_pipes = Vec::new();
+    for pinned in [true, false] {
+        let _pin = cpus.pin_if(pinned)?;
+        let p = if pinned { "pinned" } else { "unpinned" };
+        let n = if pinned {
+            plan.pinned_round_trips
+        } else {
+            plan.unpinned_round_trips
+        };
+        let us = Unit::Micros;
+        for (who, name) in [(Process, "processes"), (Thread, "threads")] {
+            let mut samples = Vec::new();
+            add(
+                format!("switch-pipe-{name}-{p}"),
+                ContextSwitch,
+                "pipe ping-pong",
+                who,
+                pinned,
+                None,
+                us,
+                n,
+                &mut || {
+                    samples = roundtrip::pipe_pingpong(who, t, n)?;
+                    Ok(samples.clone())
+                },
+            )?;
+            if !pinned {
+                unpinned_pipes.push((who, name, samples));
+            }
+        }
+        add(
+            format!("switch-condvar-threads-{p}"),
+            ContextSwitch,
+            "Mutex + Condvar ping-pong",
+            Thread,
+            pinned,
+            None,
+            us,
+            n,
+            &mut || roundtrip::condvar_pingpong(t, n),
+        )?;
+    }
+
+    // 4. Communication, unpinned: round trips of a small message, then 64 KiB throughput.
+    //    The pipe rows reuse the unpinned ping-pong above: it is the same measurement.
+    let us = Unit::Micros;
+    let n = plan.unpinned_round_trips;
+    for (who, name, samples) in unpinned_pipes {
+        add(
+            format!("latency-pipe-{name}"),
+            Latency,
+            "pipe",
+            who,
+            false,
+            None,
+            us,
+            n,
+            &mut || Ok(samples.clone()),
+        )?;
+    }
+    add(
+        "latency-socketpair-processes".into(),
+        Latency,
+        "Unix socketpair",
+        Process,
+        false,
+        None,
+        us,
+        n,
+        &mut || roundtrip::socket_pingpong(Process, t, n),
+    )?;
+    let n = plan.shm_round_trips;
+    add(
+        "latency-shm-processes".into(),
+        Latency,
+        "shared memory (spin, then yield)",
+        Process,
+        false,
+        None,
+        us,
+        n,
+        &mut || roundtrip::shm_pingpong(Process, t, n),
+    )?;
+    add(
+        "latency-shm-threads".into(),
+        Latency,
+        "shared memory (spin, then yield)",
+        Thread,
+        false,
+        None,
+        us,
+        n,
+        &mut || roundtrip::shm_pingpong(Thread, t, n),
+    )?;
+    add(
+        "latency-channel-threads".into(),
+        Latency,
+        "crossbeam channel",
+        Thread,
+        false,
+        None,
+        us,
+        n,
+        &mut || roundtrip::channel_pingpong(t, n),
+    )?;
+
+    let bytes = plan.stream_bytes;
+    let rate = Unit::GibPerSec;
+    add(
+        "throughput-pipe-processes".into(),
+        Throughput,
+        "pipe (kernel copies in and out)",
+        Process,
+        false,
+        None,
+        rate,
+        bytes,
+        &mut || throughput::pipe_stream(Process, t, bytes),
+    )?;
+    add(
+        "throughput-pipe-threads".into(),
+        Throughput,
+        "pipe (kernel copies in and out)",
+        Thread,
+        false,
+        None,
+        rate,
+        bytes,
+        &mut || throughput::pipe_stream(Thread, t, bytes),
+    )?;
+    add(
+        "throughput-socketpair-processes".into(),
+        Throughput,
+        "Unix socketpair (kernel copies in and out)",
+        Process,
+        false,
+        None,
+        rate,
+        bytes,
+        &mut || throughput::socket_stream(Process, t, bytes),
+    )?;
+    add(
+        "throughput-shm-processes".into(),
+        Throughput,
+        "shared-memory ring (copy in, read in place)",
+        Process,
+        false,
+        None,
+        rate,
+        bytes,
+        &mut || throughput::shm_stream(Process, t, bytes),
+    )?;
+    add(
+        "throughput-shm-threads".into(),
+        Throughput,
+        "shared-memory ring (copy in, read in place)",
+        Thread,
+        false,
+        None,
+        rate,
+        bytes,
+        &mut || throughput::shm_stream(Thread, t, bytes),
+    )?;
+    add(
+        "throughput-channel-threads".into(),
+        Throughput,
+        "crossbeam channel (copy in, read in place)",
+        Thread,
+        false,
+        None,
+        rate,
+        bytes,
+        &mut || throughput::channel_stream(t, bytes),
+    )?;
+
+    // 5. Memory: N idle processes vs N idle threads, each trial in a fresh probe process.
+    let n = plan.idle_tasks;
+    let (mut private, mut rss, mut threads) = (Vec::new(), Vec::new(), Vec::new());
+    progress
+        .0
+        .set_message("memory of idle processes and threads");
+    for _ in 0..plan.memory_trials {
+        let figures = memory::run_probe(ProbeKind::Processes, n)?;
+        private.push(figure(&figures, "private_kib")?);
+        rss.push(figure(&figures, "rss_kib")?);
+        threads.push(figure(
+            &memory::run_probe(ProbeKind::Threads, n)?,
+            "added_kib",
+        )?);
+    }
+    let kib = Unit::Kib;
+    let n = u64::from(n);
+    add(
+        "memory-process-private".into(),
+        Memory,
+        "idle process: private pages + page tables",
+        Process,
+        false,
+        None,
+        kib,
+        n,
+        &mut || Ok(private.clone()),
+    )?;
+    add(
+        "memory-process-rss".into(),
+        Memory,
+        "idle process: RSS as ps shows it (+ page tables)",
+        Process,
+        false,
+        None,
+        kib,
+        n,
+        &mut || Ok(rss.clone()),
+    )?;
+    add(
+        "memory-thread".into(),
+        Memory,
+        "idle thread: growth of the process's RSS + page tables",
+        Thread,
+        false,
+        None,
+        kib,
+        n,
+        &mut || Ok(threads.clone()),
+    )?;
+    Ok(rows)
+}
+
+/// How many rows [`measure_all`] makes (the progress bar's length).
+#[cfg(target_os = "linux")]
+fn row_count(plan: &Plan) -> u64 {
+    let creation = 5 * 2;
+    let sizes = 3 * plan.sizes.len() as u64;
+    let switching = 3 * 2;
+    let communication = 6 + 6;
+    let memory = 3;
+    creation + sizes + switching + communication + memory
+}
+
+#[cfg(target_os = "linux")]
+fn figure(figures: &[(String, f64)], key: &str) -> Result<f64> {
+    figures
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| *v)
+        .with_context(|| format!("the memory probe did not report {key}"))
+}
+
+/// Progress on stderr while the measurements run; indicatif draws nothing when stderr is not
+/// a terminal (tests, redirects).
+#[cfg(target_os = "linux")]
+struct Progress(ProgressBar);
+
+#[cfg(target_os = "linux")]
+impl Progress {
+    fn new(steps: u64) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
+            bar.set_style(style);
+        }
+        Progress(bar)
+    }
+
+    fn step(&self, what: &str) {
+        self.0.set_message(format!("cross-check: {what}"));
+        self.0.inc(1);
+    }
+}
+
+/// The hygiene check without its line on stdout, for `--json` and `--markdown`.
+#[cfg(target_os = "linux")]
+fn quiet_hygiene_check(fds_at_start: usize) -> Result<()> {
+    let children = example_support::live_children()?;
+    ensure!(
+        children.is_empty(),
+        "children left behind (not reaped): {children:?}"
+    );
+    let fds = example_support::open_fds()?;
+    ensure!(
+        fds == fds_at_start,
+        "file descriptors leaked: {fds_at_start} open at start, {fds} at the end"
+    );
+    Ok(())
+}
+
+/// Writes every reference file into `dir`; returns their names.
+#[cfg(target_os = "linux")]
+fn write_reference(dir: &Path, report: &Report) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for (name, contents) in costs::reference_files(report) {
+        let path = dir.join(&name);
+        std::fs::write(&path, contents)
+            .map_err(errno)
+            .with_context(|| format!("write({})", path.display()))?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// An I/O error as its errno, so the message reads `ENOTDIR: Not a directory`.
+#[cfg(target_os = "linux")]
+fn errno(e: std::io::Error) -> anyhow::Error {
+    match e.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).into(),
+        None => e.into(),
+    }
+}
+
+/// `--rerender DIR`: the tables and charts again from DIR/reference.json.
+#[cfg(target_os = "linux")]
+fn rerender(dir: &Path) -> Result<()> {
+    let path = dir.join("reference.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let report = Report::from_json(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let written = write_reference(dir, &report)?;
+    println!(
+        "Redrew {} files in {} from reference.json: {}",
+        written.len(),
+        dir.display(),
+        written.join(", ")
+    );
+    Ok(())
 }

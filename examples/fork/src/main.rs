@@ -38,15 +38,23 @@ use {
     std::os::fd::AsFd,
 };
 
+/// `println!` panics when stdout is a pipe nobody reads any more (`fork | head -n 1`); this
+/// returns the error instead, and the program ends with one line saying so.
+#[cfg(target_os = "linux")]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(io::stdout(), $($arg)*).context("writing to stdout")
+    };
+}
+
 #[cfg(target_os = "linux")]
 fn run() -> Result<()> {
     let hygiene = Hygiene::start()?;
-    println!("1. Memory: the child gets its own copy");
+    say!("1. Memory: the child gets its own copy")?;
     memory_is_copied()?;
-    println!();
-    println!("2. Open files: parent and child share one file offset");
+    say!("\n2. Open files: parent and child share one file offset")?;
     file_offset_is_shared()?;
-    println!();
+    say!()?;
     hygiene.check()
 }
 
@@ -55,8 +63,7 @@ fn run() -> Result<()> {
 fn memory_is_copied() -> Result<()> {
     let mut on_stack: u32 = 1;
     let mut on_heap: Box<u32> = Box::new(10);
-    let pid = getpid();
-    println!("parent pid {pid}: on_stack = {on_stack}, on_heap = {on_heap} at {:p}", on_heap);
+    show("parent", on_stack, &on_heap)?;
 
     // Flush before forking: bytes still waiting in this process's stdout buffer would be copied
     // into the child and printed twice. (Rust's stdout writes out each complete line, but a
@@ -66,26 +73,33 @@ fn memory_is_copied() -> Result<()> {
     // process (no lock held by a thread that does not exist in the child): it may allocate and
     // print. In a multi-threaded program the child could only call async-signal-safe functions.
     match unsafe { fork() }.context("fork()")? {
-        ForkResult::Child => {
-            // Copy-on-write: fork did not copy the parent's memory. Parent and child map the same
-            // physical pages, marked read-only in both. These two writes fault; the kernel copies
-            // just the touched page (4 KiB) for the child and lets the write go to the copy.
+        ForkResult::Child => child(|| {
+            // Copy-on-write: fork did not copy the parent's memory. Both processes map the same
+            // physical pages, now read-only for both. The first write to such a page, by either
+            // process, faults; the kernel gives the writer its own copy of just that page (4 KiB)
+            // and lets the write go there. So these writes change the child's copies only.
             on_stack += 1;
             *on_heap += 10;
-            let child = getpid();
-            println!("child  pid {child}: on_stack = {on_stack}, on_heap = {on_heap} at {:p}", on_heap);
-            // End the child here: the code after this `match` is the parent's.
-            std::process::exit(0);
-        }
+            show("child ", on_stack, &on_heap)
+        }),
         ForkResult::Parent { child } => {
             ensure!(reap(child)? == 0, "the child failed");
             // Same virtual address as the child printed, but a different physical page.
-            println!("parent pid {pid}: on_stack = {on_stack}, on_heap = {on_heap} at {:p}", on_heap);
-            ensure!(*on_heap == 10 && on_stack == 1, "the child's writes reached the parent");
-            println!("The child's changes stayed in the child: each process has its own memory.");
-            Ok(())
+            show("parent", on_stack, &on_heap)?;
+            ensure!(
+                on_stack == 1 && *on_heap == 10,
+                "the child's writes reached us"
+            );
+            say!("The child's changes stayed in the child: each process has its own memory.")
         }
     }
+}
+
+/// One line: which process speaks, its two values, and where the heap value is.
+#[cfg(target_os = "linux")]
+fn show(who: &str, on_stack: u32, on_heap: &u32) -> Result<()> {
+    let pid = getpid();
+    say!("{who} pid {pid}: on_stack = {on_stack}, on_heap = {on_heap} at {on_heap:p}")
 }
 // ANCHOR_END: fork-cow
 
@@ -94,53 +108,58 @@ fn memory_is_copied() -> Result<()> {
 fn file_offset_is_shared() -> Result<()> {
     // An anonymous in-memory file: no name in any directory, gone with its last descriptor.
     let file = memfd_create("fork-demo", MFdFlags::MFD_CLOEXEC).context("memfd_create()")?;
-    let pid = getpid();
+    let me = getpid();
     write(&file, b"parent\n").context("write()")?;
-    println!("parent pid {pid}: wrote the line \"parent\", offset now {}", offset(&file)?);
+    let at = offset(&file)?;
+    say!("parent pid {me}: wrote the line \"parent\", offset now {at}")?;
 
     io::stdout().flush()?;
     // SAFETY: single-threaded, as in `memory_is_copied`.
     match unsafe { fork() }.context("fork()")? {
-        ForkResult::Child => {
+        ForkResult::Child => child(|| {
             // fork copied the descriptor table, but both copies of `file` point to the SAME open
             // file description in the kernel, and the file offset lives there.
-            let code = match write(&file, b"child\n").and_then(|_| offset(&file)) {
-                Ok(at) => {
-                    let child = getpid();
-                    println!("child  pid {child}: wrote the line \"child\", offset now {at}");
-                    0
-                }
-                Err(e) => {
-                    eprintln!("fork: error: child: write(): {e}");
-                    1
-                }
-            };
-            std::process::exit(code);
-        }
+            write(&file, b"child\n").context("write()")?;
+            let (me, at) = (getpid(), offset(&file)?);
+            say!("child  pid {me}: wrote the line \"child\", offset now {at}")
+        }),
         ForkResult::Parent { child } => {
             ensure!(reap(child)? == 0, "the child failed");
             let at = offset(&file)?;
-            println!("parent pid {pid}: offset now {at}: the child's write moved it");
+            say!("parent pid {me}: offset now {at}: the child's write moved it")?;
             write(&file, b"parent again\n").context("write()")?;
             let mut bytes = [0; 64];
             let len = pread(&file, &mut bytes, 0).context("pread()")?;
             let text = String::from_utf8_lossy(&bytes[..len]);
             let lines: Vec<&str> = text.lines().collect();
-            println!("parent pid {pid}: the file holds the lines {lines:?}: none overwritten");
+            say!("parent pid {me}: the file holds the lines {lines:?}: none overwritten")?;
             ensure!(at == 13, "expected the parent's offset at 13, found {at}");
-            ensure!(text == "parent\nchild\nparent again\n", "unexpected contents {text:?}");
-            println!("Parent and child moved one shared offset: fork shares open files.");
-            Ok(())
+            ensure!(text == "parent\nchild\nparent again\n", "found {text:?}");
+            say!("Parent and child moved one shared offset: fork shares open files.")
         }
     }
 }
 
 /// The current file offset (`lseek(fd, 0, SEEK_CUR)`).
 #[cfg(target_os = "linux")]
-fn offset(file: impl AsFd) -> nix::Result<i64> {
-    lseek(file, 0, Whence::SeekCur)
+fn offset(file: impl AsFd) -> Result<i64> {
+    lseek(file, 0, Whence::SeekCur).context("lseek()")
 }
 // ANCHOR_END: fork-fd-offset
+
+/// Runs the child's part after `fork`, then ends the child: exit status 0, or 1 after one line
+/// on stderr. It never returns, because the code after the `fork` call is the parent's.
+#[cfg(target_os = "linux")]
+fn child(body: impl FnOnce() -> Result<()>) -> ! {
+    let code = match body() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("fork: error: in child pid {}: {e:#}", getpid());
+            1
+        }
+    };
+    std::process::exit(code)
+}
 
 // ANCHOR: waitpid
 /// Waits until `child` has ended, shows that it is a zombie until reaped, reaps it with
@@ -149,14 +168,14 @@ fn offset(file: impl AsFd) -> nix::Result<i64> {
 fn reap(child: Pid) -> Result<i32> {
     // WNOWAIT: wait for the child to exit, but leave it unreaped, so that we can look at it.
     waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT).context("waitid()")?;
-    let state = process_state(child)?;
-    println!("parent pid {}: child pid {child} has exited; until reaped it is a zombie (state {state})", getpid());
-    ensure!(state == 'Z', "expected the exited child to be a zombie, found state {state}");
+    let (me, state) = (getpid(), process_state(child)?);
+    say!("parent pid {me}: child pid {child} has exited: a zombie (state {state}) until reaped")?;
+    ensure!(state == 'Z', "expected a zombie, found state {state}");
 
     // waitpid hands the parent the exit status, and the kernel frees what was left of the child.
     match waitpid(child, None).context("waitpid()")? {
         WaitStatus::Exited(_, code) => {
-            println!("parent pid {}: waitpid reaped child pid {child}: exit status {code}", getpid());
+            say!("parent pid {me}: waitpid reaped child pid {child}: exit status {code}")?;
             Ok(code)
         }
         other => bail!("child pid {child} did not exit normally: {other:?}"),

@@ -48,7 +48,10 @@ fn memory_is_copied_and_file_offset_is_shared() {
         .map(|l| l.rsplit(' ').next().unwrap())
         .collect();
     assert_eq!(addresses.len(), 3, "{stdout}");
-    assert!(addresses.iter().all(|a| *a == addresses[0]), "{addresses:?}");
+    assert!(
+        addresses.iter().all(|a| *a == addresses[0]),
+        "{addresses:?}"
+    );
 
     // Two processes: the parent keeps one pid, each child has another.
     let parents = pids_of(stdout, "parent pid ");
@@ -60,7 +63,7 @@ fn memory_is_copied_and_file_offset_is_shared() {
     // Each child was a zombie until waitpid reaped it, with exit status 0.
     for child in &children {
         out.assert_stdout_contains(&format!(
-            "child pid {child} has exited; until reaped it is a zombie (state Z)"
+            "child pid {child} has exited: a zombie (state Z) until reaped"
         ))
         .assert_stdout_contains(&format!("waitpid reaped child pid {child}: exit status 0"));
     }
@@ -85,15 +88,25 @@ fn bad_flag_is_a_usage_error() {
 
 /// Every directory above `path` must be searchable, and the file executable, by "others".
 fn usable_by_others(path: &Path) -> bool {
-    let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode()).unwrap_or(0);
+    let mode = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0)
+    };
     mode(path) & 0o005 == 0o005 && path.ancestors().skip(1).all(|dir| mode(dir) & 0o001 != 0)
 }
 
 /// The effective user id, from /proc/self/status ("Uid: real effective saved fs").
 fn effective_uid() -> u32 {
     let status = std::fs::read_to_string("/proc/self/status").expect("reading /proc/self/status");
-    let uids = status.lines().find_map(|l| l.strip_prefix("Uid:")).expect("a Uid: line");
-    uids.split_whitespace().nth(1).and_then(|u| u.parse().ok()).expect("an effective uid")
+    let uids = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .expect("a Uid: line");
+    uids.split_whitespace()
+        .nth(1)
+        .and_then(|u| u.parse().ok())
+        .expect("an effective uid")
 }
 
 /// fork fails when the user may not have another process. Root ignores RLIMIT_NPROC, so the
@@ -127,4 +140,14 @@ fn fork_failure_is_one_clear_line() {
     out.assert_code(1)
         .assert_one_line_error()
         .assert_stderr_contains("fork: error: fork(): EAGAIN");
+}
+
+/// Like `fork | head -n 1` when `head` has already gone: stdout is a pipe whose read end is
+/// closed before the example starts. Expected: one error line and exit status 1, no panic.
+#[test]
+fn closed_stdout_is_one_clear_error_not_a_panic() {
+    test_support::run_with_closed_stdout(BIN, &[])
+        .assert_code(1)
+        .assert_one_line_error()
+        .assert_stderr_contains("fork: error: writing to stdout: Broken pipe");
 }

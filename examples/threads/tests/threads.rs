@@ -25,10 +25,7 @@ fn numbers(text: &str, pattern: &str) -> Vec<u64> {
 /// Every hexadecimal address captured by `pattern`'s first group, in order.
 fn addresses(text: &str, pattern: &str) -> Vec<String> {
     let regex = Regex::new(pattern).expect("valid regex");
-    regex
-        .captures_iter(text)
-        .map(|c| c[1].to_owned())
-        .collect()
+    regex.captures_iter(text).map(|c| c[1].to_owned()).collect()
 }
 
 #[test]
@@ -41,11 +38,24 @@ fn threads_share_memory_but_not_stacks() {
     let pids: HashSet<u64> = numbers(stdout, r"pid (\d+)").into_iter().collect();
     assert_eq!(pids.len(), 1, "more than one pid:\n{stdout}");
     let pid = *pids.iter().next().unwrap();
-    let tids = numbers(stdout, r"(?m)^   (?:second thread: .*|thread \d+ +)tid (\d+)");
-    assert_eq!(tids.len(), 4, "expected the second thread and 3 more:\n{stdout}");
+    let tids = numbers(
+        stdout,
+        r"(?m)^   (?:second thread: .*|thread \d+ +)tid (\d+)",
+    );
+    assert_eq!(
+        tids.len(),
+        4,
+        "expected the second thread and 3 more:\n{stdout}"
+    );
     let main_tids = numbers(stdout, r"(?m)^   main.*tid (\d+)");
-    assert!(main_tids.iter().all(|&t| t == pid), "main tid != pid:\n{stdout}");
-    assert!(!tids.contains(&pid), "a spawned thread has the main thread's tid:\n{stdout}");
+    assert!(
+        main_tids.iter().all(|&t| t == pid),
+        "main tid != pid:\n{stdout}"
+    );
+    assert!(
+        !tids.contains(&pid),
+        "a spawned thread has the main thread's tid:\n{stdout}"
+    );
 
     // A thread's writes are seen by main.
     out.assert_stdout_contains("main sees its vector as [100, 200, 300] and the global at 3");
@@ -74,15 +84,26 @@ fn more_threads_more_stacks() {
     let out = test_support::run(BIN, &["--threads", "8"]);
     out.assert_success();
     let locals = addresses(&out.stdout, r"local at (0x[0-9a-f]+)");
-    assert_eq!(locals.iter().collect::<HashSet<_>>().len(), 9, "{}", out.stdout);
+    assert_eq!(
+        locals.iter().collect::<HashSet<_>>().len(),
+        9,
+        "{}",
+        out.stdout
+    );
     out.assert_stdout_contains("[100, 200, 300, 400, 500, 600, 700, 800] and the global at 8");
 }
 
 #[test]
 fn bad_flags_are_usage_errors() {
     let cases: [(&[&str], &str); 3] = [
-        (&["--threads", "0"], "error: invalid value '0' for '--threads <THREADS>'"),
-        (&["--threads", "many"], "error: invalid value 'many' for '--threads <THREADS>'"),
+        (
+            &["--threads", "0"],
+            "error: invalid value '0' for '--threads <THREADS>'",
+        ),
+        (
+            &["--threads", "many"],
+            "error: invalid value 'many' for '--threads <THREADS>'",
+        ),
         (&["--bogus"], "error: unexpected argument '--bogus'"),
     ];
     for (args, message) in cases {
@@ -99,7 +120,12 @@ fn bad_flags_are_usage_errors() {
 fn a_failed_spawn_is_one_clear_line() {
     let mut wrapper = vec![];
     if running_as_root() {
-        wrapper.extend(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]);
+        wrapper.extend([
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]);
     }
     wrapper.extend(["prlimit", "--nproc=1", BIN]);
     let out = test_support::run(wrapper[0], &wrapper[1..]);

@@ -1,0 +1,187 @@
+//! Memory overhead: how much memory N idle processes or N idle threads add.
+//!
+//! Each trial runs in a fresh copy of this program (`costs --memory-probe …`), so that no
+//! trial sees memory an earlier one left behind (glibc keeps the stacks of ended threads for
+//! reuse, for example). The probe prints one line, `probe: <figures>`, that the main run reads.
+
+use std::fs;
+use std::process::Command;
+use std::sync::{Condvar, Mutex};
+
+use anyhow::{Context, Result, bail, ensure};
+use clap::ValueEnum;
+
+use super::sys::{Child, fork_child, pipe, raw, raw_write_all, read_exact};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProbeKind {
+    Processes,
+    Threads,
+}
+
+/// A `Key:   123 kB` field of a /proc file, in KiB.
+fn kib_field(text: &str, key: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+}
+
+fn read_proc(path: &str) -> Result<String> {
+    fs::read_to_string(path).with_context(|| format!("reading {path}"))
+}
+
+// ANCHOR: idle-processes
+/// In the probe: fork `n` children that only wait (in `pause`), then add up the memory only
+/// each child has (Private_Clean + Private_Dirty in smaps_rollup: the pages copy-on-write has
+/// given it) plus its page tables (VmPTE). Rss is reported too: it also counts every page
+/// still shared with the parent, which is what `ps` and `top` show.
+fn idle_processes(n: u32) -> Result<(f64, f64)> {
+    let (ready_r, ready_w) = pipe()?;
+    // Each `Child` guard kills and reaps its child when dropped, however this function ends.
+    let mut children: Vec<Child> = Vec::new();
+    for _ in 0..n {
+        let ready = raw(&ready_w);
+        children.push(fork_child(move || {
+            raw_write_all(ready, &[1]); // "I exist and have touched what I will touch"
+            loop {
+                // SAFETY: pause has no preconditions; it sleeps until a signal (SIGKILL) comes.
+                unsafe { libc::pause() };
+            }
+        })?);
+    }
+    drop(ready_w);
+    read_exact(&ready_r, &mut vec![0u8; n as usize]).context("waiting for the idle children")?;
+    let (mut private, mut rss) = (0.0, 0.0);
+    for child in &children {
+        let pid = child.pid();
+        let rollup = read_proc(&format!("/proc/{pid}/smaps_rollup"))?;
+        let status = read_proc(&format!("/proc/{pid}/status"))?;
+        let field = |text: &str, key: &str| {
+            kib_field(text, key).with_context(|| format!("no {key} in /proc/{pid}"))
+        };
+        let pte = field(&status, "VmPTE")?;
+        private += field(&rollup, "Private_Clean")? + field(&rollup, "Private_Dirty")? + pte;
+        rss += field(&rollup, "Rss")? + pte;
+    }
+    Ok((private / n as f64, rss / n as f64))
+    // `children` drops here: each idle child is killed and reaped.
+}
+// ANCHOR_END: idle-processes
+
+/// This process's resident memory plus page tables, in KiB.
+fn own_memory() -> Result<f64> {
+    let status = read_proc("/proc/self/status")?;
+    let rss = kib_field(&status, "VmRSS").context("no VmRSS in /proc/self/status")?;
+    let pte = kib_field(&status, "VmPTE").context("no VmPTE in /proc/self/status")?;
+    Ok(rss + pte)
+}
+
+// ANCHOR: idle-threads
+/// In the probe: start `n` threads (std's default 2 MiB stacks) that wait at a gate, and see
+/// how much this process's resident memory and page tables grew.
+fn idle_threads(n: u32) -> Result<f64> {
+    let before = own_memory()?;
+    let gate = Gate::default();
+    std::thread::scope(|s| {
+        // However this closure returns, open the gate so the scope can join every thread.
+        let _open_on_return = OpenOnDrop(&gate);
+        for started in 0..n {
+            std::thread::Builder::new()
+                .spawn_scoped(s, || gate.arrive_and_wait())
+                .with_context(|| format!("pthread_create() after {started} threads"))?;
+        }
+        gate.wait_for_arrivals(n);
+        Ok((own_memory()? - before) / n as f64)
+    })
+}
+// ANCHOR_END: idle-threads
+
+/// Threads arrive and wait until it opens.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<(u32, bool)>, // (arrived, open)
+    changed: Condvar,
+}
+
+impl Gate {
+    fn arrive_and_wait(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 += 1;
+        self.changed.notify_all();
+        while !state.1 {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn wait_for_arrivals(&self, n: u32) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while state.0 < n {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn open(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.changed.notify_all();
+    }
+}
+
+struct OpenOnDrop<'a>(&'a Gate);
+
+impl Drop for OpenOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
+/// `costs --memory-probe KIND --tasks N`: measure, print one `probe:` line.
+pub fn probe(kind: ProbeKind, n: u32) -> Result<()> {
+    match kind {
+        ProbeKind::Processes => {
+            let (private, rss) = idle_processes(n)?;
+            println!("probe: private_kib={private:.3} rss_kib={rss:.3}");
+        }
+        ProbeKind::Threads => {
+            let added = idle_threads(n)?;
+            println!("probe: added_kib={added:.3}");
+        }
+    }
+    Ok(())
+}
+
+/// Runs one probe in a fresh copy of this program and returns its `key=value` figures.
+pub fn run_probe(kind: ProbeKind, n: u32) -> Result<Vec<(String, f64)>> {
+    let exe = std::env::current_exe().context("finding this program (current_exe)")?;
+    let kind_name = match kind {
+        ProbeKind::Processes => "processes",
+        ProbeKind::Threads => "threads",
+    };
+    let output = Command::new(&exe)
+        .args(["--memory-probe", kind_name, "--tasks", &n.to_string()])
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        bail!(
+            "memory probe ({kind_name}) failed: {}",
+            stderr.lines().next().unwrap_or("no message")
+        );
+    }
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("probe: "))
+        .context("the memory probe printed no result")?;
+    let figures: Vec<(String, f64)> = line
+        .split_whitespace()
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect();
+    ensure!(
+        !figures.is_empty(),
+        "unreadable memory probe result: {line}"
+    );
+    Ok(figures)
+}

@@ -1,0 +1,738 @@
+//! The report model and its text, Markdown and JSON renderings.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON layout; bump it when a field changes meaning.
+pub const SCHEMA: u32 = 1;
+
+/// The one command that regenerates the committed reference run.
+pub const REFERENCE_COMMAND: &str =
+    "cargo run --release -p costs -- --reference examples/costs/reference";
+
+/// Everything one run measured, and where.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Report {
+    pub schema: u32,
+    /// `--quick`: tiny loop counts, to test the harness, not to quote.
+    pub quick: bool,
+    pub machine: Machine,
+    /// Trials per row (each trial runs many operations and yields one per-operation figure).
+    pub trials: u32,
+    pub rows: Vec<Row>,
+    /// Ours against `perf bench sched pipe` and `stress-ng`, where those were installed.
+    pub cross_checks: Vec<CrossCheck>,
+    /// One line per cross-check that could not run, saying why.
+    pub cross_checks_skipped: Vec<String>,
+}
+
+/// The machine the figures come from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Machine {
+    /// `model name` from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// Logical CPUs online.
+    pub logical_cpus: usize,
+    /// CPUs this process may run on (its affinity mask at start), e.g. "0-1".
+    pub allowed_cpus: String,
+    /// The CPU that pinned measurements ran on.
+    pub pinned_cpu: usize,
+    /// The CPU flags say "hypervisor": the CPUs are virtual (vCPUs of a VM).
+    pub virtual_machine: bool,
+    /// Kernel release, from /proc/sys/kernel/osrelease.
+    pub kernel: String,
+    /// Transparent huge pages mode (the bracketed word of
+    /// /sys/kernel/mm/transparent_hugepage/enabled); the fork-vs-size test opts out of them.
+    pub transparent_hugepages: String,
+    /// One-minute load average before and after the run (other work on the machine).
+    pub load_before: f64,
+    pub load_after: f64,
+    /// When the run started, `YYYY-MM-DD HH:MM UTC`.
+    pub date_utc: String,
+}
+
+/// Which part of the chapter a row belongs to.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Section {
+    Creation,
+    ForkSize,
+    ContextSwitch,
+    Latency,
+    Throughput,
+    Memory,
+}
+
+impl Section {
+    pub const ALL: [Section; 6] = [
+        Section::Creation,
+        Section::ForkSize,
+        Section::ContextSwitch,
+        Section::Latency,
+        Section::Throughput,
+        Section::Memory,
+    ];
+
+    /// The anchor of this section's table in the Markdown output.
+    pub fn anchor(self) -> &'static str {
+        match self {
+            Section::Creation => "creation",
+            Section::ForkSize => "fork-size",
+            Section::ContextSwitch => "context-switching",
+            Section::Latency => "communication-latency",
+            Section::Throughput => "communication-throughput",
+            Section::Memory => "memory-overhead",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Creation => "Creation: create a process or thread, let it end, wait for it",
+            Section::ForkSize => {
+                "Creation vs touched memory: fork copies page tables, posix_spawn and threads do not"
+            }
+            Section::ContextSwitch => {
+                "Context switching: 1-byte round trip between two tasks, two switches each"
+            }
+            Section::Latency => "Communication latency: round trip of a small message",
+            Section::Throughput => "Communication throughput: 64 KiB messages, one way",
+            Section::Memory => "Memory overhead: what an idle task adds",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Section::Creation | Section::ForkSize => "time per operation",
+            Section::ContextSwitch | Section::Latency => "time per round trip",
+            Section::Throughput => "bytes per second",
+            Section::Memory => "per idle task",
+        }
+    }
+}
+
+/// Process or thread.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Who {
+    Process,
+    Thread,
+}
+
+impl Who {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Who::Process => "process",
+            Who::Thread => "thread",
+        }
+    }
+}
+
+/// What a row's numbers count.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Microseconds per operation (lower is better).
+    #[serde(rename = "µs")]
+    Micros,
+    /// Gibibytes per second (higher is better).
+    #[serde(rename = "GiB/s")]
+    GibPerSec,
+    /// Kibibytes per task (lower is better).
+    #[serde(rename = "KiB")]
+    Kib,
+}
+
+impl Unit {
+    /// Formats `value` for people: three significant digits, a unit that fits.
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Unit::Micros if value < 1.0 => format!("{} ns", sig3(value * 1000.0)),
+            Unit::Micros if value >= 1000.0 => format!("{} ms", sig3(value / 1000.0)),
+            Unit::Micros => format!("{} µs", sig3(value)),
+            Unit::GibPerSec => format!("{value:.2} GiB/s"),
+            Unit::Kib => format!("{value:.1} KiB"),
+        }
+    }
+}
+
+/// Three significant digits, no exponent: 5.52, 48.2, 162, 1234.
+fn sig3(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// One measured figure: the median and spread of repeated trials.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Stable id; the Markdown table gives the row the HTML id `row-<id>`.
+    pub id: String,
+    pub section: Section,
+    /// What was measured, in words.
+    pub what: String,
+    pub who: Who,
+    /// Both tasks were pinned to one CPU (`Machine::pinned_cpu`).
+    pub pinned: bool,
+    /// For the fork-vs-size rows: MiB the parent had written to before forking.
+    pub touched_mib: Option<u64>,
+    pub unit: Unit,
+    /// Operations (or bytes, or tasks) in each trial.
+    pub per_trial: u64,
+    /// One figure per trial, in `unit`.
+    pub samples: Vec<f64>,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Row {
+    /// A row from its trials' figures (at least one).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: impl Into<String>,
+        section: Section,
+        what: impl Into<String>,
+        who: Who,
+        pinned: bool,
+        touched_mib: Option<u64>,
+        unit: Unit,
+        per_trial: u64,
+        samples: Vec<f64>,
+    ) -> Row {
+        let (median, min, max) = summarize(&samples);
+        Row {
+            id: id.into(),
+            section,
+            what: what.into(),
+            who,
+            pinned,
+            touched_mib,
+            unit,
+            per_trial,
+            samples,
+            median,
+            min,
+            max,
+        }
+    }
+
+    /// "pinned" or "unpinned".
+    pub fn pinning(&self) -> &'static str {
+        if self.pinned { "pinned" } else { "unpinned" }
+    }
+
+    /// The row's label in tables and charts: what, and for the fork-vs-size rows how much
+    /// memory was touched.
+    pub fn label(&self) -> String {
+        match self.touched_mib {
+            Some(mib) => format!("{}, {mib} MiB touched", self.what),
+            None => self.what.clone(),
+        }
+    }
+}
+
+/// Median, smallest and largest of `samples` (the median of an even count is the mean of the
+/// two middle values). Empty input gives zeros, which [`Report::problems`] then reports.
+pub fn summarize(samples: &[f64]) -> (f64, f64, f64) {
+    if samples.is_empty() {
+        return (0.0, 0.0, 0.0);
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    (median, sorted[0], sorted[n - 1])
+}
+
+/// Our figure next to an independent tool's, measured interleaved on the same CPU.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CrossCheck {
+    /// What both sides measured, e.g. "pipe ping-pong, processes".
+    pub what: String,
+    /// The tool's command line, e.g. "perf bench sched pipe -T".
+    pub tool: String,
+    /// Short name for the ratio, e.g. "perf".
+    pub tool_name: String,
+    /// Operations per run, the same for both sides.
+    pub loops: u64,
+    /// Alternating runs per side.
+    pub rounds: u32,
+    /// Medians over the rounds, µs per operation.
+    pub ours: f64,
+    pub theirs: f64,
+    /// ours / theirs.
+    pub ratio: f64,
+}
+
+/// A comparison the text states in words: `a` takes/has `ratio` times `b`.
+struct Headline {
+    /// Row ids.
+    a: &'static str,
+    b: &'static str,
+    /// How to say it; `{ratio}` is filled in.
+    sentence: &'static str,
+}
+
+const HEADLINES: &[Headline] = &[
+    Headline {
+        a: "creation-fork-wait-unpinned",
+        b: "creation-thread-spawn-unpinned",
+        sentence: "fork + _exit + waitpid takes {ratio} as long as thread spawn + join",
+    },
+    Headline {
+        a: "creation-fork-exec-unpinned",
+        b: "creation-posix-spawn-unpinned",
+        sentence: "fork + exec of /bin/true takes {ratio} as long as posix_spawn of it",
+    },
+    Headline {
+        a: "size-fork-wait-max",
+        b: "size-fork-wait-0",
+        sentence: "fork after touching {max} MiB takes {ratio} as long as fork with nothing touched",
+    },
+    Headline {
+        a: "size-posix-spawn-max",
+        b: "size-posix-spawn-0",
+        sentence: "posix_spawn after touching {max} MiB takes {ratio} as long as with nothing touched",
+    },
+    Headline {
+        a: "switch-pipe-processes-pinned",
+        b: "switch-pipe-threads-pinned",
+        sentence: "pinned pipe round trip: processes take {ratio} as long as threads",
+    },
+    Headline {
+        a: "switch-pipe-processes-unpinned",
+        b: "switch-pipe-processes-pinned",
+        sentence: "pipe round trip between processes: unpinned takes {ratio} as long as pinned",
+    },
+    Headline {
+        a: "switch-condvar-threads-pinned",
+        b: "switch-pipe-threads-pinned",
+        sentence: "pinned round trip between threads: Mutex + Condvar takes {ratio} as long as a pipe",
+    },
+    Headline {
+        a: "latency-pipe-processes",
+        b: "latency-shm-processes",
+        sentence: "round trip between processes: a pipe takes {ratio} as long as shared memory",
+    },
+    Headline {
+        a: "latency-shm-processes",
+        b: "latency-shm-threads",
+        sentence: "shared-memory round trip: processes take {ratio} as long as threads",
+    },
+    Headline {
+        a: "throughput-shm-processes",
+        b: "throughput-shm-threads",
+        sentence: "shared-memory throughput: processes move {ratio} as many bytes per second as threads",
+    },
+    Headline {
+        a: "throughput-shm-processes",
+        b: "throughput-pipe-processes",
+        sentence: "between processes: shared memory moves {ratio} as many bytes per second as a pipe",
+    },
+    Headline {
+        a: "memory-process-private",
+        b: "memory-thread",
+        sentence: "an idle process adds {ratio} as much memory as an idle thread",
+    },
+    Headline {
+        a: "memory-process-rss",
+        b: "memory-process-private",
+        sentence: "the RSS that ps shows for an idle child is {ratio} what it really adds",
+    },
+];
+
+impl Report {
+    pub fn row(&self, id: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.id == id)
+    }
+
+    pub fn rows_in(&self, section: Section) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(move |r| r.section == section)
+    }
+
+    /// The largest touched size of the fork-vs-size rows.
+    pub fn max_touched_mib(&self) -> Option<u64> {
+        self.rows.iter().filter_map(|r| r.touched_mib).max()
+    }
+
+    /// Resolves the `-max` suffix of headline ids to the largest touched size.
+    fn headline_row(&self, id: &str) -> Option<&Row> {
+        match id.strip_suffix("-max") {
+            Some(prefix) => self.row(&format!("{prefix}-{}", self.max_touched_mib()?)),
+            None => self.row(id),
+        }
+    }
+
+    /// The headline comparisons as sentences, each with the two medians it divides.
+    pub fn headlines(&self) -> Vec<String> {
+        let max = self.max_touched_mib().unwrap_or(0).to_string();
+        HEADLINES
+            .iter()
+            .filter_map(|h| {
+                let a = self.headline_row(h.a)?;
+                let b = self.headline_row(h.b)?;
+                if a.id == b.id {
+                    return None; // e.g. only size 0 was measured
+                }
+                let ratio = format!("{:.2}×", a.median / b.median);
+                let sentence = h.sentence.replace("{ratio}", &ratio).replace("{max}", &max);
+                Some(format!(
+                    "{sentence} ({} vs {})",
+                    a.unit.format(a.median),
+                    b.unit.format(b.median)
+                ))
+            })
+            .collect()
+    }
+
+    /// Figures that are not positive and finite, or rows without trials: an empty list means
+    /// the report is sound.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        for row in &self.rows {
+            if row.samples.is_empty() {
+                problems.push(format!("{}: no trials", row.id));
+            }
+            for (name, value) in [("median", row.median), ("min", row.min), ("max", row.max)] {
+                if !positive(value) {
+                    problems.push(format!("{}: {name} = {value} is not positive", row.id));
+                }
+            }
+            if let Some(bad) = row.samples.iter().find(|v| !positive(**v)) {
+                problems.push(format!("{}: a trial gave {bad}", row.id));
+            }
+        }
+        for check in &self.cross_checks {
+            for (name, value) in [
+                ("ours", check.ours),
+                ("theirs", check.theirs),
+                ("ratio", check.ratio),
+            ] {
+                if !positive(value) {
+                    problems.push(format!("cross-check {}: {name} = {value}", check.what));
+                }
+            }
+        }
+        problems
+    }
+
+    fn machine_line(&self) -> String {
+        let m = &self.machine;
+        let vm = if m.virtual_machine {
+            ", virtual machine"
+        } else {
+            ""
+        };
+        format!(
+            "{}, {} logical CPUs{vm}, Linux {}, load average {:.2} before / {:.2} after",
+            m.cpu_model, m.logical_cpus, m.kernel, m.load_before, m.load_after
+        )
+    }
+
+    fn cpus_line(&self) -> String {
+        format!(
+            "pinned rows ran on CPU {} only; unpinned rows could use CPUs {}",
+            self.machine.pinned_cpu, self.machine.allowed_cpus
+        )
+    }
+
+    fn cross_check_line(check: &CrossCheck) -> String {
+        format!(
+            "{}: ours {}, {} {}: ratio ours/{} = {:.2}",
+            check.what,
+            Unit::Micros.format(check.ours),
+            check.tool,
+            Unit::Micros.format(check.theirs),
+            check.tool_name,
+            check.ratio
+        )
+    }
+
+    /// The plain-text table printed to the terminal.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        let _ = writeln!(w, "costs: what processes and threads cost on this machine");
+        let _ = writeln!(w, "Machine: {}", self.machine_line());
+        let _ = writeln!(w, "CPUs: {}", self.cpus_line());
+        let _ = writeln!(
+            w,
+            "Each figure is the median of {} trials; the fastest and slowest trial are in brackets.",
+            self.trials
+        );
+        if self.quick {
+            let _ = writeln!(
+                w,
+                "Quick run: tiny loop counts to test the harness; do not quote these figures."
+            );
+        }
+        let label_width = self
+            .rows
+            .iter()
+            .map(|r| r.label().chars().count())
+            .max()
+            .unwrap_or(0);
+        for section in Section::ALL {
+            let rows: Vec<&Row> = self.rows_in(section).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = writeln!(w);
+            let _ = writeln!(w, "{} ({})", section.title(), section.column());
+            for row in rows {
+                let label = row.label();
+                let pad = label_width - label.chars().count();
+                let _ = writeln!(
+                    w,
+                    "  {}{}  {:<7}  {:<8}  {}  ({} – {})",
+                    label,
+                    " ".repeat(pad),
+                    row.who.as_str(),
+                    row.pinning(),
+                    row.unit.format(row.median),
+                    row.unit.format(row.min),
+                    row.unit.format(row.max)
+                );
+            }
+        }
+        let headlines = self.headlines();
+        if !headlines.is_empty() {
+            let _ = writeln!(w);
+            let _ = writeln!(w, "What the medians say:");
+            for line in headlines {
+                let _ = writeln!(w, "  - {line}");
+            }
+        }
+        if !self.cross_checks.is_empty() || !self.cross_checks_skipped.is_empty() {
+            let _ = writeln!(w);
+            let _ = writeln!(w, "{}", self.cross_check_heading());
+            for check in &self.cross_checks {
+                let _ = writeln!(w, "  {}", Self::cross_check_line(check));
+            }
+            for skipped in &self.cross_checks_skipped {
+                let _ = writeln!(w, "  skipped: {skipped}");
+            }
+        }
+        out
+    }
+
+    fn cross_check_heading(&self) -> String {
+        match self.cross_checks.first() {
+            Some(c) => format!(
+                "Cross-check against independent tools (both sides pinned to CPU {}, {} alternating rounds each, same loop count):",
+                self.machine.pinned_cpu, c.rounds
+            ),
+            None => "Cross-check against independent tools:".to_string(),
+        }
+    }
+
+    /// Markdown: one table per section, each between `<!-- ANCHOR: name -->` lines so the
+    /// chapter can include them one at a time. Rows carry HTML ids (`row-<id>`) for links.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        let m = &self.machine;
+        let _ = writeln!(
+            w,
+            "<!-- Generated by `{REFERENCE_COMMAND}` from reference.json. Do not edit. -->"
+        );
+        let _ = writeln!(w, "<!-- ANCHOR: machine -->");
+        let _ = writeln!(w, "| Machine | |");
+        let _ = writeln!(w, "|---|---|");
+        let vm = if m.virtual_machine {
+            " (virtual machine: the CPUs are vCPUs)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            w,
+            "| CPU | {}, {} logical CPUs{vm} |",
+            md(&m.cpu_model),
+            m.logical_cpus
+        );
+        let _ = writeln!(w, "| Kernel | Linux {} |", md(&m.kernel));
+        let _ = writeln!(
+            w,
+            "| Pinning | pinned rows on CPU {} only; unpinned rows on CPUs {} |",
+            m.pinned_cpu, m.allowed_cpus
+        );
+        let _ = writeln!(
+            w,
+            "| Transparent huge pages | {} (the fork-vs-size test opts out) |",
+            md(&m.transparent_hugepages)
+        );
+        let _ = writeln!(
+            w,
+            "| Load average (1 min) | {:.2} before the run, {:.2} after |",
+            m.load_before, m.load_after
+        );
+        let _ = writeln!(
+            w,
+            "| Trials | {} per row: median, and the fastest and slowest trial |",
+            self.trials
+        );
+        let _ = writeln!(w, "| Date | {} |", md(&m.date_utc));
+        if self.quick {
+            let _ = writeln!(w, "| Note | quick run: tiny loop counts, not for quoting |");
+        }
+        let _ = writeln!(w, "<!-- ANCHOR_END: machine -->");
+        for section in Section::ALL {
+            let rows: Vec<&Row> = self.rows_in(section).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = writeln!(w);
+            let _ = writeln!(w, "<!-- ANCHOR: {} -->", section.anchor());
+            let _ = writeln!(
+                w,
+                "| Operation | Who | Pinned | Median ({}) | Fastest – slowest trial | Per trial |",
+                section.column()
+            );
+            let _ = writeln!(w, "|---|---|---|--:|--:|--:|");
+            for row in rows {
+                let _ = writeln!(
+                    w,
+                    "| <a id=\"row-{}\"></a>{} | {} | {} | {} | {} – {} | {} |",
+                    row.id,
+                    md(&row.label()),
+                    row.who.as_str(),
+                    if row.pinned { "yes" } else { "no" },
+                    row.unit.format(row.median),
+                    row.unit.format(row.min),
+                    row.unit.format(row.max),
+                    per_trial(row)
+                );
+            }
+            let _ = writeln!(w, "<!-- ANCHOR_END: {} -->", section.anchor());
+        }
+        let _ = writeln!(w);
+        let _ = writeln!(w, "<!-- ANCHOR: headlines -->");
+        for line in self.headlines() {
+            let _ = writeln!(w, "- {}", md(&line));
+        }
+        let _ = writeln!(w, "<!-- ANCHOR_END: headlines -->");
+        let _ = writeln!(w);
+        let _ = writeln!(w, "<!-- ANCHOR: cross-check -->");
+        if !self.cross_checks.is_empty() {
+            let _ = writeln!(
+                w,
+                "| Measurement | Loops × rounds | Ours (median) | Tool | Tool (median) | Ratio ours/tool |"
+            );
+            let _ = writeln!(w, "|---|--:|--:|---|--:|--:|");
+            for c in &self.cross_checks {
+                let _ = writeln!(
+                    w,
+                    "| {} | {} × {} | {} | `{}` | {} | **{:.2}** |",
+                    md(&c.what),
+                    c.loops,
+                    c.rounds,
+                    Unit::Micros.format(c.ours),
+                    c.tool,
+                    Unit::Micros.format(c.theirs),
+                    c.ratio
+                );
+            }
+        }
+        for skipped in &self.cross_checks_skipped {
+            let _ = writeln!(w);
+            let _ = writeln!(w, "Skipped: {}", md(skipped));
+        }
+        let _ = writeln!(w, "<!-- ANCHOR_END: cross-check -->");
+        for chart in crate::charts::CHARTS {
+            let _ = writeln!(w);
+            let _ = writeln!(w, "<!-- ANCHOR: caption-{} -->", chart.name);
+            let links: Vec<String> = self
+                .rows
+                .iter()
+                .filter(|r| chart.sections.contains(&r.section))
+                .map(|r| format!("[{}](#row-{})", md(&short_label(r)), r.id))
+                .collect();
+            let _ = writeln!(
+                w,
+                "*{}* Bars or points are medians; whiskers span the fastest to the slowest trial. Table rows: {}.",
+                chart.title,
+                links.join(", ")
+            );
+            let _ = writeln!(w, "<!-- ANCHOR_END: caption-{} -->", chart.name);
+        }
+        out
+    }
+
+    /// Pretty JSON, the committed source of every other rendering.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a report always serializes");
+        text.push('\n');
+        text
+    }
+
+    pub fn from_json(text: &str) -> serde_json::Result<Report> {
+        serde_json::from_str(text)
+    }
+}
+
+/// The label used in chart captions: what, who, and pinning where it tells rows apart.
+pub fn short_label(row: &Row) -> String {
+    match row.section {
+        Section::Creation | Section::ContextSwitch => {
+            format!("{} ({}, {})", row.what, row.who.as_str(), row.pinning())
+        }
+        _ => format!("{} ({})", row.label(), row.who.as_str()),
+    }
+}
+
+fn per_trial(row: &Row) -> String {
+    match row.section {
+        Section::Creation | Section::ForkSize => format!("{} ops", row.per_trial),
+        Section::ContextSwitch | Section::Latency => format!("{} round trips", row.per_trial),
+        Section::Throughput => format!("{} MiB", row.per_trial >> 20),
+        Section::Memory => format!("{} tasks", row.per_trial),
+    }
+}
+
+/// Escapes the characters Markdown would take as formatting in table cells.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '_' | '*' | '|' | '<' | '>' | '[' | ']' | '`' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summarize_takes_the_middle() {
+        assert_eq!(summarize(&[3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
+        assert_eq!(summarize(&[4.0, 1.0, 2.0, 3.0]), (2.5, 1.0, 4.0));
+    }
+
+    #[test]
+    fn units_keep_three_digits() {
+        assert_eq!(Unit::Micros.format(5.523), "5.52 µs");
+        assert_eq!(Unit::Micros.format(48.23), "48.2 µs");
+        assert_eq!(Unit::Micros.format(162.4), "162 µs");
+        assert_eq!(Unit::Micros.format(0.213), "213 ns");
+        assert_eq!(Unit::Micros.format(34_100.0), "34.1 ms");
+        assert_eq!(Unit::GibPerSec.format(2.345), "2.35 GiB/s");
+        assert_eq!(Unit::Kib.format(180.04), "180.0 KiB");
+    }
+
+    #[test]
+    fn markdown_escapes_underscores() {
+        assert_eq!(md("fork + _exit"), "fork + \\_exit");
+    }
+}

@@ -1,0 +1,315 @@
+//! Runs the `costs` harness in `--quick` mode and checks that its output is well formed, with
+//! every figure positive (never a timing threshold: the machine may be loaded). Then checks the
+//! committed reference run: it parses, every table and chart in it is exactly what its JSON
+//! renders to (so none was edited by hand), the chapter includes them, and the chapter's
+//! statements about it hold for its numbers.
+#![cfg(target_os = "linux")]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use costs::{Report, Section, Who, reference_files};
+use regex::Regex;
+use test_support::{Redaction, TIMES};
+
+const BIN: &str = env!("CARGO_BIN_EXE_costs");
+
+/// Rows of a `--quick` run: 5 creations × pinned/unpinned, 3 kinds × 3 sizes (0, 64, 256 MiB),
+/// 3 ping-pongs × pinned/unpinned, 6 latencies, 6 throughputs, 3 memory figures.
+const QUICK_ROWS: usize = 10 + 9 + 6 + 6 + 6 + 3;
+
+const MACHINE: Redaction = ("[MACHINE]", r"(?m)^Machine: (?<redacted>.+)$");
+const CPUS: Redaction = ("[CPUS]", r"(?m)^CPUs: (?<redacted>.+)$");
+const RATES: Redaction = ("[RATE]", r"\d+\.\d+ GiB/s");
+const SIZES: Redaction = ("[KIB]", r"\d+\.\d KiB");
+const RATIOS: Redaction = ("[RATIO]", r"\d+\.\d+×");
+const FD_COUNT: Redaction = ("[N]", r"(?<redacted>\d+) file descriptors open");
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The figures (number + unit) on a table line, as numbers.
+fn figures(line: &str) -> Vec<f64> {
+    let figure = Regex::new(r"(\d+(?:\.\d+)?) (?:ns|µs|ms|GiB/s|KiB)").expect("regex");
+    figure
+        .captures_iter(line)
+        .map(|c| c[1].parse().expect("a number"))
+        .collect()
+}
+
+#[test]
+fn quick_run_prints_a_well_formed_table() {
+    let out = test_support::run(BIN, &["--quick"]);
+    out.assert_success();
+    let stdout = &out.stdout;
+    for section in Section::ALL {
+        out.assert_stdout_contains(section.title());
+    }
+    // Every table row: label, who, pinning, then median (fastest – slowest), all positive.
+    let row = Regex::new(r"^  \S.*  (process|thread) +(pinned|unpinned) +\d").expect("regex");
+    let rows: Vec<&str> = stdout.lines().filter(|l| row.is_match(l)).collect();
+    assert_eq!(rows.len(), QUICK_ROWS, "table rows:\n{stdout}");
+    for line in &rows {
+        let numbers = figures(line);
+        assert_eq!(numbers.len(), 3, "median, fastest, slowest on: {line}");
+        assert!(
+            numbers.iter().all(|n| *n > 0.0),
+            "a figure is not positive: {line}"
+        );
+    }
+    assert!(stdout.contains("Quick run: tiny loop counts"), "{stdout}");
+    assert!(stdout.contains("What the medians say:"), "{stdout}");
+    out.assert_stdout_contains("Clean exit: no child process left");
+    // Progress goes to stderr only on a terminal: here stderr stays empty.
+    assert_eq!(
+        out.stderr, "",
+        "stderr should be empty when it is not a terminal"
+    );
+    out.assert_stdout_snapshot(
+        "output-quick.txt",
+        &[MACHINE, CPUS, TIMES, RATES, SIZES, RATIOS, FD_COUNT],
+    );
+}
+
+#[test]
+fn quick_json_is_only_json_and_every_figure_is_positive() {
+    let out = test_support::run(BIN, &["--quick", "--json"]);
+    out.assert_success();
+    let report = Report::from_json(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not a report: {e}\n{}", out.stdout));
+    assert!(report.quick);
+    assert_eq!(report.rows.len(), QUICK_ROWS);
+    assert_eq!(report.problems(), Vec::<String>::new());
+    for section in Section::ALL {
+        assert!(
+            report.rows_in(section).next().is_some(),
+            "no {section:?} rows"
+        );
+    }
+    // Both kinds of task in every section, pinned and unpinned where the chapter compares them.
+    for section in [Section::Creation, Section::ContextSwitch] {
+        for who in [Who::Process, Who::Thread] {
+            for pinned in [false, true] {
+                assert!(
+                    report
+                        .rows_in(section)
+                        .any(|r| r.who == who && r.pinned == pinned),
+                    "{section:?}: no {who:?} row with pinned = {pinned}"
+                );
+            }
+        }
+    }
+    let ids: BTreeSet<&str> = report.rows.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), report.rows.len(), "row ids are not unique");
+    assert!(report.machine.logical_cpus >= 1 && !report.machine.kernel.is_empty());
+    assert!(
+        report.cross_checks.is_empty(),
+        "cross-checks run only when asked"
+    );
+}
+
+/// Is `perf bench sched pipe` usable here? (Debian's /usr/bin/perf can be a wrapper that
+/// only says which linux-perf package is missing.)
+fn perf_works() -> bool {
+    std::process::Command::new("perf")
+        .args(["bench", "sched", "pipe", "-l", "10"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn quick_reference_writes_files_that_render_from_their_json() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("costs-quick-reference");
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_arg = dir.to_str().expect("a UTF-8 path");
+    let out = test_support::run(BIN, &["--quick", "--reference", dir_arg]);
+    out.assert_success();
+    out.assert_stdout_contains("Wrote 9 files into");
+    let json = std::fs::read_to_string(dir.join("reference.json")).expect("reference.json");
+    let report = Report::from_json(&json).expect("reference.json parses");
+    assert_eq!(report.problems(), Vec::<String>::new());
+    for (name, expected) in reference_files(&report) {
+        let written = std::fs::read_to_string(dir.join(&name)).expect(&name);
+        assert_eq!(
+            written, expected,
+            "{name} differs from what the JSON renders to"
+        );
+    }
+    if perf_works() {
+        let ratios: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.contains("ratio ours/perf = "))
+            .collect();
+        assert_eq!(
+            ratios.len(),
+            2,
+            "one ratio for processes, one for threads:\n{}",
+            out.stdout
+        );
+        assert!(report.cross_checks.iter().all(|c| c.ratio > 0.0));
+    } else {
+        eprintln!("perf bench sched pipe does not run here: cross-check lines not checked");
+    }
+    std::fs::remove_dir_all(&dir).expect("removing the test's reference directory");
+}
+
+/// The committed reference run, from `costs::REFERENCE_COMMAND`.
+fn committed() -> Report {
+    let path = crate_dir().join("reference/reference.json");
+    let text = std::fs::read_to_string(&path).expect("examples/costs/reference/reference.json");
+    Report::from_json(&text).expect("the committed reference.json parses")
+}
+
+#[test]
+fn committed_reference_is_complete_and_untouched() {
+    let report = committed();
+    assert!(
+        !report.quick,
+        "the reference must be a full run, not --quick"
+    );
+    assert_eq!(report.problems(), Vec::<String>::new());
+    assert_eq!(report.max_touched_mib(), Some(1024));
+    assert!(report.trials >= 5);
+    for (name, expected) in reference_files(&report) {
+        let path = crate_dir().join("reference").join(&name);
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name} missing"));
+        assert_eq!(
+            committed,
+            expected,
+            "reference/{name} is not what reference.json renders to: regenerate it with `{}` \
+             (or `--rerender examples/costs/reference` after changing only the rendering)",
+            costs::REFERENCE_COMMAND
+        );
+    }
+    assert!(
+        report.cross_checks.iter().any(|c| c.tool_name == "perf"),
+        "the reference run should carry the perf cross-check"
+    );
+}
+
+#[test]
+fn chapter_includes_the_reference_and_its_headings() {
+    let chapter = std::fs::read_to_string(crate_dir().join("../../src/cost.md")).expect("cost.md");
+    for chart in costs::charts::CHARTS {
+        let include = format!(
+            "{{{{#include ../examples/costs/reference/{}.svg}}}}",
+            chart.name
+        );
+        assert!(chapter.contains(&include), "cost.md lacks {include}");
+        let caption = format!("reference/table.md:caption-{}}}}}", chart.name);
+        assert!(
+            chapter.contains(&caption),
+            "cost.md lacks the caption {caption}"
+        );
+    }
+    for anchor in
+        Section::ALL
+            .map(Section::anchor)
+            .iter()
+            .chain(&["machine", "headlines", "cross-check"])
+    {
+        let include = format!("{{{{#include ../examples/costs/reference/table.md:{anchor}}}}}");
+        assert!(chapter.contains(&include), "cost.md lacks {include}");
+    }
+    let headings: Vec<&str> = chapter.lines().filter(|l| l.starts_with("## ")).collect();
+    for heading in [
+        "## Creation",
+        "## Context switching",
+        "## Communication",
+        "## Memory overhead",
+    ] {
+        assert!(
+            headings.contains(&heading),
+            "cost.md lacks the heading {heading}"
+        );
+    }
+    assert_eq!(headings.last(), Some(&"## Run it"));
+    // Inline SVG ends at a blank line in Markdown: the charts must have none.
+    for chart in costs::charts::CHARTS {
+        let svg =
+            std::fs::read_to_string(crate_dir().join(format!("reference/{}.svg", chart.name)))
+                .expect("chart");
+        assert!(
+            svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"),
+            "{}",
+            chart.name
+        );
+        assert!(
+            !svg.lines().any(|l| l.trim().is_empty()),
+            "{} has a blank line",
+            chart.name
+        );
+    }
+}
+
+/// The chapter's plain statements, checked against the committed numbers they describe.
+#[test]
+fn chapter_statements_hold_for_the_reference_numbers() {
+    let report = committed();
+    let median = |id: &str| {
+        report
+            .row(id)
+            .unwrap_or_else(|| panic!("no row {id}"))
+            .median
+    };
+    // Pinned pipe ping-pong: processes and threads cost about the same.
+    let ratio = median("switch-pipe-processes-pinned") / median("switch-pipe-threads-pinned");
+    assert!(
+        (0.8..1.25).contains(&ratio),
+        "pinned pipe processes/threads = {ratio}"
+    );
+    // Unpinned, the round trip costs several times the pinned one (vCPU wake-ups).
+    assert!(
+        median("switch-pipe-processes-unpinned") > 2.0 * median("switch-pipe-processes-pinned")
+    );
+    // fork grows with touched memory; posix_spawn and thread spawn do not.
+    assert!(median("size-fork-wait-1024") > 10.0 * median("size-fork-wait-0"));
+    assert!(median("size-posix-spawn-1024") < 2.0 * median("size-posix-spawn-0"));
+    assert!(median("size-thread-spawn-1024") < 2.0 * median("size-thread-spawn-0"));
+    // Creation: fork + wait costs more than thread spawn + join.
+    assert!(median("creation-fork-wait-unpinned") > median("creation-thread-spawn-unpinned"));
+    // Shared memory: processes and threads alike, far below a pipe round trip.
+    let shm = median("latency-shm-processes") / median("latency-shm-threads");
+    assert!((0.5..2.0).contains(&shm), "shm processes/threads = {shm}");
+    assert!(median("latency-pipe-processes") > 5.0 * median("latency-shm-processes"));
+    let shm_rate = median("throughput-shm-processes") / median("throughput-shm-threads");
+    assert!(
+        (0.67..1.5).contains(&shm_rate),
+        "shm throughput processes/threads = {shm_rate}"
+    );
+    // Memory: an idle process adds more than an idle thread, and ps's RSS overstates it.
+    assert!(median("memory-process-private") > median("memory-thread"));
+    assert!(median("memory-process-rss") > 3.0 * median("memory-process-private"));
+    // The harness agrees with perf bench sched pipe.
+    for check in report.cross_checks.iter().filter(|c| c.tool_name == "perf") {
+        assert!(
+            (0.8..1.2).contains(&check.ratio),
+            "{}: ratio {}",
+            check.what,
+            check.ratio
+        );
+    }
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    for args in [
+        &["--bogus"][..],
+        &["--trials", "0"],
+        &["--max-touch", "-1"],
+        &["--json", "--markdown"],
+    ] {
+        let out = test_support::run(BIN, args);
+        out.assert_code(2).assert_stderr_contains("error:");
+    }
+}
+
+#[test]
+fn failing_mkdir_is_one_clear_line() {
+    let out = test_support::run(BIN, &["--quick", "--reference", "/dev/null/reference"]);
+    out.assert_code(1)
+        .assert_one_line_error()
+        .assert_stderr_contains("costs: error: mkdir(/dev/null/reference): ENOTDIR");
+}

@@ -1,0 +1,126 @@
+//! Runs the `shared-memory` example as a child process and checks what it demonstrates.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use test_support::{PIDS, Redaction, run, run_command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shared-memory");
+
+/// The descriptor count depends on what the shell that started `cargo` left open.
+const FDS: Redaction = ("[FDS]", r"(?<redacted>\d+) file descriptors open");
+
+#[test]
+fn private_mapping_is_copied_and_shared_mapping_is_shared() {
+    let out = run(BIN, &[]);
+    out.assert_success()
+        .assert_stdout_contains("MAP_PRIVATE: parent (pid")
+        .assert_stdout_contains("reads 0\n")
+        .assert_stdout_contains("reads 42\n");
+    // Exactly one 0 and one 42, each on its own line, in that order.
+    let private = out
+        .stdout
+        .find("MAP_PRIVATE: parent")
+        .expect("private line");
+    let shared = out.stdout.find("MAP_SHARED:  parent").expect("shared line");
+    assert!(private < shared, "{}", out.stdout);
+    out.assert_stdout_snapshot("output.txt", &[PIDS, FDS]);
+}
+
+#[test]
+fn message_and_reply_cross_the_shared_page_in_protocol_order() {
+    let out = run(BIN, &["--message", "ping through a page"]);
+    out.assert_success();
+    let order = [
+        "child (pid",
+        "writes \"ping through a page\"",
+        "parent (pid",
+        "saw state = MESSAGE and read \"ping through a page\"",
+        "parent writes \"got it\"",
+        "child saw state = REPLY and read \"got it\"",
+        "Checks passed",
+        "Clean exit: no child process left",
+    ];
+    let mut from = 0;
+    for needle in order {
+        let at = out.stdout[from..]
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing or out of order in:\n{}", out.stdout));
+        from += at + needle.len();
+    }
+    assert!(out.stderr.is_empty(), "stderr: {}", out.stderr);
+}
+
+#[test]
+fn threads_share_without_setup() {
+    let out = run(BIN, &[]);
+    out.assert_success()
+        .assert_stdout_contains(r#"main now sees ["from main", "from a thread"]"#);
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let out = run(BIN, &["--bogus"]);
+    out.assert_code(2).assert_stderr_contains("Usage:");
+    let too_long = "x".repeat(65);
+    let out = run(BIN, &["--message", &too_long]);
+    out.assert_code(2)
+        .assert_stderr_contains("at most 64 bytes, got 65");
+}
+
+/// `fork` fails with EAGAIN when the user may not have another process (RLIMIT_NPROC = 1).
+/// Root ignores that limit, so as root the example runs as `nobody`.
+#[test]
+fn failed_fork_is_one_clear_line() {
+    let Some(cmd) = with_one_process_allowed(BIN) else {
+        return;
+    };
+    let out = run_command(cmd);
+    out.assert_code(1).assert_one_line_error();
+    assert!(
+        out.stderr
+            .starts_with("shared-memory: error: fork(): EAGAIN: "),
+        "stderr: {}",
+        out.stderr
+    );
+}
+
+/// `prlimit --nproc=1 BIN`, run as `nobody` when we are root. `None` (with a loud message) when
+/// the tools are missing or `nobody` cannot execute the binary.
+fn with_one_process_allowed(bin: &str) -> Option<Command> {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .expect("/proc/self/status")
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    let mut prefix: Vec<&str> = Vec::new();
+    if root {
+        prefix.extend([
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]);
+    }
+    let tools_ok =
+        Path::new("/usr/bin/prlimit").exists() && (!root || Path::new("/usr/bin/setpriv").exists());
+    let can_exec = tools_ok && {
+        let mut probe = Command::new(prefix.first().copied().unwrap_or("test"));
+        probe.args(prefix.iter().skip(1));
+        if root {
+            probe.arg("test");
+        }
+        probe.args(["-x", bin]);
+        probe.stdout(Stdio::null()).stderr(Stdio::null());
+        probe.status().is_ok_and(|s| s.success())
+    };
+    if !can_exec {
+        eprintln!(
+            "SKIPPED: cannot run {bin} under `prlimit --nproc=1`{} (need prlimit/setpriv, and \
+             the binary must be executable by that user)",
+            if root { " as nobody" } else { "" }
+        );
+        return None;
+    }
+    prefix.extend(["prlimit", "--nproc=1", bin]);
+    Some(test_support::command(prefix[0], &prefix[1..]))
+}
