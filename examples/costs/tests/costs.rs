@@ -260,10 +260,16 @@ fn chapter_statements_hold_for_the_reference_numbers() {
         (0.8..1.25).contains(&ratio),
         "pinned pipe processes/threads = {ratio}"
     );
-    // Unpinned, the round trip costs several times the pinned one (vCPU wake-ups).
-    assert!(
-        median("switch-pipe-processes-unpinned") > 2.0 * median("switch-pipe-processes-pinned")
-    );
+    // Unpinned on a quiet VM, the round trip costs several times the pinned one (it waits for
+    // an idle vCPU to wake up); on a busy machine the chapter says it need not.
+    if report.machine.virtual_machine && report.machine.load_before < 1.0 {
+        let unpinned = median("switch-pipe-processes-unpinned");
+        let pinned = median("switch-pipe-processes-pinned");
+        assert!(
+            unpinned > 2.0 * pinned,
+            "unpinned {unpinned} vs pinned {pinned}"
+        );
+    }
     // fork grows with touched memory; posix_spawn and thread spawn do not.
     assert!(median("size-fork-wait-1024") > 10.0 * median("size-fork-wait-0"));
     assert!(median("size-posix-spawn-1024") < 2.0 * median("size-posix-spawn-0"));

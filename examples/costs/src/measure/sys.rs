@@ -287,6 +287,11 @@ impl Drop for Mapping {
     }
 }
 
+/// Checks before `wait_for` starts yielding: a few microseconds, about what a partner running on
+/// another CPU needs to answer. Spinning longer only burns the time slice of a partner that
+/// waits on the same CPU.
+const SPINS: u32 = 200;
+
 /// How long a task waits on shared memory for its partner before giving up.
 const PARTNER_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -295,7 +300,7 @@ const PARTNER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Returns false after [`PARTNER_TIMEOUT`] (the partner is gone). Async-signal-safe.
 #[inline]
 pub fn wait_for(mut ready: impl FnMut() -> bool) -> bool {
-    for _ in 0..2000 {
+    for _ in 0..SPINS {
         if ready() {
             return true;
         }
