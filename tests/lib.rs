@@ -135,19 +135,14 @@ pub struct Workspace {
 }
 
 pub fn workspace() -> Workspace {
-    let output = std::process::Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--offline",
-        ])
-        .current_dir(root())
-        .output()
-        .expect("running cargo metadata");
-    assert!(output.status.success(), "cargo metadata failed");
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("metadata JSON");
+    let mut cargo = test_support::command(
+        env!("CARGO"),
+        &["metadata", "--no-deps", "--format-version", "1", "--offline"],
+    );
+    cargo.current_dir(root());
+    let output = test_support::run_command(cargo);
+    output.assert_success();
+    let json: serde_json::Value = serde_json::from_str(&output.stdout).expect("metadata JSON");
     let mut packages = Vec::new();
     let mut target_sources = Vec::new();
     for package in json["packages"].as_array().expect("packages") {
