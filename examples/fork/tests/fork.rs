@@ -1,5 +1,6 @@
 //! Runs the `fork` example and checks what it demonstrates: separate memory after fork, a shared
-//! file offset, children reaped with their exit status; plus its answers to bad input.
+//! file offset, a copied descriptor table, memory that another process may read only with
+//! permission, children reaped with their exit status; plus its answers to bad input.
 #![cfg(target_os = "linux")]
 
 use std::os::unix::fs::PermissionsExt;
@@ -11,6 +12,37 @@ const BIN: &str = env!("CARGO_BIN_EXE_fork");
 
 /// The descriptor count depends on what the caller passes down (a terminal, cargo's jobserver…).
 const FD_COUNT: Redaction = ("[N]", r"(?<redacted>\d+) file descriptors open");
+
+/// A descriptor's number depends on how many the example inherited.
+const FD_NUMBER: Redaction = ("[FD]", r"descriptor (?<redacted>\d+)");
+
+/// The user the stranger of part 4 runs as: 65534 when the example runs as root, otherwise the
+/// user who runs it.
+const UIDS: Redaction = ("[UID]", r"\buid (?<redacted>\d+)");
+
+const REDACTIONS: [Redaction; 5] = [PIDS, ADDRS, FD_COUNT, FD_NUMBER, UIDS];
+
+/// Part `n` of the output: from its heading, a line starting with `n. `, to the next empty line.
+fn part(stdout: &str, n: u32) -> &str {
+    let heading = format!("{n}. ");
+    let start = if stdout.starts_with(&heading) {
+        0
+    } else {
+        let found = stdout.find(&format!("\n{heading}"));
+        found.unwrap_or_else(|| panic!("no part {n}:\n{stdout}")) + 1
+    };
+    let rest = &stdout[start..];
+    &rest[..rest.find("\n\n").unwrap_or(rest.len())]
+}
+
+/// The number right after the first `marker` in `text`.
+fn number_after(text: &str, marker: &str) -> u32 {
+    let (_, rest) = text
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in:\n{text}"));
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().expect("a number after the marker")
+}
 
 /// The pid printed after "parent pid" / "child  pid" on each line starting with `prefix`.
 fn pids_of(stdout: &str, prefix: &str) -> Vec<u32> {
@@ -28,7 +60,9 @@ fn pids_of(stdout: &str, prefix: &str) -> Vec<u32> {
 fn memory_is_copied_and_file_offset_is_shared() {
     let out = test_support::run(BIN, &[]);
     out.assert_success();
-    let stdout = &out.stdout;
+    let whole = &out.stdout;
+    let parts = format!("{}\n\n{}", part(whole, 1), part(whole, 2));
+    let stdout = &parts;
 
     // Memory: the child changed both values, the parent still has the originals.
     out.assert_stdout_contains("child  pid ")
@@ -52,10 +86,12 @@ fn memory_is_copied_and_file_offset_is_shared() {
         addresses.iter().all(|a| *a == addresses[0]),
         "{addresses:?}"
     );
+    out.assert_stdout_contains(": the heap value is at the same address as in the parent: yes");
 
     // Two processes: the parent keeps one pid, each child has another.
     let parents = pids_of(stdout, "parent pid ");
-    let children = pids_of(stdout, "child  pid ");
+    let mut children = pids_of(stdout, "child  pid ");
+    children.dedup();
     assert_eq!(children.len(), 2, "{stdout}");
     assert!(parents.iter().all(|p| *p == parents[0]), "{parents:?}");
     assert!(!children.contains(&parents[0]), "{parents:?} {children:?}");
@@ -75,7 +111,110 @@ fn memory_is_copied_and_file_offset_is_shared() {
         .assert_stdout_contains(r#"holds the lines ["parent", "child", "parent again"]"#)
         .assert_stdout_contains("Clean exit: no child process left");
 
-    out.assert_stdout_snapshot("output.txt", &[PIDS, ADDRS, FD_COUNT]);
+    out.assert_stdout_snapshot("output.txt", &REDACTIONS);
+}
+
+/// Part 3: the child closes its copy of a descriptor (and cannot read it any more); the parent
+/// still reads from the same number.
+fn check_descriptor_table_is_copied(stdout: &str) {
+    let text = part(stdout, 3);
+    let fd = number_after(text, "whose read end is descriptor ");
+    for line in [
+        format!(": closed descriptor {fd}; reading it: refused with EBADF"),
+        format!(": read \"hello\" from descriptor {fd}: still open here"),
+    ] {
+        assert!(text.contains(&line), "lacks {line:?}:\n{text}");
+    }
+}
+
+/// Part 4: the parent reads the target's secret; the stranger, a different process without
+/// capabilities, is refused by both ways in.
+fn check_memory_is_protected(stdout: &str, stranger_uid: u32) {
+    let text = part(stdout, 4);
+    let target = number_after(text, "child  pid ");
+    let parent = number_after(text, "parent pid ");
+    let stranger = number_after(text, "stranger pid ");
+    assert!(
+        target != parent && stranger != parent && stranger != target,
+        "{text}"
+    );
+    for line in [
+        format!(r#"child  pid {target}: keeps "a secret of child pid {target}" on its heap at 0x"#),
+        format!(
+            r#"parent pid {parent}: process_vm_readv on child pid {target}: allowed, read "a secret of child pid {target}""#
+        ),
+        format!("child  pid {target}: made itself non-dumpable"),
+        format!("stranger pid {stranger}: runs as uid {stranger_uid}, with no capabilities"),
+        format!(
+            "stranger pid {stranger}: process_vm_readv on child pid {target}: refused with EPERM"
+        ),
+        format!(
+            "stranger pid {stranger}: open /proc/PID/mem of child pid {target}: refused with EACCES"
+        ),
+    ] {
+        assert!(text.contains(&line), "lacks {line:?}:\n{text}");
+    }
+}
+
+#[test]
+fn a_closed_descriptor_stays_open_in_the_parent_and_memory_needs_permission() {
+    let out = test_support::run(BIN, &[]);
+    out.assert_success();
+    check_descriptor_table_is_copied(&out.stdout);
+    // Run as root, the stranger becomes user nobody; otherwise it stays the user who runs it.
+    let stranger_uid = if effective_uid() == 0 {
+        65534
+    } else {
+        effective_uid()
+    };
+    check_memory_is_protected(&out.stdout, stranger_uid);
+    out.assert_stdout_contains("Clean exit: no child process left");
+}
+
+/// The same example run by an ordinary user (nobody, 65534): then the stranger cannot change its
+/// user, runs as the same user as the target, and is still refused, because the target made
+/// itself non-dumpable. The output is the same as root's.
+#[test]
+fn as_an_ordinary_user_the_stranger_is_refused_too() {
+    if let Some(reason) = cannot_run_as_nobody() {
+        eprintln!("SKIPPED as_an_ordinary_user_the_stranger_is_refused_too: {reason}");
+        return;
+    }
+    let args = ["--reuid=65534", "--regid=65534", "--clear-groups", BIN];
+    let out = test_support::run("setpriv", &args);
+    out.assert_success();
+    check_descriptor_table_is_copied(&out.stdout);
+    check_memory_is_protected(&out.stdout, 65534);
+    out.assert_stdout_snapshot("output.txt", &REDACTIONS);
+}
+
+/// When the machine forbids even a parent to read its child's memory (Yama's ptrace_scope 3, or
+/// a seccomp filter), the example says so in one line and still reaps its children. strace
+/// makes the kernel refuse the parent's process_vm_readv with EPERM.
+#[test]
+fn a_refused_parent_is_one_clear_line() {
+    if !["/usr/bin/strace", "/bin/strace"]
+        .iter()
+        .any(|p| Path::new(p).exists())
+    {
+        eprintln!("SKIPPED a_refused_parent_is_one_clear_line: strace is not installed");
+        return;
+    }
+    let args = [
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "trace=process_vm_readv",
+        "-e",
+        "inject=process_vm_readv:error=EPERM:when=1",
+        BIN,
+    ];
+    let out = test_support::run("strace", &args);
+    out.assert_code(1)
+        .assert_one_line_error()
+        .assert_stderr_contains("fork: error: process_vm_readv() on child pid ")
+        .assert_stderr_contains(": EPERM: Operation not permitted");
 }
 
 #[test]
@@ -109,23 +248,29 @@ fn effective_uid() -> u32 {
         .expect("an effective uid")
 }
 
-/// fork fails when the user may not have another process. Root ignores RLIMIT_NPROC, so the
-/// example runs as user `nobody` (65534) with a limit of one process: the one it already is.
-#[test]
-fn fork_failure_is_one_clear_line() {
+/// Why this test process cannot run the example as user nobody (65534), if it cannot.
+fn cannot_run_as_nobody() -> Option<String> {
     if effective_uid() != 0 {
-        eprintln!("SKIPPED fork_failure_is_one_clear_line: needs root to switch to uid 65534");
-        return;
+        return Some("needs root to switch to uid 65534".into());
     }
     let setpriv_exists = ["/usr/bin/setpriv", "/bin/setpriv"]
         .iter()
         .any(|p| Path::new(p).exists());
     if !setpriv_exists {
-        eprintln!("SKIPPED fork_failure_is_one_clear_line: setpriv (util-linux) is not installed");
-        return;
+        return Some("setpriv (util-linux) is not installed".into());
     }
     if !usable_by_others(Path::new(BIN)) {
-        eprintln!("SKIPPED fork_failure_is_one_clear_line: uid 65534 cannot execute {BIN}");
+        return Some(format!("uid 65534 cannot execute {BIN}"));
+    }
+    None
+}
+
+/// fork fails when the user may not have another process. Root ignores RLIMIT_NPROC, so the
+/// example runs as user `nobody` (65534) with a limit of one process: the one it already is.
+#[test]
+fn fork_failure_is_one_clear_line() {
+    if let Some(reason) = cannot_run_as_nobody() {
+        eprintln!("SKIPPED fork_failure_is_one_clear_line: {reason}");
         return;
     }
     let args = [

@@ -6,6 +6,10 @@
 //!    heap has one address, the same for all of them.
 //! 4. Threads pass a vector along crossbeam channels: it arrives in the very buffer it was
 //!    allocated in, because moving it between threads copies nothing but a pointer.
+//! 5. Threads share one table of open files: a descriptor that one thread opened can be used by
+//!    another through its bare number, and once that thread closes it, it is closed for both.
+//! 6. The kernel schedules threads, not processes: each thread's CPU time is counted on its own,
+//!    and the process's CPU time is the sum of its threads'.
 //!
 //! Run it with `cargo run -p threads` (Linux only: thread ids come from `gettid(2)`).
 
@@ -26,15 +30,20 @@ fn main() -> ExitCode {
 use {
     anyhow::{Context, Result, anyhow, ensure},
     clap::Parser,
-    crossbeam::channel,
+    crossbeam::channel::{self, Receiver, Sender},
     example_support::Hygiene,
     nix::errno::Errno,
+    nix::time::{ClockId, clock_gettime},
     nix::unistd::{Pid, getpid, gettid},
     std::any::Any,
     std::collections::HashSet,
-    std::io,
+    std::fs::File,
+    std::hint::black_box,
+    std::io::{self, Read as _, Write as _},
+    std::os::fd::{FromRawFd as _, IntoRawFd as _, OwnedFd, RawFd},
     std::sync::atomic::{AtomicUsize, Ordering},
     std::thread,
+    std::time::{Duration, Instant},
 };
 
 #[cfg(target_os = "linux")]
@@ -56,6 +65,8 @@ fn run() -> Result<()> {
     shared_heap(threads)?;
     own_stacks(threads)?;
     channel_messages()?;
+    shared_descriptors()?;
+    cpu_time_per_thread()?;
 
     hygiene.check()
 }
@@ -221,11 +232,9 @@ fn own_stacks(threads: usize) -> Result<()> {
         "the heap value has {} addresses",
         heaps.len()
     );
-    println!(
-        "   {} different addresses for the locals (one stack per thread), one address for",
-        stacks.len()
-    );
-    println!("   the heap value (one heap for the whole process).");
+    let n = reports.len();
+    println!("   each thread's local variable is at a different address ({n} stacks): yes");
+    println!("   the heap value is at the same address in all {n} threads: yes");
     Ok(())
 }
 
@@ -265,10 +274,169 @@ fn channel_messages() -> Result<()> {
         arrived_at.addr() == allocated_at,
         "the vector arrived in a different buffer"
     );
-    println!("   Same buffer: sending moved the vector (pointer, length, capacity) from thread");
-    println!("   to thread; the numbers themselves were never copied.");
+    println!("   the vector arrived in the buffer it was allocated in: yes");
+    println!("   Sending moved the vector (pointer, length, capacity) from thread to thread; the");
+    println!("   numbers themselves were never copied.");
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn shared_descriptors() -> Result<()> {
+    println!();
+    println!("5. Threads share one table of open files");
+    let (to_b, from_a) = channel::bounded(0);
+    let (b_is_done, wait_for_b) = channel::bounded(0);
+    let (read_by_b, read_again_by_a) = thread::scope(|s| -> Result<_> {
+        let a = spawned(thread::Builder::new().spawn_scoped(s, || thread_a(to_b, wait_for_b)))?;
+        let b = spawned(thread::Builder::new().spawn_scoped(s, || thread_b(from_a, b_is_done)))?;
+        let read_by_b = b.join().map_err(panicked)??;
+        Ok((read_by_b, a.join().map_err(panicked)??))
+    })?;
+
+    ensure!(read_by_b == "hello", "thread B read {read_by_b:?}");
+    ensure!(
+        read_again_by_a == Err(Errno::EBADF),
+        "thread A could still read the descriptor thread B closed"
+    );
+    println!("   The number meant the same pipe in both threads, and thread B's close closed it");
+    println!("   for thread A too: the threads of a process share one descriptor table.");
+    Ok(())
+}
+
+// ANCHOR: shared-fds
+/// Thread A opens a pipe and hands thread B nothing but the number of its read end. Once B has
+/// closed it, A tries to read from that number again.
+#[cfg(target_os = "linux")]
+fn thread_a(to_b: Sender<RawFd>, wait_for_b: Receiver<()>) -> Result<nix::Result<String>> {
+    let (reader, mut writer) = io::pipe().context("pipe()")?;
+    writer.write_all(b"hello").context("write()")?;
+    drop(writer);
+    let fd = reader.into_raw_fd(); // from here on, just a number
+    println!("   thread A: put \"hello\" in a pipe whose read end is descriptor {fd}");
+    to_b.send(fd)?;
+    wait_for_b.recv()?; // thread B has read from it and closed it
+    let again = read_descriptor(fd);
+    println!(
+        "   thread A: reads descriptor {fd} again: {}",
+        outcome(&again)
+    );
+    Ok(again)
+}
+
+/// Thread B turns the number back into a file, reads it, and closes it.
+#[cfg(target_os = "linux")]
+fn thread_b(from_a: Receiver<RawFd>, b_is_done: Sender<()>) -> Result<String> {
+    let fd = from_a.recv()?;
+    // SAFETY: thread A gave up its ownership of `fd` (`into_raw_fd`) and sent us the number;
+    // no other code uses or closes it, so it is ours to close.
+    let mut pipe = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let mut text = String::new();
+    pipe.read_to_string(&mut text).context("read()")?;
+    drop(pipe); // close(fd)
+    println!("   thread B: read {text:?} from descriptor {fd}, then closed it");
+    b_is_done.send(())?;
+    Ok(text)
+}
+// ANCHOR_END: shared-fds
+
+/// Reads from descriptor number `fd`, which may already be closed: then the kernel answers
+/// `EBADF`. (Rust's file types never hold a closed descriptor, so this goes to libc directly.
+/// Real code must not do this: once a descriptor is closed, the next file any thread opens may
+/// get the same number. Here no thread opens anything in between.)
+#[cfg(target_os = "linux")]
+fn read_descriptor(fd: RawFd) -> nix::Result<String> {
+    let mut bytes = [0_u8; 16];
+    // SAFETY: `bytes` is valid for writes of its whole length. `fd` is only a number: if no file
+    // is open under it, the kernel returns EBADF and touches nothing.
+    let len = unsafe { nix::libc::read(fd, bytes.as_mut_ptr().cast(), bytes.len()) };
+    let len = usize::try_from(Errno::result(len)?).unwrap_or(0);
+    Ok(String::from_utf8_lossy(&bytes[..len]).into_owned())
+}
+
+/// What a read attempt came to, in words: `read "hello"` or `refused with EBADF: …`.
+#[cfg(target_os = "linux")]
+fn outcome(read: &nix::Result<String>) -> String {
+    match read {
+        Ok(text) => format!("read {text:?}"),
+        Err(errno) => format!("refused with {errno}"),
+    }
+}
+
+/// Rounds of busy work for each thread in part 6: a fixed amount of work, not a fixed time.
+#[cfg(target_os = "linux")]
+const ROUNDS: u64 = 10_000_000;
+
+#[cfg(target_os = "linux")]
+fn cpu_time_per_thread() -> Result<()> {
+    println!();
+    println!("6. The kernel hands out CPU time to threads, and counts it per thread");
+    // ANCHOR: cpu-time
+    let process_before = clock(ClockId::CLOCK_PROCESS_CPUTIME_ID)?;
+    let started = Instant::now();
+    let busy = thread::scope(|s| -> Result<Vec<(Pid, Duration)>> {
+        let mut handles = Vec::new();
+        for _ in 0..2 {
+            handles.push(spawned(thread::Builder::new().spawn_scoped(s, busy_work))?);
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(panicked)?)
+            .collect()
+    })?;
+    let process = clock(ClockId::CLOCK_PROCESS_CPUTIME_ID)? - process_before;
+    let wall = started.elapsed();
+    // ANCHOR_END: cpu-time
+    for (tid, cpu) in &busy {
+        println!(
+            "   busy thread tid {tid}: {ROUNDS} rounds of work took {} of CPU time",
+            ms(*cpu)
+        );
+    }
+    let threads: Duration = busy.iter().map(|(_, cpu)| *cpu).sum();
+    println!("   the two threads together: {} of CPU time", ms(threads));
+    println!(
+        "   the whole process, meanwhile: {} of CPU time, {} of wall-clock time",
+        ms(process),
+        ms(wall)
+    );
+
+    ensure!(
+        busy.iter().all(|(_, cpu)| !cpu.is_zero()),
+        "a busy thread used no CPU time"
+    );
+    ensure!(
+        process >= threads,
+        "the process used {process:?} of CPU time, less than its threads' {threads:?}"
+    );
+    println!("   the process's CPU time is at least the sum of its threads': yes");
     println!();
     Ok(())
+}
+
+// ANCHOR: busy-work
+/// Runs on its own thread: a fixed amount of work, then this thread's own CPU time so far.
+#[cfg(target_os = "linux")]
+fn busy_work() -> Result<(Pid, Duration)> {
+    let mut x: u64 = 1;
+    for _ in 0..ROUNDS {
+        x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+    }
+    Ok((gettid(), clock(ClockId::CLOCK_THREAD_CPUTIME_ID)?))
+}
+// ANCHOR_END: busy-work
+
+/// Reads a clock: `CLOCK_THREAD_CPUTIME_ID` is the calling thread's CPU time,
+/// `CLOCK_PROCESS_CPUTIME_ID` the sum over all threads of the process, past and present.
+#[cfg(target_os = "linux")]
+fn clock(id: ClockId) -> Result<Duration> {
+    let now = clock_gettime(id).with_context(|| format!("clock_gettime({id})"))?;
+    Ok(Duration::from(now))
+}
+
+/// A duration in milliseconds with one decimal, e.g. `52.3 ms`.
+#[cfg(target_os = "linux")]
+fn ms(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
 }
 
 #[cfg(target_os = "linux")]

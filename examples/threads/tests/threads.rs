@@ -5,13 +5,16 @@ use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 
 use regex::Regex;
-use test_support::{ADDRS, PIDS, Redaction, TIDS};
+use test_support::{ADDRS, PIDS, Redaction, TIDS, TIMES};
 
 const BIN: &str = env!("CARGO_BIN_EXE_threads");
 
 /// The closing hygiene line counts the descriptors the example inherited, which depends on who
 /// started it.
 const FD_COUNT: Redaction = ("[N]", r"(?<redacted>\d+) file descriptors open");
+
+/// A descriptor's number depends on how many the example inherited.
+const FD_NUMBER: Redaction = ("[FD]", r"descriptor (?<redacted>\d+)");
 
 /// Every number captured by `pattern`'s first group, in order.
 fn numbers(text: &str, pattern: &str) -> Vec<u64> {
@@ -67,16 +70,79 @@ fn threads_share_memory_but_not_stacks() {
     assert_eq!(locals.iter().collect::<HashSet<_>>().len(), 4, "{stdout}");
     assert_eq!(heaps.len(), 4, "{stdout}");
     assert_eq!(heaps.iter().collect::<HashSet<_>>().len(), 1, "{stdout}");
+    out.assert_stdout_contains(
+        "each thread's local variable is at a different address (4 stacks): yes",
+    )
+    .assert_stdout_contains("the heap value is at the same address in all 4 threads: yes");
 
     // The message arrives in the buffer it was allocated in.
     let sent = addresses(stdout, r"allocated at (0x[0-9a-f]+)");
     let received = addresses(stdout, r"in the buffer at (0x[0-9a-f]+)");
     assert_eq!(sent.len(), 1, "{stdout}");
     assert_eq!(sent, received, "{stdout}");
-    out.assert_stdout_contains("received [10, 20, 30]");
+    out.assert_stdout_contains("received [10, 20, 30]")
+        .assert_stdout_contains("the vector arrived in the buffer it was allocated in: yes");
 
     out.assert_stdout_contains("Clean exit: no child process left");
-    out.assert_stdout_snapshot("output.txt", &[PIDS, TIDS, ADDRS, FD_COUNT]);
+    out.assert_stdout_snapshot(
+        "output.txt",
+        &[PIDS, TIDS, ADDRS, FD_COUNT, FD_NUMBER, TIMES],
+    );
+}
+
+#[test]
+fn a_descriptor_closed_by_one_thread_is_closed_for_all() {
+    let out = test_support::run(BIN, &[]);
+    out.assert_success();
+    let stdout = &out.stdout;
+    // One number throughout: opened by thread A, read and closed by thread B, then refused to A.
+    let opened = numbers(stdout, r"thread A: put .* descriptor (\d+)");
+    let closed = numbers(
+        stdout,
+        r#"thread B: read "hello" from descriptor (\d+), then closed it"#,
+    );
+    let refused = numbers(
+        stdout,
+        r"thread A: reads descriptor (\d+) again: refused with EBADF",
+    );
+    assert_eq!(opened.len(), 1, "{stdout}");
+    assert_eq!(opened, closed, "{stdout}");
+    assert_eq!(opened, refused, "{stdout}");
+}
+
+/// Every number of milliseconds captured by `pattern`'s first group.
+fn millis(text: &str, pattern: &str) -> Vec<f64> {
+    let regex = Regex::new(pattern).expect("valid regex");
+    regex
+        .captures_iter(text)
+        .map(|c| c[1].parse().expect("milliseconds"))
+        .collect()
+}
+
+#[test]
+fn cpu_time_is_counted_per_thread_and_adds_up_for_the_process() {
+    let out = test_support::run(BIN, &[]);
+    out.assert_success();
+    let stdout = &out.stdout;
+    let busy = millis(stdout, r"rounds of work took (\d+\.\d) ms of CPU time");
+    let together = millis(stdout, r"the two threads together: (\d+\.\d) ms");
+    let process = millis(
+        stdout,
+        r"the whole process, meanwhile: (\d+\.\d) ms of CPU time",
+    );
+    assert_eq!(busy.len(), 2, "{stdout}");
+    assert_eq!((together.len(), process.len()), (1, 1), "{stdout}");
+    // Each thread worked, so each has CPU time of its own. The printed values are rounded to
+    // 0.1 ms, hence the small tolerances.
+    assert!(busy.iter().all(|&ms| ms > 0.0), "{stdout}");
+    assert!((busy[0] + busy[1] - together[0]).abs() <= 0.15, "{stdout}");
+    assert!(process[0] + 0.1 >= together[0], "{stdout}");
+    // Two thread ids, neither the main thread's (which is the pid).
+    let tids = numbers(stdout, r"busy thread tid (\d+)");
+    let pid = numbers(stdout, r"main thread: +pid (\d+)")[0];
+    assert_eq!(tids.len(), 2, "{stdout}");
+    assert!(tids[0] != tids[1] && !tids.contains(&pid), "{stdout}");
+    out.assert_stdout_contains("the process's CPU time is at least the sum of its threads': yes");
 }
 
 #[test]
