@@ -137,7 +137,13 @@ pub struct Workspace {
 pub fn workspace() -> Workspace {
     let mut cargo = test_support::command(
         env!("CARGO"),
-        &["metadata", "--no-deps", "--format-version", "1", "--offline"],
+        &[
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ],
     );
     cargo.current_dir(root());
     let output = test_support::run_command(cargo);

@@ -195,318 +195,236 @@ fn run(args: Args) -> Result<()> {
     hygiene.check()
 }
 
+/// Collects rows; `section`, `pinned`, `touched` and `unit` apply to the rows added next.
+#[cfg(target_os = "linux")]
+struct Recorder<'a> {
+    rows: Vec<Row>,
+    progress: &'a Progress,
+    section: Section,
+    pinned: bool,
+    touched: Option<u64>,
+    unit: Unit,
+}
+
+#[cfg(target_os = "linux")]
+impl Recorder<'_> {
+    /// Runs `measure` (one figure per trial) and records it as row `id`; returns the figures.
+    fn add(
+        &mut self,
+        id: impl Into<String>,
+        what: &str,
+        who: Who,
+        per_trial: u64,
+        measure: impl FnOnce() -> Result<Vec<f64>>,
+    ) -> Result<Vec<f64>> {
+        let pinning = if self.pinned { "pinned" } else { "unpinned" };
+        let (section, pinned, touched, unit) = (self.section, self.pinned, self.touched, self.unit);
+        self.progress
+            .0
+            .set_message(format!("{what} ({}, {pinning})", who.as_str()));
+        let samples = measure().with_context(|| format!("measuring {what}"))?;
+        let row = Row::new(
+            id, section, what, who, pinned, touched, unit, per_trial, samples,
+        );
+        let samples = row.samples.clone();
+        self.rows.push(row);
+        self.progress.0.inc(1);
+        Ok(samples)
+    }
+}
+
 /// The measurements, in the chapter's order. Pinned measurements run with this thread (and so
 /// every task it creates meanwhile) on one CPU; the guard from `pin_if` undoes the pin.
 #[cfg(target_os = "linux")]
 fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>> {
-    let t = plan.trials;
-    let mut rows = Vec::new();
-    let mut add = |id: String,
-                   section: Section,
-                   what: &str,
-                   who: Who,
-                   pinned: bool,
-                   touched: Option<u64>,
-                   unit: Unit,
-                   per_trial: u64,
-                   measure: &mut dyn FnMut() -> Result<Vec<f64>>|
-     -> Result<()> {
-        progress.0.set_message(format!(
-            "{what} ({}, {})",
-            who.as_str(),
-            if pinned { "pinned" } else { "unpinned" }
-        ));
-        let samples = measure().with_context(|| format!("measuring {what}"))?;
-        rows.push(Row::new(
-            id, section, what, who, pinned, touched, unit, per_trial, samples,
-        ));
-        progress.0.inc(1);
-        Ok(())
-    };
-    use Section::*;
     use Who::{Process, Thread};
+    let t = plan.trials;
+    let mut r = Recorder {
+        rows: Vec::new(),
+        progress,
+        section: Section::Creation,
+        pinned: false,
+        touched: None,
+        unit: Unit::Micros,
+    };
 
-    // 1. Creation: fork, fork + exec, posix_spawn, thread spawn, scoped thread.
+    // 1. Creation: a process or thread that ends at once, and the wait for it.
     for pinned in [false, true] {
         let _pin = cpus.pin_if(pinned)?;
+        r.pinned = pinned;
         let p = if pinned { "pinned" } else { "unpinned" };
-        let us = Unit::Micros;
-        add(
+        let (fork, exec, thread) = (plan.fork_ops, plan.exec_ops, plan.thread_ops);
+        r.add(
             format!("creation-fork-wait-{p}"),
-            Creation,
             "fork + _exit + waitpid",
             Process,
-            pinned,
-            None,
-            us,
-            plan.fork_ops,
-            &mut || repeat(t, || creation::fork_wait(plan.fork_ops)),
+            fork,
+            || repeat(t, || creation::fork_wait(fork)),
         )?;
-        add(
+        r.add(
             format!("creation-fork-exec-{p}"),
-            Creation,
             "fork + exec /bin/true + waitpid",
             Process,
-            pinned,
-            None,
-            us,
-            plan.exec_ops,
-            &mut || repeat(t, || creation::fork_exec(plan.exec_ops)),
+            exec,
+            || repeat(t, || creation::fork_exec(exec)),
         )?;
-        add(
+        r.add(
             format!("creation-posix-spawn-{p}"),
-            Creation,
             "posix_spawn /bin/true + waitpid",
             Process,
-            pinned,
-            None,
-            us,
-            plan.exec_ops,
-            &mut || repeat(t, || creation::posix_spawn(plan.exec_ops)),
+            exec,
+            || repeat(t, || creation::posix_spawn(exec)),
         )?;
-        add(
+        r.add(
             format!("creation-thread-spawn-{p}"),
-            Creation,
             "thread spawn + join",
             Thread,
-            pinned,
-            None,
-            us,
-            plan.thread_ops,
-            &mut || repeat(t, || creation::thread_spawn(plan.thread_ops)),
+            thread,
+            || repeat(t, || creation::thread_spawn(thread)),
         )?;
-        add(
+        r.add(
             format!("creation-scoped-thread-{p}"),
-            Creation,
             "scoped thread spawn + join",
             Thread,
-            pinned,
-            None,
-            us,
-            plan.thread_ops,
-            &mut || repeat(t, || creation::scoped_thread(plan.thread_ops)),
+            thread,
+            || repeat(t, || creation::scoped_thread(thread)),
         )?;
     }
 
-    // 2. Creation after the parent touched 0 MiB … 1 GiB: fork copies the page tables.
+    // 2. The same after the parent touched 0 MiB … 1 GiB: fork copies the page tables.
+    r.section = Section::ForkSize;
+    r.pinned = false;
     for &mib in &plan.sizes {
         let touched =
             creation::touched_memory(mib).with_context(|| format!("touching {mib} MiB"))?;
+        r.touched = Some(mib);
         let ops = plan.size_ops(mib);
-        let us = Unit::Micros;
-        add(
+        r.add(
             format!("size-fork-wait-{mib}"),
-            ForkSize,
             "fork + _exit + waitpid",
             Process,
-            false,
-            Some(mib),
-            us,
             ops,
-            &mut || repeat(t, || creation::fork_wait(ops)),
+            || repeat(t, || creation::fork_wait(ops)),
         )?;
-        add(
+        r.add(
             format!("size-posix-spawn-{mib}"),
-            ForkSize,
             "posix_spawn /bin/true + waitpid",
             Process,
-            false,
-            Some(mib),
-            us,
             ops,
-            &mut || repeat(t, || creation::posix_spawn(ops)),
+            || repeat(t, || creation::posix_spawn(ops)),
         )?;
-        add(
+        r.add(
             format!("size-thread-spawn-{mib}"),
-            ForkSize,
             "thread spawn + join",
             Thread,
-            false,
-            Some(mib),
-            us,
             ops,
-            &mut || repeat(t, || creation::thread_spawn(ops)),
+            || repeat(t, || creation::thread_spawn(ops)),
         )?;
         drop(touched);
     }
+    r.touched = None;
 
     // 3. Context switching: 1-byte ping-pong, pinned to one CPU, then free.
+    r.section = Section::ContextSwitch;
     let mut unpinned_pipes = Vec::new();
     for pinned in [true, false] {
         let _pin = cpus.pin_if(pinned)?;
+        r.pinned = pinned;
         let p = if pinned { "pinned" } else { "unpinned" };
         let n = if pinned {
             plan.pinned_round_trips
         } else {
             plan.unpinned_round_trips
         };
-        let us = Unit::Micros;
         for (who, name) in [(Process, "processes"), (Thread, "threads")] {
-            let mut samples = Vec::new();
-            add(
+            let samples = r.add(
                 format!("switch-pipe-{name}-{p}"),
-                ContextSwitch,
                 "pipe ping-pong",
                 who,
-                pinned,
-                None,
-                us,
                 n,
-                &mut || {
-                    samples = roundtrip::pipe_pingpong(who, t, n)?;
-                    Ok(samples.clone())
-                },
+                || roundtrip::pipe_pingpong(who, t, n),
             )?;
             if !pinned {
                 unpinned_pipes.push((who, name, samples));
             }
         }
-        add(
+        r.add(
             format!("switch-condvar-threads-{p}"),
-            ContextSwitch,
             "Mutex + Condvar ping-pong",
             Thread,
-            pinned,
-            None,
-            us,
             n,
-            &mut || roundtrip::condvar_pingpong(t, n),
+            || roundtrip::condvar_pingpong(t, n),
         )?;
     }
 
     // 4. Communication, unpinned: round trips of a small message, then 64 KiB throughput.
     //    The pipe rows reuse the unpinned ping-pong above: it is the same measurement.
-    let us = Unit::Micros;
+    r.section = Section::Latency;
+    r.pinned = false;
     let n = plan.unpinned_round_trips;
     for (who, name, samples) in unpinned_pipes {
-        add(
-            format!("latency-pipe-{name}"),
-            Latency,
-            "pipe",
-            who,
-            false,
-            None,
-            us,
-            n,
-            &mut || Ok(samples.clone()),
-        )?;
+        r.add(format!("latency-pipe-{name}"), "pipe", who, n, || {
+            Ok(samples)
+        })?;
     }
-    add(
-        "latency-socketpair-processes".into(),
-        Latency,
+    r.add(
+        "latency-socketpair-processes",
         "Unix socketpair",
         Process,
-        false,
-        None,
-        us,
         n,
-        &mut || roundtrip::socket_pingpong(Process, t, n),
+        || roundtrip::socket_pingpong(Process, t, n),
     )?;
     let n = plan.shm_round_trips;
-    add(
-        "latency-shm-processes".into(),
-        Latency,
-        "shared memory (spin, then yield)",
-        Process,
-        false,
-        None,
-        us,
-        n,
-        &mut || roundtrip::shm_pingpong(Process, t, n),
-    )?;
-    add(
-        "latency-shm-threads".into(),
-        Latency,
-        "shared memory (spin, then yield)",
-        Thread,
-        false,
-        None,
-        us,
-        n,
-        &mut || roundtrip::shm_pingpong(Thread, t, n),
-    )?;
-    add(
-        "latency-channel-threads".into(),
-        Latency,
+    let shm = "shared memory (spin, then yield)";
+    r.add("latency-shm-processes", shm, Process, n, || {
+        roundtrip::shm_pingpong(Process, t, n)
+    })?;
+    r.add("latency-shm-threads", shm, Thread, n, || {
+        roundtrip::shm_pingpong(Thread, t, n)
+    })?;
+    r.add(
+        "latency-channel-threads",
         "crossbeam channel",
         Thread,
-        false,
-        None,
-        us,
         n,
-        &mut || roundtrip::channel_pingpong(t, n),
+        || roundtrip::channel_pingpong(t, n),
     )?;
 
+    r.section = Section::Throughput;
+    r.unit = Unit::GibPerSec;
     let bytes = plan.stream_bytes;
-    let rate = Unit::GibPerSec;
-    add(
-        "throughput-pipe-processes".into(),
-        Throughput,
-        "pipe (kernel copies in and out)",
-        Process,
-        false,
-        None,
-        rate,
-        bytes,
-        &mut || throughput::pipe_stream(Process, t, bytes),
-    )?;
-    add(
-        "throughput-pipe-threads".into(),
-        Throughput,
-        "pipe (kernel copies in and out)",
-        Thread,
-        false,
-        None,
-        rate,
-        bytes,
-        &mut || throughput::pipe_stream(Thread, t, bytes),
-    )?;
-    add(
-        "throughput-socketpair-processes".into(),
-        Throughput,
+    let pipe = "pipe (kernel copies in and out)";
+    r.add("throughput-pipe-processes", pipe, Process, bytes, || {
+        throughput::pipe_stream(Process, t, bytes)
+    })?;
+    r.add("throughput-pipe-threads", pipe, Thread, bytes, || {
+        throughput::pipe_stream(Thread, t, bytes)
+    })?;
+    r.add(
+        "throughput-socketpair-processes",
         "Unix socketpair (kernel copies in and out)",
         Process,
-        false,
-        None,
-        rate,
         bytes,
-        &mut || throughput::socket_stream(Process, t, bytes),
+        || throughput::socket_stream(Process, t, bytes),
     )?;
-    add(
-        "throughput-shm-processes".into(),
-        Throughput,
-        "shared-memory ring (copy in, read in place)",
-        Process,
-        false,
-        None,
-        rate,
-        bytes,
-        &mut || throughput::shm_stream(Process, t, bytes),
-    )?;
-    add(
-        "throughput-shm-threads".into(),
-        Throughput,
-        "shared-memory ring (copy in, read in place)",
-        Thread,
-        false,
-        None,
-        rate,
-        bytes,
-        &mut || throughput::shm_stream(Thread, t, bytes),
-    )?;
-    add(
-        "throughput-channel-threads".into(),
-        Throughput,
+    let ring = "shared-memory ring (copy in, read in place)";
+    r.add("throughput-shm-processes", ring, Process, bytes, || {
+        throughput::shm_stream(Process, t, bytes)
+    })?;
+    r.add("throughput-shm-threads", ring, Thread, bytes, || {
+        throughput::shm_stream(Thread, t, bytes)
+    })?;
+    r.add(
+        "throughput-channel-threads",
         "crossbeam channel (copy in, read in place)",
         Thread,
-        false,
-        None,
-        rate,
         bytes,
-        &mut || throughput::channel_stream(t, bytes),
+        || throughput::channel_stream(t, bytes),
     )?;
 
     // 5. Memory: N idle processes vs N idle threads, each trial in a fresh probe process.
+    r.section = Section::Memory;
+    r.unit = Unit::Kib;
     let n = plan.idle_tasks;
     let (mut private, mut rss, mut threads) = (Vec::new(), Vec::new(), Vec::new());
     progress
@@ -521,42 +439,29 @@ fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>
             "added_kib",
         )?);
     }
-    let kib = Unit::Kib;
     let n = u64::from(n);
-    add(
-        "memory-process-private".into(),
-        Memory,
+    r.add(
+        "memory-process-private",
         "idle process: private pages + page tables",
         Process,
-        false,
-        None,
-        kib,
         n,
-        &mut || Ok(private.clone()),
+        || Ok(private),
     )?;
-    add(
-        "memory-process-rss".into(),
-        Memory,
+    r.add(
+        "memory-process-rss",
         "idle process: RSS as ps shows it (+ page tables)",
         Process,
-        false,
-        None,
-        kib,
         n,
-        &mut || Ok(rss.clone()),
+        || Ok(rss),
     )?;
-    add(
-        "memory-thread".into(),
-        Memory,
+    r.add(
+        "memory-thread",
         "idle thread: growth of the process's RSS + page tables",
         Thread,
-        false,
-        None,
-        kib,
         n,
-        &mut || Ok(threads.clone()),
+        || Ok(threads),
     )?;
-    Ok(rows)
+    Ok(r.rows)
 }
 
 /// How many rows [`measure_all`] makes (the progress bar's length).

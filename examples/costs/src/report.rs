@@ -464,11 +464,13 @@ impl Report {
         let _ = writeln!(w, "costs: what processes and threads cost on this machine");
         let _ = writeln!(w, "Machine: {}", self.machine_line());
         let _ = writeln!(w, "CPUs: {}", self.cpus_line());
-        let _ = writeln!(
-            w,
-            "Each figure is the median of {} trials; the fastest and slowest trial are in brackets.",
-            self.trials
-        );
+        if !self.rows.is_empty() {
+            let _ = writeln!(
+                w,
+                "Each figure is the median of {} trials; the fastest and slowest trial are in brackets.",
+                self.trials
+            );
+        }
         if self.quick {
             let _ = writeln!(
                 w,
