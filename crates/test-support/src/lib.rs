@@ -252,3 +252,87 @@ fn crate_path(path: &Path) -> PathBuf {
         std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo test");
     Path::new(&dir).join(path)
 }
+
+/// Whether the tests run as root (effective uid 0): `/proc/self` belongs to the effective user.
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .expect("stat /proc/self")
+        .uid()
+        == 0
+}
+
+/// A command that runs `program args` as the unprivileged user `nobody` (uid 65534) through
+/// util-linux's `setpriv`. `None`, after a loud `SKIPPED` line on stderr naming the test, when
+/// that is not possible here: not root, no `setpriv`, or `nobody` cannot execute `program`.
+pub fn as_nobody(program: &str, args: &[&str]) -> Option<Command> {
+    const SETPRIV: [&str; 4] = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    let reason = if !running_as_root() {
+        Some("switching to user nobody needs root".to_owned())
+    } else if !on_path("setpriv") {
+        Some("setpriv (util-linux) is not installed".to_owned())
+    } else {
+        // `test -x` wants a path: look a bare name up on PATH first.
+        let path = if program.contains('/') {
+            Some(PathBuf::from(program))
+        } else {
+            find_on_path(program)
+        };
+        let path = path.unwrap_or_else(|| PathBuf::from(program));
+        let mut probe = Command::new(SETPRIV[0]);
+        probe.args(&SETPRIV[1..]).arg("test").arg("-x").arg(&path);
+        let executable = probe
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        (!executable).then(|| format!("user nobody cannot execute {program}"))
+    };
+    if let Some(reason) = reason {
+        skipped(&reason);
+        return None;
+    }
+    let mut cmd = command(SETPRIV[0], &SETPRIV[1..]);
+    cmd.arg(program).args(args);
+    Some(cmd)
+}
+
+/// A command that runs `program args` allowed a single process for its user
+/// (`prlimit --nproc=1`), so that its first `fork` or thread creation fails with `EAGAIN`.
+/// Root ignores that limit, so as root the program runs as `nobody` (see [`as_nobody`]).
+/// `None`, after a loud `SKIPPED` line, when the tools are missing.
+pub fn with_one_process_allowed(program: &str, args: &[&str]) -> Option<Command> {
+    if !on_path("prlimit") {
+        skipped("prlimit (util-linux) is not installed");
+        return None;
+    }
+    let mut limited = vec!["--nproc=1", program];
+    limited.extend_from_slice(args);
+    if running_as_root() {
+        as_nobody("prlimit", &limited)
+    } else {
+        Some(command("prlimit", &limited))
+    }
+}
+
+fn on_path(tool: &str) -> bool {
+    find_on_path(tool).is_some()
+}
+
+fn find_on_path(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Says loudly, on stderr, that the running test checked nothing.
+fn skipped(reason: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    eprintln!("*** SKIPPED {test}: {reason}");
+}

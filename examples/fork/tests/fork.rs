@@ -3,7 +3,6 @@
 //! permission, children reaped with their exit status; plus its answers to bad input.
 #![cfg(target_os = "linux")]
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use test_support::{ADDRS, PIDS, Redaction};
@@ -173,12 +172,10 @@ fn a_closed_descriptor_stays_open_in_the_parent_and_memory_needs_permission() {
 /// itself non-dumpable. The output is the same as root's.
 #[test]
 fn as_an_ordinary_user_the_stranger_is_refused_too() {
-    if let Some(reason) = cannot_run_as_nobody() {
-        eprintln!("SKIPPED as_an_ordinary_user_the_stranger_is_refused_too: {reason}");
+    let Some(cmd) = test_support::as_nobody(BIN, &[]) else {
         return;
-    }
-    let args = ["--reuid=65534", "--regid=65534", "--clear-groups", BIN];
-    let out = test_support::run("setpriv", &args);
+    };
+    let out = test_support::run_command(cmd);
     out.assert_success();
     check_descriptor_table_is_copied(&out.stdout);
     check_memory_is_protected(&out.stdout, 65534);
@@ -222,16 +219,6 @@ fn bad_flag_is_a_usage_error() {
         .assert_stderr_contains("Usage:");
 }
 
-/// Every directory above `path` must be searchable, and the file executable, by "others".
-fn usable_by_others(path: &Path) -> bool {
-    let mode = |p: &Path| {
-        std::fs::metadata(p)
-            .map(|m| m.permissions().mode())
-            .unwrap_or(0)
-    };
-    mode(path) & 0o005 == 0o005 && path.ancestors().skip(1).all(|dir| mode(dir) & 0o001 != 0)
-}
-
 /// The effective user id, from /proc/self/status ("Uid: real effective saved fs").
 fn effective_uid() -> u32 {
     let status = std::fs::read_to_string("/proc/self/status").expect("reading /proc/self/status");
@@ -245,41 +232,15 @@ fn effective_uid() -> u32 {
         .expect("an effective uid")
 }
 
-/// Why this test process cannot run the example as user nobody (65534), if it cannot.
-fn cannot_run_as_nobody() -> Option<String> {
-    if effective_uid() != 0 {
-        return Some("needs root to switch to uid 65534".into());
-    }
-    let setpriv_exists = ["/usr/bin/setpriv", "/bin/setpriv"]
-        .iter()
-        .any(|p| Path::new(p).exists());
-    if !setpriv_exists {
-        return Some("setpriv (util-linux) is not installed".into());
-    }
-    if !usable_by_others(Path::new(BIN)) {
-        return Some(format!("uid 65534 cannot execute {BIN}"));
-    }
-    None
-}
-
 /// fork fails when the user may not have another process. Root ignores RLIMIT_NPROC, so the
 /// example runs as user `nobody` (65534) with a limit of one process: the one it already is.
 #[test]
 fn fork_failure_is_one_clear_line() {
-    if let Some(reason) = cannot_run_as_nobody() {
-        eprintln!("SKIPPED fork_failure_is_one_clear_line: {reason}");
+    let Some(cmd) = test_support::with_one_process_allowed(BIN, &[]) else {
         return;
-    }
-    let args = [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "prlimit",
-        "--nproc=1",
-        BIN,
-    ];
-    let out = test_support::run("setpriv", &args);
-    out.assert_code(1)
+    };
+    test_support::run_command(cmd)
+        .assert_code(1)
         .assert_one_line_error()
         .assert_stderr_contains("fork: error: fork(): EAGAIN");
 }

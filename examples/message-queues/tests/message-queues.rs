@@ -2,8 +2,7 @@
 //! Runs the `message-queues` example as a child process and checks what it demonstrates, and
 //! that no queue of ours survives a run, successful or not.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 
 use nix::errno::Errno;
@@ -111,7 +110,7 @@ fn failed_mq_open_is_one_clear_line_and_leaves_nothing() {
 /// Here the queue already exists when `fork` fails: the guard must still remove it.
 #[test]
 fn failure_after_the_queue_exists_still_unlinks_it() {
-    let Some(cmd) = with_one_process_allowed(BIN) else {
+    let Some(cmd) = test_support::with_one_process_allowed(BIN, &[]) else {
         return;
     };
     let out = run_alone(cmd);
@@ -129,42 +128,3 @@ fn failure_after_the_queue_exists_still_unlinks_it() {
     );
 }
 
-/// `prlimit --nproc=1 BIN`, run as `nobody` when we are root (root ignores RLIMIT_NPROC).
-/// `None` (with a loud message) when the tools are missing or `nobody` cannot run the binary.
-fn with_one_process_allowed(bin: &str) -> Option<Command> {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .expect("/proc/self/status")
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    let mut prefix: Vec<&str> = Vec::new();
-    if root {
-        prefix.extend([
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-        ]);
-    }
-    let tools_ok =
-        Path::new("/usr/bin/prlimit").exists() && (!root || Path::new("/usr/bin/setpriv").exists());
-    let can_exec = tools_ok && {
-        let mut probe = Command::new(prefix.first().copied().unwrap_or("test"));
-        probe.args(prefix.iter().skip(1));
-        if root {
-            probe.arg("test");
-        }
-        probe.args(["-x", bin]);
-        probe.stdout(Stdio::null()).stderr(Stdio::null());
-        probe.status().is_ok_and(|s| s.success())
-    };
-    if !can_exec {
-        eprintln!(
-            "SKIPPED: cannot run {bin} under `prlimit --nproc=1`{} (need prlimit/setpriv, and \
-             the binary must be executable by that user)",
-            if root { " as nobody" } else { "" }
-        );
-        return None;
-    }
-    prefix.extend(["prlimit", "--nproc=1", bin]);
-    Some(test_support::command(prefix[0], &prefix[1..]))
-}

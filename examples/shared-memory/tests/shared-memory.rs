@@ -1,7 +1,5 @@
 //! Runs the `shared-memory` example as a child process and checks what it demonstrates.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 use test_support::{PIDS, run, run_command};
 
@@ -69,7 +67,7 @@ fn bad_flags_are_usage_errors() {
 /// Root ignores that limit, so as root the example runs as `nobody`.
 #[test]
 fn failed_fork_is_one_clear_line() {
-    let Some(cmd) = with_one_process_allowed(BIN) else {
+    let Some(cmd) = test_support::with_one_process_allowed(BIN, &[]) else {
         return;
     };
     let out = run_command(cmd);
@@ -82,42 +80,3 @@ fn failed_fork_is_one_clear_line() {
     );
 }
 
-/// `prlimit --nproc=1 BIN`, run as `nobody` when we are root. `None` (with a loud message) when
-/// the tools are missing or `nobody` cannot execute the binary.
-fn with_one_process_allowed(bin: &str) -> Option<Command> {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .expect("/proc/self/status")
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    let mut prefix: Vec<&str> = Vec::new();
-    if root {
-        prefix.extend([
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-        ]);
-    }
-    let tools_ok =
-        Path::new("/usr/bin/prlimit").exists() && (!root || Path::new("/usr/bin/setpriv").exists());
-    let can_exec = tools_ok && {
-        let mut probe = Command::new(prefix.first().copied().unwrap_or("test"));
-        probe.args(prefix.iter().skip(1));
-        if root {
-            probe.arg("test");
-        }
-        probe.args(["-x", bin]);
-        probe.stdout(Stdio::null()).stderr(Stdio::null());
-        probe.status().is_ok_and(|s| s.success())
-    };
-    if !can_exec {
-        eprintln!(
-            "SKIPPED: cannot run {bin} under `prlimit --nproc=1`{} (need prlimit/setpriv, and \
-             the binary must be executable by that user)",
-            if root { " as nobody" } else { "" }
-        );
-        return None;
-    }
-    prefix.extend(["prlimit", "--nproc=1", bin]);
-    Some(test_support::command(prefix[0], &prefix[1..]))
-}
