@@ -4,27 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use book_checks::{Built, anchor_text, built, code_blocks, includes, pages, root, workspace};
+use book_checks::{
+    ASPECTS, Built, anchor_text, built, code_blocks, files_with_extension, includes, pages, root,
+    workspace,
+};
 use regex::Regex;
 use scraper::{Html, Selector};
 
 fn book() -> &'static Built {
     built(Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/book")))
 }
-
-/// The ten aspects of the comparison table in the source texts.
-const ASPECTS: [&str; 10] = [
-    "Definition",
-    "Memory space",
-    "Resource sharing",
-    "Creation time",
-    "Context switching",
-    "Communication",
-    "Overhead",
-    "Crash impact",
-    "Synchronization",
-    "Use cases",
-];
 
 /// Diagrams the book promises, by page.
 const DIAGRAMS: [(&str, &str); 4] = [
@@ -312,20 +301,13 @@ fn the_comparison_table_has_all_ten_aspects_each_with_its_links() {
 
 /// Every HTML file of the build, parsed.
 fn html_files(dir: &Path) -> Vec<(PathBuf, Html)> {
-    let mut out = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(d) = dirs.pop() {
-        for entry in std::fs::read_dir(&d).expect("build dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "html") {
-                let text = std::fs::read_to_string(&path).expect("html");
-                out.push((path, Html::parse_document(&text)));
-            }
-        }
-    }
-    out
+    files_with_extension(dir, "html")
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("html");
+            (path, Html::parse_document(&text))
+        })
+        .collect()
 }
 
 fn is_remote(url: &str) -> bool {
@@ -443,18 +425,10 @@ fn the_built_book_loads_nothing_from_the_network() {
         }
     }
     let css_url = Regex::new(r#"(?i)(?:url\(\s*['"]?|@import\s+['"])(https?:|//)"#).expect("regex");
-    let mut dirs = vec![dir.clone()];
-    while let Some(d) = dirs.pop() {
-        for entry in std::fs::read_dir(&d).expect("build dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "css") {
-                let text = std::fs::read_to_string(&path).expect("css");
-                if css_url.is_match(&text) {
-                    problems.push(format!("{}: fetches a remote url", path.display()));
-                }
-            }
+    for path in files_with_extension(dir, "css") {
+        let text = std::fs::read_to_string(&path).expect("css");
+        if css_url.is_match(&text) {
+            problems.push(format!("{}: fetches a remote url", path.display()));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -19,7 +19,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use book_checks::{built, pages, root, workspace};
+use book_checks::{ASPECTS, built, pages, root, workspace};
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use regex::Regex;
@@ -48,20 +48,6 @@ const CHROMIUM_FLAGS: [&str; 9] = [
     "--disable-component-update",
     "--disable-sync",
     "--window-size=1280,1000",
-];
-
-/// The ten aspects of the comparison table, in order.
-const ASPECTS: [&str; 10] = [
-    "Definition",
-    "Memory space",
-    "Resource sharing",
-    "Creation time",
-    "Context switching",
-    "Communication",
-    "Overhead",
-    "Crash impact",
-    "Synchronization",
-    "Use cases",
 ];
 
 /// Search terms and the chapters a reader expects among the results.

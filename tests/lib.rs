@@ -26,25 +26,52 @@ pub struct Page {
     pub text: String,
 }
 
-/// Every `.md` file under `src/` except `SUMMARY.md`.
-pub fn pages() -> Vec<Page> {
-    let src = root().join("src");
+/// The ten aspects of the comparison table in the source texts, in the table's order.
+pub const ASPECTS: [&str; 10] = [
+    "Definition",
+    "Memory space",
+    "Resource sharing",
+    "Creation time",
+    "Context switching",
+    "Communication",
+    "Overhead",
+    "Crash impact",
+    "Synchronization",
+    "Use cases",
+];
+
+/// Every file below `dir` whose name ends in `.ext`, sorted.
+pub fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut dirs = vec![src.clone()];
+    let mut dirs = vec![dir.to_owned()];
     while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("reading src/") {
+        let entries =
+            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+        for entry in entries {
             let path = entry.expect("dir entry").path();
             if path.is_dir() {
                 dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "md") && !path.ends_with("SUMMARY.md") {
-                let text = std::fs::read_to_string(&path).expect("reading a chapter");
-                let rel = path.strip_prefix(&src).expect("under src").to_owned();
-                out.push(Page { rel, path, text });
+            } else if path.extension().is_some_and(|e| e == ext) {
+                out.push(path);
             }
         }
     }
-    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.sort();
     out
+}
+
+/// Every `.md` file under `src/` except `SUMMARY.md`.
+pub fn pages() -> Vec<Page> {
+    let src = root().join("src");
+    files_with_extension(&src, "md")
+        .into_iter()
+        .filter(|path| !path.ends_with("SUMMARY.md"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("reading a chapter");
+            let rel = path.strip_prefix(&src).expect("under src").to_owned();
+            Page { rel, path, text }
+        })
+        .collect()
 }
 
 /// An `{{#include …}}` or `{{#rustdoc_include …}}` directive.

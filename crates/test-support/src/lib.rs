@@ -5,7 +5,8 @@
 //! and exit status.
 //!
 //! ```no_run
-//! let out = test_support::run(env!("CARGO_BIN_EXE_fork"), &[]);
+//! // In an example's integration test the path is `env!("CARGO_BIN_EXE_fork")`.
+//! let out = test_support::run("target/debug/fork", &[]);
 //! out.assert_success();
 //! out.assert_stdout_snapshot("output.txt", &[test_support::PIDS]);
 //! ```
@@ -77,6 +78,7 @@ pub fn run_with_closed_stdout(program: impl AsRef<Path>, args: &[&str]) -> Finis
 
 fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
     let program = format!("{cmd:?}");
+    let children_before = children_of_this_thread();
     cmd.stdin(Stdio::null())
         .stdout(stdout)
         .stderr(Stdio::piped())
@@ -107,7 +109,15 @@ fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
         stderr: stderr.join().expect("stderr reader"),
         program,
     };
-    assert_no_children();
+    let left: Vec<u32> = children_of_this_thread()
+        .into_iter()
+        .filter(|pid| !children_before.contains(pid))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "{} left child processes behind: {left:?}",
+        finished.program
+    );
     finished
 }
 
@@ -123,12 +133,20 @@ fn reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Strin
 /// Children belong to the thread that spawned them, so this is exact even while other tests
 /// run in parallel threads.
 pub fn assert_no_children() {
-    let children = std::fs::read_to_string("/proc/thread-self/children")
-        .expect("reading /proc/thread-self/children");
+    let children = children_of_this_thread();
     assert!(
-        children.trim().is_empty(),
-        "child processes left behind: {children}"
+        children.is_empty(),
+        "child processes left behind: {children:?}"
     );
+}
+
+/// The pids of the calling thread's children, running or zombie.
+fn children_of_this_thread() -> Vec<u32> {
+    std::fs::read_to_string("/proc/thread-self/children")
+        .expect("reading /proc/thread-self/children")
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .collect()
 }
 
 impl Finished {
