@@ -4,11 +4,15 @@
 //!   code 1, never a panic backtrace: `fork: error: fork(): EAGAIN: Resource temporarily unavailable`.
 //! * [`Hygiene`] records the open file descriptors at the start and, at the end, checks that the
 //!   example left no child process (zombie or alive) and no descriptor behind.
+//! * [`child`] (Linux only) forks a child that runs one closure, and reaps it exactly once.
 
 use std::fs;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+
+#[cfg(target_os = "linux")]
+pub mod child;
 
 /// Run an example's body. `Ok` exits 0; an error prints `NAME: error: CAUSE: CAUSE…` on one line
 /// and exits 1.

@@ -12,7 +12,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 
 /// A sender process fills a POSIX message queue and exits; the parent opens the queue by name
@@ -56,7 +56,8 @@ fn run() -> Result<()> {
     let name_guard = UnlinkOnDrop::new(&name); // from here on, every way out removes the name
 
     create_and_close(&name)?;
-    let sender = fork_child(|| send_all(&name))?;
+    // SAFETY: the process is single-threaded here, so the child may run ordinary Rust code.
+    let sender = unsafe { fork_child("message-queues", "sender", || send_all(&name)) }?;
     sender.wait()?;
     println!("The sender has exited and been reaped. The queue is still there, with its messages:");
     let received = receive_all(&name)?;
@@ -194,6 +195,8 @@ impl Drop for UnlinkOnDrop {
 // Plumbing.
 
 #[cfg(target_os = "linux")]
+use example_support::child::fork_child;
+#[cfg(target_os = "linux")]
 use nix::errno::Errno;
 #[cfg(target_os = "linux")]
 use nix::mqueue::{
@@ -201,13 +204,9 @@ use nix::mqueue::{
     mq_unlink,
 };
 #[cfg(target_os = "linux")]
-use nix::sys::signal::{Signal, kill};
-#[cfg(target_os = "linux")]
 use nix::sys::stat::Mode;
 #[cfg(target_os = "linux")]
-use nix::sys::wait::{WaitStatus, waitpid};
-#[cfg(target_os = "linux")]
-use nix::unistd::{ForkResult, Pid, fork, getpid};
+use nix::unistd::{Pid, getpid};
 
 /// An open queue descriptor, closed on drop (nix's `MqdT` does not close itself).
 #[cfg(target_os = "linux")]
@@ -235,57 +234,6 @@ impl Drop for Queue {
     fn drop(&mut self) {
         if let Some(queue) = self.0.take() {
             let _ = mq_close(queue);
-        }
-    }
-}
-
-/// A forked child that is reaped exactly once: by `wait`, or killed and reaped on drop if an
-/// error cut the story short.
-#[cfg(target_os = "linux")]
-struct Child(Option<Pid>);
-
-/// Forks. The child runs `body` and exits (0 on success; 1 with its error on stderr); it never
-/// returns into the parent's code, and so never drops the parent's guards.
-#[cfg(target_os = "linux")]
-fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<Child> {
-    // SAFETY: the process is single-threaded, so the child may run ordinary Rust code.
-    match unsafe { fork() }.context("fork()")? {
-        ForkResult::Parent { child } => Ok(Child(Some(child))),
-        ForkResult::Child => {
-            let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-                Ok(Ok(())) => 0,
-                Ok(Err(err)) => {
-                    eprintln!(
-                        "message-queues: error: in the sender (pid {}): {err:#}",
-                        getpid()
-                    );
-                    1
-                }
-                Err(_) => 101,
-            };
-            std::process::exit(code)
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Child {
-    /// Reaps the child; an error unless it exited with status 0.
-    fn wait(mut self) -> Result<()> {
-        let pid = self.0.take().expect("waited once");
-        match waitpid(pid, None).context("waitpid()")? {
-            WaitStatus::Exited(_, 0) => Ok(()),
-            status => Err(anyhow!("child pid {pid} failed: {status:?}")),
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
         }
     }
 }

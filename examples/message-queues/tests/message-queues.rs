@@ -127,4 +127,3 @@ fn failure_after_the_queue_exists_still_unlinks_it() {
         out.stderr
     );
 }
-

@@ -98,11 +98,15 @@ fn child_stores_42(flags: MapFlags) -> Result<u32> {
         "MAP_PRIVATE:"
     };
     let value = Mapping::<AtomicU32>::new(flags)?;
-    let child = fork_child(|| {
-        value.store(42, Relaxed);
-        println!("  {kind} child (pid {}) stored 42", getpid());
-        Ok(())
-    })?;
+    // SAFETY: the process is single-threaded here (its threads run only later, scoped and joined),
+    // so the child may run ordinary Rust code.
+    let child = unsafe {
+        fork_child("shared-memory", "child", || {
+            value.store(42, Relaxed);
+            println!("  {kind} child (pid {}) stored 42", getpid());
+            Ok(())
+        })
+    }?;
     child.wait()?; // after waitpid the child's store is over, whatever it did
     let seen = value.load(Relaxed);
     println!("  {kind} parent (pid {}) reads {seen}", getpid());
@@ -193,17 +197,21 @@ const NO_TIMEOUT: *const libc::timespec = std::ptr::null();
 #[cfg(target_os = "linux")]
 fn message_through_shared_memory(message: &str) -> Result<(String, bool)> {
     let mailbox = Mapping::<Mailbox>::new(MapFlags::MAP_SHARED)?;
-    let child = fork_child(|| {
-        println!(
-            "  child (pid {}) writes {message:?}, then sets state = MESSAGE",
-            getpid()
-        );
-        mailbox.put(MESSAGE, message);
-        let reply = mailbox.take(REPLY);
-        println!("  child saw state = REPLY and read {reply:?}");
-        ensure!(reply == "got it", "the child read {reply:?} as the reply");
-        Ok(())
-    })?;
+    // SAFETY: the process is single-threaded here (its threads run only later, scoped and joined),
+    // so the child may run ordinary Rust code.
+    let child = unsafe {
+        fork_child("shared-memory", "child", || {
+            println!(
+                "  child (pid {}) writes {message:?}, then sets state = MESSAGE",
+                getpid()
+            );
+            mailbox.put(MESSAGE, message);
+            let reply = mailbox.take(REPLY);
+            println!("  child saw state = REPLY and read {reply:?}");
+            ensure!(reply == "got it", "the child read {reply:?} as the reply");
+            Ok(())
+        })
+    }?;
     let received = mailbox.take(MESSAGE);
     println!(
         "  parent (pid {}) saw state = MESSAGE and read {received:?}",
@@ -233,16 +241,14 @@ fn threads_share_the_heap() -> Result<Vec<&'static str>> {
 // ANCHOR_END: threads
 
 // ---------------------------------------------------------------------------------------------
-// Plumbing: an owned anonymous mapping, and fork/waitpid wrapped so nothing is left behind.
+// Plumbing: an owned anonymous mapping. (Forking and reaping: `example_support::child`.)
 
+#[cfg(target_os = "linux")]
+use example_support::child::fork_child;
 #[cfg(target_os = "linux")]
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 #[cfg(target_os = "linux")]
-use nix::sys::signal::{Signal, kill};
-#[cfg(target_os = "linux")]
-use nix::sys::wait::{WaitStatus, waitpid};
-#[cfg(target_os = "linux")]
-use nix::unistd::{ForkResult, Pid, fork, getpid};
+use nix::unistd::getpid;
 
 /// Types for which all-zero bytes are a valid value, so a fresh anonymous mapping holds one.
 ///
@@ -289,59 +295,5 @@ impl<T: Zeroed> Drop for Mapping<T> {
         // SAFETY: the region was mapped by `new` with this size and nothing borrows it any more
         // (borrows of `self` have ended).
         let _ = unsafe { munmap(self.ptr.cast(), size_of::<T>().max(1)) };
-    }
-}
-
-/// A forked child that is reaped exactly once: by `wait`, or killed and reaped on drop if an
-/// error cut the story short.
-#[cfg(target_os = "linux")]
-struct Child(Option<Pid>);
-
-/// Forks. The child runs `body` and exits (0 on success; 1 with its error on stderr); it never
-/// returns into the parent's code.
-#[cfg(target_os = "linux")]
-fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<Child> {
-    // SAFETY: the process is single-threaded whenever this is called (threads run only later,
-    // scoped and joined), so the child may run ordinary Rust code.
-    match unsafe { fork() }.context("fork()")? {
-        ForkResult::Parent { child } => Ok(Child(Some(child))),
-        ForkResult::Child => {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
-            let code = match result {
-                Ok(Ok(())) => 0,
-                Ok(Err(err)) => {
-                    eprintln!(
-                        "shared-memory: error: in the child (pid {}): {err:#}",
-                        getpid()
-                    );
-                    1
-                }
-                Err(_) => 101,
-            };
-            // exit, never return: the rest of `run` is the parent's story.
-            std::process::exit(code)
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Child {
-    /// Reaps the child; an error unless it exited with status 0.
-    fn wait(mut self) -> Result<()> {
-        let pid = self.0.take().expect("waited once");
-        match waitpid(pid, None).context("waitpid()")? {
-            WaitStatus::Exited(_, 0) => Ok(()),
-            status => Err(anyhow!("child pid {pid} failed: {status:?}")),
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-        }
     }
 }

@@ -1,6 +1,5 @@
 //! Runs the `shared-memory` example as a child process and checks what it demonstrates.
 
-
 use test_support::{PIDS, run, run_command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_shared-memory");
@@ -79,4 +78,3 @@ fn failed_fork_is_one_clear_line() {
         out.stderr
     );
 }
-

@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, ensure};
+use anyhow::{Context, Result, ensure};
 use clap::Parser;
 
 /// A parent and a child talk over a Unix socket pair: requests and replies, then message
@@ -75,7 +75,7 @@ fn request_response(requests: u32) -> Result<Vec<String>> {
     println!("  socketpair() gave two connected ends, e.g. {what}: no path, nothing to delete");
     // SAFETY: the process is single-threaded here, so the child may run ordinary Rust code.
     match unsafe { fork() }.context("fork()")? {
-        ForkResult::Child => in_child(|| {
+        ForkResult::Child => in_child("sockets", "child", || {
             drop(parent_end); // each process keeps only its own end
             loop {
                 let request = receive(&child_end)?;
@@ -93,7 +93,7 @@ fn request_response(requests: u32) -> Result<Vec<String>> {
             }
         }),
         ForkResult::Parent { child } => {
-            let child = Child(Some(child));
+            let child = Child::new(child);
             drop(child_end);
             let mut replies = Vec::new();
             for i in 1..=requests {
@@ -127,7 +127,7 @@ fn reads_after_two_sends(kind: SockType, label: &str) -> Result<Vec<String>> {
     let (reader, writer) = pair(kind)?;
     // SAFETY: the process is single-threaded here, so the child may run ordinary Rust code.
     match unsafe { fork() }.context("fork()")? {
-        ForkResult::Child => in_child(|| {
+        ForkResult::Child => in_child("sockets", "child", || {
             drop(reader);
             for word in ["hello", "world"] {
                 send(writer.as_raw_fd(), word.as_bytes(), MsgFlags::empty()).context("send()")?;
@@ -136,7 +136,7 @@ fn reads_after_two_sends(kind: SockType, label: &str) -> Result<Vec<String>> {
         }),
         ForkResult::Parent { child } => {
             drop(writer);
-            Child(Some(child)).wait()?; // both sends are done: nothing races the reads below
+            Child::new(child).wait()?; // both sends are done: nothing races the reads below
             let mut reads = Vec::new();
             loop {
                 let text = receive(&reader)?;
@@ -166,13 +166,11 @@ fn reads_after_two_sends(kind: SockType, label: &str) -> Result<Vec<String>> {
 use std::os::fd::{AsRawFd, OwnedFd};
 
 #[cfg(target_os = "linux")]
-use nix::sys::signal::{Signal, kill};
+use example_support::child::{Child, in_child};
 #[cfg(target_os = "linux")]
 use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair};
 #[cfg(target_os = "linux")]
-use nix::sys::wait::{WaitStatus, waitpid};
-#[cfg(target_os = "linux")]
-use nix::unistd::{ForkResult, Pid, fork, getpid};
+use nix::unistd::{ForkResult, fork, getpid};
 
 /// Two connected Unix-domain sockets of type `kind`, closed on exec (there is none here).
 #[cfg(target_os = "linux")]
@@ -195,46 +193,4 @@ fn what_is(fd: &OwnedFd) -> Result<String> {
     let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
     let target = std::fs::read_link(&link).with_context(|| format!("readlink {link}"))?;
     Ok(target.display().to_string())
-}
-
-/// Runs a child's part and exits (0 on success; 1 with its error on stderr): the child never
-/// returns into the parent's code.
-#[cfg(target_os = "linux")]
-fn in_child(body: impl FnOnce() -> Result<()>) -> ! {
-    let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-        Ok(Ok(())) => 0,
-        Ok(Err(err)) => {
-            eprintln!("sockets: error: in the child (pid {}): {err:#}", getpid());
-            1
-        }
-        Err(_) => 101,
-    };
-    std::process::exit(code)
-}
-
-/// A forked child that is reaped exactly once: by `wait`, or killed and reaped on drop if an
-/// error cut the story short.
-#[cfg(target_os = "linux")]
-struct Child(Option<Pid>);
-
-#[cfg(target_os = "linux")]
-impl Child {
-    /// Reaps the child; an error unless it exited with status 0.
-    fn wait(mut self) -> Result<()> {
-        let pid = self.0.take().expect("waited once");
-        match waitpid(pid, None).context("waitpid()")? {
-            WaitStatus::Exited(_, 0) => Ok(()),
-            status => Err(anyhow!("child pid {pid} failed: {status:?}")),
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-        }
-    }
 }

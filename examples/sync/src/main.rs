@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread::{self, Scope, ScopedJoinHandle};
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 
 /// Mutex, Condvar and a semaphore between threads; the same limit between processes with a
@@ -249,13 +249,17 @@ fn mutex_after_fork() -> Result<u32> {
     let counter = Mutex::new(0u32);
     println!("  std::sync::Mutex after fork: 2 children each lock it and add 1");
     for _ in 0..2 {
-        let child = fork_child(|| {
-            let mut value = counter.lock().unwrap();
-            *value += 1;
-            println!("    child (pid {}) sees {}", getpid(), *value);
-            ensure!(*value == 1, "the child saw {}", *value);
-            Ok(())
-        })?;
+        // SAFETY: the process is single-threaded here (the threads of the earlier parts were scoped
+        // and have all been joined), so the child may run ordinary Rust code.
+        let child = unsafe {
+            fork_child("sync", "child", || {
+                let mut value = counter.lock().unwrap();
+                *value += 1;
+                println!("    child (pid {}) sees {}", getpid(), *value);
+                ensure!(*value == 1, "the child saw {}", *value);
+                Ok(())
+            })
+        }?;
         child.wait()?; // one after the other: were the mutex shared, the second would see 2
     }
     let value = *counter.lock().unwrap();
@@ -274,18 +278,22 @@ fn mutex_after_fork() -> Result<u32> {
 fn locked_mutex_across_fork() -> Result<()> {
     let mutex = Mutex::new(());
     let guard = mutex.lock().unwrap();
-    let child = fork_child(|| match mutex.try_lock() {
-        Err(TryLockError::WouldBlock) => {
-            println!("  forked while the parent held the lock:");
-            println!(
-                "    child (pid {}) try_lock → WouldBlock, and nobody in it can unlock",
-                getpid()
-            );
-            Ok(())
-        }
-        Ok(_) => bail!("the child could lock a mutex the parent held"),
-        Err(TryLockError::Poisoned(_)) => bail!("poisoned"),
-    });
+    // SAFETY: the process is single-threaded here (the threads of the earlier parts were scoped and
+    // have all been joined), so the child may run ordinary Rust code.
+    let child = unsafe {
+        fork_child("sync", "child", || match mutex.try_lock() {
+            Err(TryLockError::WouldBlock) => {
+                println!("  forked while the parent held the lock:");
+                println!(
+                    "    child (pid {}) try_lock → WouldBlock, and nobody in it can unlock",
+                    getpid()
+                );
+                Ok(())
+            }
+            Ok(_) => bail!("the child could lock a mutex the parent held"),
+            Err(TryLockError::Poisoned(_)) => bail!("poisoned"),
+        })
+    };
     drop(guard); // unlocks the parent's copy only
     child?.wait()
 }
@@ -334,11 +342,15 @@ fn processes_limited(limit: u32, workers: u32) -> Result<u32> {
     let room = Shared::new(Room::new(workers))?;
     let mut children = Vec::new();
     for _ in 0..workers {
-        children.push(fork_child(|| {
-            semaphore.acquire()?;
-            room.visit(limit);
-            semaphore.release()
-        })?); // on error, the children already started are killed and reaped (Child's Drop)
+        // SAFETY: the process is single-threaded here (the threads of the earlier parts were scoped
+        // and have all been joined), so the child may run ordinary Rust code.
+        children.push(unsafe {
+            fork_child("sync", "child", || {
+                semaphore.acquire()?;
+                room.visit(limit);
+                semaphore.release()
+            })
+        }?); // on error, the children already started are killed and reaped (Child's Drop)
     }
     for child in children {
         child.wait()?;
@@ -360,13 +372,11 @@ use std::os::fd::OwnedFd;
 use std::sync::TryLockError;
 
 #[cfg(target_os = "linux")]
+use example_support::child::fork_child;
+#[cfg(target_os = "linux")]
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 #[cfg(target_os = "linux")]
-use nix::sys::signal::{Signal, kill};
-#[cfg(target_os = "linux")]
-use nix::sys::wait::{WaitStatus, waitpid};
-#[cfg(target_os = "linux")]
-use nix::unistd::{ForkResult, Pid, fork, getpid, pipe, read, write};
+use nix::unistd::{getpid, pipe, read, write};
 
 /// `Scope::spawn`, but a failure to start the thread is an error instead of a panic.
 fn spawn<'scope, T: Send + 'scope>(
@@ -416,54 +426,5 @@ impl Drop for Shared {
         // SAFETY: mapped by `new` with this size; borrows of `self` have ended. Room has no
         // destructor to run.
         let _ = unsafe { munmap(self.ptr.cast(), size_of::<Room>()) };
-    }
-}
-
-/// A forked child that is reaped exactly once: by `wait`, or killed and reaped on drop if an
-/// error cut the story short.
-#[cfg(target_os = "linux")]
-struct Child(Option<Pid>);
-
-/// Forks. The child runs `body` and exits (0 on success; 1 with its error on stderr); it never
-/// returns into the parent's code.
-#[cfg(target_os = "linux")]
-fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<Child> {
-    // SAFETY: the process is single-threaded whenever this is called (the threads above were
-    // scoped and have all been joined), so the child may run ordinary Rust code.
-    match unsafe { fork() }.context("fork()")? {
-        ForkResult::Parent { child } => Ok(Child(Some(child))),
-        ForkResult::Child => {
-            let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-                Ok(Ok(())) => 0,
-                Ok(Err(err)) => {
-                    eprintln!("sync: error: in the child (pid {}): {err:#}", getpid());
-                    1
-                }
-                Err(_) => 101,
-            };
-            std::process::exit(code)
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Child {
-    /// Reaps the child; an error unless it exited with status 0.
-    fn wait(mut self) -> Result<()> {
-        let pid = self.0.take().expect("waited once");
-        match waitpid(pid, None).context("waitpid()")? {
-            WaitStatus::Exited(_, 0) => Ok(()),
-            status => Err(anyhow!("child pid {pid} failed: {status:?}")),
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-        }
     }
 }

@@ -1,0 +1,71 @@
+//! A forked child that runs one closure and is reaped exactly once (Linux only).
+
+use anyhow::{Context, Result, anyhow};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork, getpid};
+
+/// A forked child that is reaped exactly once: by [`Child::wait`], or killed and reaped on drop
+/// if an error cut the story short.
+pub struct Child(Option<Pid>);
+
+impl Child {
+    /// Takes charge of the already forked child `pid`.
+    pub fn new(pid: Pid) -> Child {
+        Child(Some(pid))
+    }
+
+    /// Reaps the child; an error unless it exited with status 0.
+    pub fn wait(mut self) -> Result<()> {
+        let pid = self.0.take().expect("waited once");
+        match waitpid(pid, None).context("waitpid()")? {
+            WaitStatus::Exited(_, 0) => Ok(()),
+            status => Err(anyhow!("child pid {pid} failed: {status:?}")),
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+    }
+}
+
+/// In a forked child: runs `body` and exits (0 on success; 1 with
+/// `EXAMPLE: error: in the WHO (pid N): CAUSE` on stderr; 101 on a panic). It never returns into
+/// the parent's code, and so never drops the parent's guards.
+pub fn in_child(example: &str, who: &str, body: impl FnOnce() -> Result<()>) -> ! {
+    let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Ok(())) => 0,
+        Ok(Err(err)) => {
+            eprintln!("{example}: error: in the {who} (pid {}): {err:#}", getpid());
+            1
+        }
+        Err(_) => 101,
+    };
+    std::process::exit(code)
+}
+
+/// Forks. The child runs `body` as [`in_child`] does (`example` and `who` name it in its error
+/// line) and exits; the parent gets the [`Child`] to wait for.
+///
+/// # Safety
+///
+/// The process must be single-threaded when this is called: the child runs ordinary Rust code
+/// (allocation, stdio, locks), which is only sound after `fork` if no other thread could have
+/// held a lock or been halfway through an update at the moment of the fork.
+pub unsafe fn fork_child(
+    example: &str,
+    who: &str,
+    body: impl FnOnce() -> Result<()>,
+) -> Result<Child> {
+    // SAFETY: the caller guarantees that the process is single-threaded, so the child may run
+    // ordinary Rust code.
+    match unsafe { fork() }.context("fork()")? {
+        ForkResult::Parent { child } => Ok(Child::new(child)),
+        ForkResult::Child => in_child(example, who, body),
+    }
+}
