@@ -40,8 +40,6 @@ pub struct Options {
 
 pub fn serve(root: &Path, options: Options) -> Result<()> {
     let dest = root.join("book");
-    rebuild(root, &dest).context("the first build failed")?;
-
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
@@ -55,6 +53,8 @@ pub fn serve(root: &Path, options: Options) -> Result<()> {
             Err(e) => return Err(e).with_context(|| format!("binding {addr}")),
         };
         let url = format!("http://{}/", listener.local_addr()?);
+        // The port is ours: now build (a taken port fails before any work is done).
+        rebuild(root, &dest).context("the first build failed")?;
 
         let (reload, _) = broadcast::channel::<()>(16);
         let _watcher = watch(root, &dest, reload.clone())?;

@@ -1,0 +1,98 @@
+//! `cargo book`, README command 1: it serves the book with live reload, and a taken port is a
+//! clear error. The server runs as a child process (`cargo book` is `xtask book`).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_xtask");
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("binding a port");
+    let port = taken
+        .local_addr()
+        .expect("local address")
+        .port()
+        .to_string();
+    let out = test_support::run(BIN, &["book", "--no-open", "--port", &port]);
+    out.assert_code(1)
+        .assert_one_line_error()
+        .assert_stderr_contains(&format!("port {port} on 127.0.0.1 is already in use"))
+        .assert_stderr_contains("--port");
+}
+
+#[test]
+fn a_bad_flag_is_a_usage_error() {
+    test_support::run(BIN, &["book", "--port", "many"])
+        .assert_code(2)
+        .assert_stderr_contains("invalid value 'many' for '--port <PORT>'");
+}
+
+/// Kills and reaps the server however the test ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn it_serves_the_book_with_live_reload() {
+    let port = {
+        let probe = TcpListener::bind("127.0.0.1:0").expect("binding a port");
+        probe.local_addr().expect("local address").port()
+    };
+    let server = Server(
+        Command::new(BIN)
+            .args(["book", "--no-open", "--port", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting `xtask book`"),
+    );
+    let page = get_when_ready(port, "/introduction.html", test_support::TIMEOUT);
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("<h1 id=\"introduction\">"), "{page}");
+    assert!(
+        page.contains(r#"new EventSource("/__livereload")"#),
+        "no live-reload script in the served page"
+    );
+    let bundle = get_when_ready(port, "/assets/mermaid.min.js", Duration::from_secs(10));
+    assert!(
+        bundle.starts_with("HTTP/1.1 200"),
+        "the mermaid bundle is not served"
+    );
+    drop(server);
+    test_support::assert_no_children();
+}
+
+/// GET `path` from 127.0.0.1:`port`, retrying until the server answers (it builds the book
+/// first) or `limit` has passed.
+fn get_when_ready(port: u16, path: &str, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("read timeout");
+            let request =
+                format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            if stream.write_all(request.as_bytes()).is_ok() {
+                let mut response = Vec::new();
+                if stream.read_to_end(&mut response).is_ok() && !response.is_empty() {
+                    return String::from_utf8_lossy(&response).into_owned();
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer on port {port} within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
