@@ -13,6 +13,8 @@ use anyhow::{Context, Result, bail};
 
 #[cfg(target_os = "linux")]
 pub mod child;
+#[cfg(target_os = "linux")]
+pub mod fd;
 
 /// Run an example's body. `Ok` exits 0; an error prints `NAME: error: CAUSE: CAUSE…` on one line
 /// and exits 1.

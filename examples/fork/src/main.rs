@@ -35,6 +35,7 @@ fn run() -> Result<()> {
 use {
     anyhow::{Context, bail, ensure},
     example_support::Hygiene,
+    example_support::fd::{outcome, read_descriptor},
     nix::errno::Errno,
     nix::sys::memfd::{MFdFlags, memfd_create},
     nix::sys::prctl::set_dumpable,
@@ -45,7 +46,7 @@ use {
         setresgid, setresuid, write,
     },
     std::io::{self, IoSliceMut, Read as _, Write as _},
-    std::os::fd::{AsFd, AsRawFd as _, RawFd},
+    std::os::fd::{AsFd, AsRawFd as _},
 };
 
 /// `println!` panics when stdout is a pipe nobody reads any more (`fork | head -n 1`); this
@@ -200,27 +201,6 @@ fn descriptor_table_is_copied() -> Result<()> {
     }
 }
 // ANCHOR_END: fork-close
-
-/// Reads from descriptor number `fd`, which may already be closed: then the kernel answers
-/// `EBADF`. (Rust's file types never hold a closed descriptor, so this goes to libc directly.)
-#[cfg(target_os = "linux")]
-fn read_descriptor(fd: RawFd) -> nix::Result<String> {
-    let mut bytes = [0_u8; 16];
-    // SAFETY: `bytes` is valid for writes of its whole length. `fd` is only a number: if no file
-    // is open under it, the kernel returns EBADF and touches nothing.
-    let len = unsafe { nix::libc::read(fd, bytes.as_mut_ptr().cast(), bytes.len()) };
-    let len = usize::try_from(Errno::result(len)?).unwrap_or(0);
-    Ok(String::from_utf8_lossy(&bytes[..len]).into_owned())
-}
-
-/// What a read attempt came to, in words: `read "hello"` or `refused with EPERM: …`.
-#[cfg(target_os = "linux")]
-fn outcome(read: &nix::Result<String>) -> String {
-    match read {
-        Ok(text) => format!("read {text:?}"),
-        Err(errno) => format!("refused with {errno}"),
-    }
-}
 
 /// The secret the target keeps on its heap. (The parent builds the same text only to check what
 /// it read.)

@@ -32,6 +32,7 @@ use {
     clap::Parser,
     crossbeam::channel::{self, Receiver, Sender},
     example_support::Hygiene,
+    example_support::fd::{outcome, read_descriptor},
     nix::errno::Errno,
     nix::time::{ClockId, clock_gettime},
     nix::unistd::{Pid, getpid, gettid},
@@ -338,29 +339,6 @@ fn thread_b(from_a: Receiver<RawFd>, b_is_done: Sender<()>) -> Result<String> {
     Ok(text)
 }
 // ANCHOR_END: shared-fds
-
-/// Reads from descriptor number `fd`, which may already be closed: then the kernel answers
-/// `EBADF`. (Rust's file types never hold a closed descriptor, so this goes to libc directly.
-/// Real code must not do this: once a descriptor is closed, the next file any thread opens may
-/// get the same number. Here no thread opens anything in between.)
-#[cfg(target_os = "linux")]
-fn read_descriptor(fd: RawFd) -> nix::Result<String> {
-    let mut bytes = [0_u8; 16];
-    // SAFETY: `bytes` is valid for writes of its whole length. `fd` is only a number: if no file
-    // is open under it, the kernel returns EBADF and touches nothing.
-    let len = unsafe { nix::libc::read(fd, bytes.as_mut_ptr().cast(), bytes.len()) };
-    let len = usize::try_from(Errno::result(len)?).unwrap_or(0);
-    Ok(String::from_utf8_lossy(&bytes[..len]).into_owned())
-}
-
-/// What a read attempt came to, in words: `read "hello"` or `refused with EBADF: …`.
-#[cfg(target_os = "linux")]
-fn outcome(read: &nix::Result<String>) -> String {
-    match read {
-        Ok(text) => format!("read {text:?}"),
-        Err(errno) => format!("refused with {errno}"),
-    }
-}
 
 /// Rounds of busy work for each thread in part 6: a fixed amount of work, not a fixed time.
 #[cfg(target_os = "linux")]
