@@ -72,20 +72,27 @@ impl Hygiene {
     /// Fails unless every child was reaped and every descriptor opened since [`Hygiene::start`]
     /// was closed. Prints one line saying so.
     pub fn check(self) -> Result<()> {
+        self.verify()?;
+        println!("Clean exit: no child process left, no file descriptor leaked.");
+        Ok(())
+    }
+
+    /// The same checks as [`Hygiene::check`] without its line on stdout, for programs whose
+    /// stdout must hold nothing but a machine-readable report.
+    pub fn verify(self) -> Result<()> {
         let children = live_children()?;
-        let fds = open_fds()?;
         if !children.is_empty() {
             bail!("children left behind (not reaped): {children:?}");
         }
+        // The count itself depends on what the caller passed down (a terminal, cargo's
+        // jobserver), so only its comparison with the start matters.
+        let fds = open_fds()?;
         if fds != self.fds_at_start {
             bail!(
                 "file descriptors leaked: {} open at start, {fds} at the end",
                 self.fds_at_start
             );
         }
-        // The count itself depends on what the caller passed down (a terminal, cargo's jobserver),
-        // so only its comparison with the start is printed.
-        println!("Clean exit: no child process left, no file descriptor leaked.");
         Ok(())
     }
 }

@@ -139,21 +139,19 @@ pub fn probe(kind: ProbeKind, n: u32) -> Result<()> {
     match kind {
         ProbeKind::Processes => {
             let (private, rss) = idle_processes(n)?;
-            // Every idle child was killed and reaped when its guard dropped.
-            let left = example_support::live_children()?;
-            ensure!(
-                left.is_empty(),
-                "memory probe: children left behind: {left:?}"
-            );
             println!("probe: private_kib={private:.3} rss_kib={rss:.3}");
         }
         ProbeKind::Threads => {
-            // No child process here; and right after the joins, /proc may still list a task
-            // that is just disappearing, which live_children would trip over.
             let added = idle_threads(n)?;
             println!("probe: added_kib={added:.3}");
         }
     }
+    // Every idle child was killed and reaped when its guard dropped.
+    let left = example_support::live_children()?;
+    ensure!(
+        left.is_empty(),
+        "memory probe: children left behind: {left:?}"
+    );
     Ok(())
 }
 
