@@ -41,7 +41,11 @@ pub fn in_child(example: &str, who: &str, body: impl FnOnce() -> Result<()>) -> 
     let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
         Ok(Ok(())) => 0,
         Ok(Err(err)) => {
-            eprintln!("{example}: error: in the {who} (pid {}): {err:#}", getpid());
+            eprintln!(
+                "{example}: error: in the {who} (pid {}): {}",
+                getpid(),
+                crate::one_line(&err)
+            );
             1
         }
         Err(_) => 101,

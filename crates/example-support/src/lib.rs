@@ -1,30 +1,186 @@
 //! Shared by the example programs, so that each example's `main.rs` can tell its one story.
 //!
-//! * [`main`] runs an example body and turns an error into one clear line on stderr and exit
-//!   code 1, never a panic backtrace: `fork: error: fork(): EAGAIN: Resource temporarily unavailable`.
-//! * [`Hygiene`] records the open file descriptors at the start and, at the end, checks that the
-//!   example left no child process (zombie or alive) and no descriptor behind.
-//! * [`child`] (Linux only) forks a child that runs one closure, and reaps it exactly once.
+//! * [`main`] runs an example: it refuses arguments the example does not take, restores the
+//!   default action of `SIGPIPE` (so `cargo run -p fork | head -1` ends quietly, as `yes | head
+//!   -1` does), turns an error into one clear line on stderr and exit code 1 (never a panic
+//!   backtrace), and checks at the end that the example left no child process and no file
+//!   descriptor behind ([`Hygiene`]).
+//! * [`child`] forks a child that runs one closure, and reaps it exactly once.
+//! * [`fd`] reads a descriptor by its bare number, to show `EBADF` after a close.
+//! * [`mapping`] is an owned anonymous shared mapping (`mmap(MAP_SHARED | MAP_ANONYMOUS)`).
+//! * [`proc`] reads `/proc`: a task's children, its threads.
+//!
+//! The examples are Linux programs: they call `fork`, `clone`, `pipe`, `mmap` and read `/proc`.
+//! On another system this crate, and so every example, stops the build with one message.
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "the examples of this book run on Linux only: they call fork, clone, pipe, mmap and \
+     futex, and read /proc, as the chapters explain"
+);
 
 use std::fs;
+use std::io::IsTerminal as _;
+use std::os::fd::AsFd as _;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
 
-#[cfg(target_os = "linux")]
 pub mod child;
-#[cfg(target_os = "linux")]
 pub mod fd;
+pub mod mapping;
+pub mod proc;
 
-/// Run an example's body. `Ok` exits 0; an error prints `NAME: error: CAUSE: CAUSE…` on one line
-/// and exits 1.
-pub fn main(name: &str, body: impl FnOnce() -> Result<()>) -> ExitCode {
-    match body() {
+pub use proc::live_children;
+
+/// Runs an example that takes no arguments: `fn main() -> ExitCode { example_support::main("fork",
+/// run) }`. `Ok` exits 0; an error prints `NAME: error: CAUSE: CAUSE…` on one line and exits 1;
+/// an argument prints one line and exits 2 (`--help` says how to run it and exits 0).
+pub fn main(name: &'static str, body: impl FnOnce() -> Result<()>) -> ExitCode {
+    if let Some(arg) = std::env::args().nth(1) {
+        if arg == "--help" || arg == "-h" {
+            println!("{name}: takes no arguments; run it with `cargo run -p {name}`");
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("{name}: error: unexpected argument {arg:?}: this example takes no arguments");
+        return ExitCode::from(2);
+    }
+    main_with_args(name, body)
+}
+
+/// Like [`main`], for an example that parses its own arguments (with `clap`, which exits 2 on a
+/// bad one by itself).
+pub fn main_with_args(name: &'static str, body: impl FnOnce() -> Result<()>) -> ExitCode {
+    setup(name);
+    let result = Hygiene::start().and_then(|hygiene| {
+        body()?;
+        hygiene.verify()
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{name}: error: {err:#}");
+            if stdout_reader_is_gone() {
+                // Nobody reads our output any more (`| head -1`): a child that wrote was ended by
+                // SIGPIPE, and the error says so. End the way a writer to a closed pipe ends.
+                end_by_sigpipe();
+            }
+            eprintln!("{name}: error: {}", one_line(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Sets up what every example shares, in a process: the default action for `SIGPIPE`, and a
+/// panic hook that turns a failed `println!` into one line and exit code 1.
+fn setup(name: &'static str) {
+    // Rust's runtime ignores SIGPIPE before `main`, so a write to a pipe nobody reads fails with
+    // EPIPE and `println!` panics. Restore the default action: the process ends quietly, like
+    // every other Unix program whose reader went away.
+    // SAFETY: `SIG_DFL` installs no handler, so no code of ours can run in signal context; the
+    // example has not started any thread yet.
+    unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    }
+    .expect("SIGPIPE is a valid signal");
+
+    // `println!` panics when stdout cannot be written (`> /dev/full`). Say so in one line, as
+    // for any other error, instead of a panic message and a backtrace.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") {
+            eprintln!("{name}: error: {message}");
+            std::process::exit(1);
+        }
+        default_hook(info);
+    }));
+}
+
+/// Whether stdout is a pipe whose reading end is closed: `poll` reports `POLLERR` for it.
+fn stdout_reader_is_gone() -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let stdout = std::io::stdout();
+    if stdout.is_terminal() {
+        return false;
+    }
+    let mut fds = [PollFd::new(stdout.as_fd(), PollFlags::empty())];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(1))
+        && fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLERR))
+}
+
+fn end_by_sigpipe() -> ! {
+    // SIGPIPE's default action (restored in `setup`) ends the process; the shell reports nothing.
+    let _ = nix::sys::signal::raise(nix::sys::signal::SIGPIPE);
+    std::process::exit(141)
+}
+
+/// An error chain on one line. An errno is shown with its name and the C library's text
+/// (`EAGAIN: Resource temporarily unavailable`), the text a reader sees from every other tool;
+/// an `EAGAIN` from creating a task also names the limit that refused it.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    let mut task_limit = false;
+    for cause in err.chain() {
+        let errno = cause.downcast_ref::<Errno>().copied().or_else(|| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::raw_os_error)
+                .map(Errno::from_raw)
+        });
+        match errno {
+            Some(errno) => {
+                parts.push(errno_text(errno));
+                task_limit |= errno == Errno::EAGAIN && creates_a_task(&parts);
+            }
+            None => parts.push(cause.to_string()),
+        }
+    }
+    let mut line = parts.join(": ");
+    if task_limit {
+        line.push_str(&task_limit_hint());
+    }
+    line.replace('\n', " ")
+}
+
+/// `EBADF: Bad file descriptor`: the errno's name, then the C library's text for it.
+pub fn errno_text(errno: Errno) -> String {
+    let text = std::io::Error::from_raw_os_error(errno as i32).to_string();
+    // std appends " (os error N)" to strerror's text.
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    format!("{errno:?}: {text}")
+}
+
+fn creates_a_task(parts: &[String]) -> bool {
+    parts.iter().any(|p| {
+        ["fork", "clone", "spawn", "thread", "posix_spawn"]
+            .iter()
+            .any(|word| p.contains(word))
+    })
+}
+
+/// Which limit refuses a new task with `EAGAIN`: the user's process limit (which counts threads
+/// too), or the system's.
+fn task_limit_hint() -> String {
+    use nix::sys::resource::{Resource, getrlimit};
+    match getrlimit(Resource::RLIMIT_NPROC) {
+        Ok((soft, _)) if soft != nix::sys::resource::RLIM_INFINITY => format!(
+            " (this user may have at most {soft} processes and threads: RLIMIT_NPROC, \
+             `ulimit -u`)"
+        ),
+        _ => " (the system's task limit: kernel.threads-max, kernel.pid_max or the \
+              cgroup's pids.max)"
+            .to_owned(),
     }
 }
 
@@ -36,28 +192,7 @@ pub fn open_fds() -> Result<usize> {
     Ok(entries.count().saturating_sub(1))
 }
 
-/// Pids of this process's children that still exist, running or zombie, from every thread's
-/// `/proc/self/task/<tid>/children` (a child belongs to the thread that created it).
-pub fn live_children() -> Result<Vec<u32>> {
-    let mut pids = Vec::new();
-    for task in fs::read_dir("/proc/self/task").context("reading /proc/self/task")? {
-        let children = task?.path().join("children");
-        let text = match fs::read_to_string(&children) {
-            Ok(text) => text,
-            // A thread that was just joined can disappear between the listing and the read.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).with_context(|| format!("reading {}", children.display())),
-        };
-        pids.extend(
-            text.split_whitespace()
-                .filter_map(|p| p.parse::<u32>().ok()),
-        );
-    }
-    Ok(pids)
-}
-
-/// Checks that an example cleans up after itself: create it first thing in `main`, call
-/// [`Hygiene::check`] last.
+/// Checks that an example cleans up after itself. [`main`] does this for every example.
 pub struct Hygiene {
     fds_at_start: usize,
 }
@@ -69,16 +204,15 @@ impl Hygiene {
         })
     }
 
-    /// Fails unless every child was reaped and every descriptor opened since [`Hygiene::start`]
-    /// was closed. Prints one line saying so.
+    /// Transitional: [`Hygiene::verify`] plus a line on stdout. [`main`] verifies by itself.
     pub fn check(self) -> Result<()> {
         self.verify()?;
         println!("Clean exit: no child process left, no file descriptor leaked.");
         Ok(())
     }
 
-    /// The same checks as [`Hygiene::check`] without its line on stdout, for programs whose
-    /// stdout must hold nothing but a machine-readable report.
+    /// Fails unless every child was reaped and every descriptor opened since [`Hygiene::start`]
+    /// was closed.
     pub fn verify(self) -> Result<()> {
         let children = live_children()?;
         if !children.is_empty() {

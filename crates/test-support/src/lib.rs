@@ -63,8 +63,12 @@ pub fn command(program: impl AsRef<Path>, args: &[&str]) -> Command {
 }
 
 /// Run a prepared command like [`run`] does.
-pub fn run_command(cmd: Command) -> Finished {
-    run_with_stdout(cmd, Stdio::piped())
+pub fn run_command(cmd: impl Into<Prepared>) -> Finished {
+    let prepared = cmd.into();
+    let Prepared { cmd, _copy } = prepared;
+    let finished = run_with_stdout(cmd, Stdio::piped());
+    drop(_copy);
+    finished
 }
 
 /// Run `program` like [`run`] does, but with its stdout a pipe whose reading end is already
@@ -118,7 +122,22 @@ fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
         "{} left child processes behind: {left:?}",
         finished.program
     );
+    assert_group_is_gone(pgid, &finished.program);
     finished
+}
+
+/// Fails the test if a process of the example's process group outlived it (an orphan that kept
+/// running, or one not yet reaped). Orphans go to an ancestor that reaps them, which can take a
+/// moment, so this waits up to two seconds before it kills what is left and fails.
+fn assert_group_is_gone(pgid: Pid, program: &str) {
+    for _ in 0..200 {
+        if killpg(pgid, None) == Err(nix::errno::Errno::ESRCH) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = killpg(pgid, Signal::SIGKILL);
+    panic!("{program} left processes running in its process group {pgid} after it ended");
 }
 
 fn reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
@@ -280,62 +299,162 @@ pub fn running_as_root() -> bool {
         == 0
 }
 
-/// A command that runs `program args` as the unprivileged user `nobody` (uid 65534) through
-/// util-linux's `setpriv`. `None`, after a loud `SKIPPED` line on stderr naming the test, when
-/// that is not possible here: not root, no `setpriv`, or `nobody` cannot execute `program`.
-pub fn as_nobody(program: &str, args: &[&str]) -> Option<Command> {
-    const SETPRIV: [&str; 4] = [
-        "setpriv",
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-    ];
-    let reason = if !running_as_root() {
-        Some("switching to user nobody needs root".to_owned())
-    } else if !on_path("setpriv") {
-        Some("setpriv (util-linux) is not installed".to_owned())
-    } else {
-        // `test -x` wants a path: look a bare name up on PATH first.
-        let path = if program.contains('/') {
-            Some(PathBuf::from(program))
-        } else {
-            find_on_path(program)
-        };
-        let path = path.unwrap_or_else(|| PathBuf::from(program));
-        let mut probe = Command::new(SETPRIV[0]);
-        probe.args(&SETPRIV[1..]).arg("test").arg("-x").arg(&path);
-        let executable = probe
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        (!executable).then(|| format!("user nobody cannot execute {program}"))
-    };
-    if let Some(reason) = reason {
-        skipped(&reason);
-        return None;
-    }
-    let mut cmd = command(SETPRIV[0], &SETPRIV[1..]);
-    cmd.arg(program).args(args);
-    Some(cmd)
+/// A command ready to run with [`run_command`], with what it needs kept alive until then (a
+/// copy of the example binary that user `nobody` can execute). Derefs to [`Command`].
+pub struct Prepared {
+    cmd: Command,
+    _copy: Option<tempfile::TempDir>,
 }
 
-/// A command that runs `program args` allowed a single process for its user
-/// (`prlimit --nproc=1`), so that its first `fork` or thread creation fails with `EAGAIN`.
-/// Root ignores that limit, so as root the program runs as `nobody` (see [`as_nobody`]).
-/// `None`, after a loud `SKIPPED` line, when the tools are missing.
-pub fn with_one_process_allowed(program: &str, args: &[&str]) -> Option<Command> {
+impl From<Command> for Prepared {
+    fn from(cmd: Command) -> Self {
+        Prepared { cmd, _copy: None }
+    }
+}
+
+impl std::ops::Deref for Prepared {
+    type Target = Command;
+    fn deref(&self) -> &Command {
+        &self.cmd
+    }
+}
+
+impl std::ops::DerefMut for Prepared {
+    fn deref_mut(&mut self) -> &mut Command {
+        &mut self.cmd
+    }
+}
+
+const SETPRIV: [&str; 4] = [
+    "setpriv",
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+];
+
+/// A command that runs `program args` as the unprivileged user `nobody` (uid 65534) through
+/// util-linux's `setpriv`. The program runs from a copy in a new directory under the system's
+/// temporary directory that every user may enter, so it does not matter whether `nobody` may
+/// enter the checkout (a 0700 home, `/root`); the copy is deleted when the [`Prepared`] is.
+/// `None`, after a loud skip (see [`skipped`]), when not root or without `setpriv`.
+pub fn as_nobody(program: &str, args: &[&str]) -> Option<Prepared> {
+    let reason = if !running_as_root() {
+        Some("switching to user nobody needs root")
+    } else if !on_path("setpriv") {
+        Some("setpriv (util-linux) is not installed")
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        skipped(reason);
+        return None;
+    }
+    let (path, copy) = reachable_copy(program);
+    let mut cmd = command(SETPRIV[0], &SETPRIV[1..]);
+    cmd.arg(path).args(args);
+    Some(Prepared { cmd, _copy: copy })
+}
+
+/// A command that runs `program args` allowed `nproc` tasks (processes and threads) for its
+/// user (`prlimit --nproc=N`), so that creating task number `nproc + 1` fails with `EAGAIN`.
+/// Root ignores that limit, so as root the program runs as `nobody` (see [`as_nobody`]); an
+/// ordinary user runs it directly, provided it has no other process running (the limit counts
+/// them all). `None`, after a loud skip, when that is impossible here.
+pub fn with_process_limit(program: &str, args: &[&str], nproc: u32) -> Option<Prepared> {
     if !on_path("prlimit") {
         skipped("prlimit (util-linux) is not installed");
         return None;
     }
-    let mut limited = vec!["--nproc=1", program];
-    limited.extend_from_slice(args);
+    let limit = format!("--nproc={nproc}");
     if running_as_root() {
-        as_nobody("prlimit", &limited)
+        if !on_path("setpriv") {
+            skipped("setpriv (util-linux) is not installed");
+            return None;
+        }
+        let (path, copy) = reachable_copy(program);
+        let mut cmd = command(SETPRIV[0], &SETPRIV[1..]);
+        cmd.arg("prlimit").arg(&limit).arg(path).args(args);
+        Some(Prepared { cmd, _copy: copy })
     } else {
-        Some(command("prlimit", &limited))
+        let mut cmd = command("prlimit", &[&limit, program]);
+        cmd.args(args);
+        Some(cmd.into())
     }
+}
+
+/// [`with_process_limit`] with a limit of one: the program's first `fork` or thread creation
+/// fails.
+pub fn with_one_process_allowed(program: &str, args: &[&str]) -> Option<Prepared> {
+    with_process_limit(program, args, 1)
+}
+
+/// A copy of `program` that every user can execute: the binary is copied into a new directory
+/// (mode 0755) under the system's temporary directory. A bare name (looked up on `PATH`) is used
+/// as it is.
+fn reachable_copy(program: &str) -> (PathBuf, Option<tempfile::TempDir>) {
+    use std::os::unix::fs::PermissionsExt;
+    if !program.contains('/') {
+        return (PathBuf::from(program), None);
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("pvt-example-")
+        .tempdir()
+        .expect("creating a temporary directory for a copy of the example");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod 0755 on the temporary directory");
+    let name = Path::new(program).file_name().expect("a file name");
+    let copy = dir.path().join(name);
+    std::fs::copy(program, &copy).unwrap_or_else(|e| panic!("copying {program}: {e}"));
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+        .expect("chmod 0755 on the copy");
+    (copy, Some(dir))
+}
+
+/// Runs `program args` as a reader would pipe it, and checks that a failing stdout ends it
+/// cleanly (the house rule: one clear line, non-zero exit, no panic, nothing left behind):
+///
+/// * `program | head -n 1`: the example ends quietly, as `yes | head -n 1` does: exit 0, or
+///   ended by `SIGPIPE` once nobody reads; nothing on stderr.
+/// * `program > /dev/full`: exit code 1 and one line on stderr, `NAME: error: … No space left
+///   on device …`.
+///
+/// The pipe is made by a `bash` in its own process, not by the test harness, whose other test
+/// threads could hold a copy of its reading end while they start programs of their own.
+#[track_caller]
+pub fn assert_stdout_failures_end_cleanly(program: &str, args: &[&str]) {
+    let name = Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(program)
+        .to_owned();
+    // PIPESTATUS[0] is the example's status; a death by SIGPIPE (13) shows as 141.
+    let script = r#""$@" | head -n 1 >/dev/null; exit "${PIPESTATUS[0]}""#;
+    let mut cmd = command("bash", &["-c", script, "bash", program]);
+    cmd.args(args);
+    let out = run_command(cmd);
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(0 | 141)),
+        "`{name} | head -n 1` should end with exit 0 or by SIGPIPE (141), ended with {:?}\n--- stderr\n{}",
+        out.status,
+        out.stderr
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "`{name} | head -n 1` should print nothing on stderr, printed:\n{}",
+        out.stderr
+    );
+
+    let mut cmd = command("bash", &["-c", r#"exec "$@" >/dev/full"#, "bash", program]);
+    cmd.args(args);
+    let out = run_with_stdout(cmd, Stdio::null());
+    out.assert_code(1).assert_one_line_error();
+    let prefix = format!("{name}: error: ");
+    assert!(
+        out.stderr.starts_with(&prefix) && out.stderr.contains("No space left on device"),
+        "`{name} > /dev/full` should say `{prefix}… No space left on device`, said:\n{}",
+        out.stderr
+    );
 }
 
 fn on_path(tool: &str) -> bool {
@@ -349,8 +468,40 @@ fn find_on_path(tool: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Says loudly, on stderr, that the running test checked nothing.
-fn skipped(reason: &str) {
+/// Says loudly that the running test checked nothing: one line written straight to the
+/// process's stderr, past the test harness's output capture, so that a plain `cargo test`
+/// shows it; the line is also appended to `target/skipped-tests.txt`, which `cargo xtask test`
+/// lists at the end of the run. Under CI (`CI` set, and not `false` or `0`) a skip fails the
+/// test instead: CI installs everything the tests need.
+pub fn skipped(reason: &str) {
+    use std::io::Write as _;
     let test = std::thread::current().name().unwrap_or("a test").to_owned();
-    eprintln!("*** SKIPPED {test}: {reason}");
+    let crate_name = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
+    let line = format!("*** SKIPPED {crate_name}::{test}: {reason}");
+    if in_ci() {
+        panic!("{line} (a skip fails under CI)");
+    }
+    let _ = writeln!(std::io::stderr(), "{line}");
+    if let Some(mut file) = skip_log().and_then(|log| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .ok()
+    }) {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+/// `target/skipped-tests.txt`, next to the test binaries (`target/debug/deps/…`).
+pub fn skip_log() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    // target/<profile>/deps/<test binary>
+    let target = exe.parent()?.parent()?.parent()?;
+    Some(target.join("skipped-tests.txt"))
+}
+
+/// Whether the tests run under CI: `CI` set, and not `false` or `0`.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }

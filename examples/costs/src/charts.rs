@@ -126,14 +126,19 @@ type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Horizontal bars (median) with whiskers (fastest to slowest trial), one per row, top to
 /// bottom in table order.
-fn bar_chart(title: &str, rows: &[&Row], log: bool) -> Result<String, Box<dyn std::error::Error>> {
+fn bar_chart(
+    title: &str,
+    rows: &[&Row],
+    log: bool,
+) -> Result<String, Box<dyn std::error::Error>> {
     let unit = rows[0].unit;
     let lo = rows.iter().map(|r| r.min).fold(f64::INFINITY, f64::min);
     let hi = rows.iter().map(|r| r.max).fold(0.0, f64::max);
     let height = 110 + 34 * rows.len() as u32;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let x_desc = match unit {
             Unit::Micros => "µs (lower is faster)",
@@ -225,7 +230,10 @@ where
 }
 
 /// A small colour key in the bottom left corner, below the row labels.
-fn legend(root: &DrawingArea<SVGBackend<'_>, Shift>, items: &[(&str, RGBColor)]) -> DrawResult {
+fn legend(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    items: &[(&str, RGBColor)],
+) -> DrawResult {
     let (_, height) = root.dim_in_pixel();
     let y = height as i32 - 30;
     let mut x = 20;
@@ -245,7 +253,10 @@ fn legend(root: &DrawingArea<SVGBackend<'_>, Shift>, items: &[(&str, RGBColor)])
 }
 
 /// Lines over the touched size: one per kind of creation, with whiskers at each point.
-fn size_chart(title: &str, rows: &[&Row]) -> Result<String, Box<dyn std::error::Error>> {
+fn size_chart(
+    title: &str,
+    rows: &[&Row],
+) -> Result<String, Box<dyn std::error::Error>> {
     let max_mib = rows.iter().filter_map(|r| r.touched_mib).max().unwrap_or(0) as f64;
     let hi = rows.iter().map(|r| r.max).fold(0.0, f64::max);
     let mut kinds: Vec<&str> = Vec::new();
@@ -310,8 +321,10 @@ fn size_chart(title: &str, rows: &[&Row]) -> Result<String, Box<dyn std::error::
                 PathElement::new(vec![(x, r.min), (x, r.max)], BLACK.stroke_width(1))
             }))?;
             if let Some(last) = points.last() {
-                let (px, py) =
-                    chart.backend_coord(&(last.touched_mib.unwrap_or(0) as f64, last.median));
+                let (px, py) = chart.backend_coord(&(
+                    last.touched_mib.unwrap_or(0) as f64,
+                    last.median,
+                ));
                 // Right of the last point; the two low lines' labels apart: threads' below.
                 let (dy, v) = match (who, k) {
                     (Who::Thread, _) => (3, VPos::Top),

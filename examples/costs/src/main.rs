@@ -92,7 +92,9 @@ use {
     indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle},
     measure::memory::ProbeKind,
     measure::sys::Cpus,
-    measure::{Plan, creation, crosscheck, machine, memory, repeat, roundtrip, throughput},
+    measure::{
+        Plan, creation, crosscheck, machine, memory, repeat, roundtrip, throughput,
+    },
     std::path::Path,
 };
 
@@ -217,7 +219,8 @@ impl Recorder<'_> {
         measure: impl FnOnce() -> Result<Vec<f64>>,
     ) -> Result<Vec<f64>> {
         let pinning = if self.pinned { "pinned" } else { "unpinned" };
-        let (section, pinned, touched, unit) = (self.section, self.pinned, self.touched, self.unit);
+        let (section, pinned, touched, unit) =
+            (self.section, self.pinned, self.touched, self.unit);
         self.progress
             .0
             .set_message(format!("{what} ({}, {pinning})", who.as_str()));
@@ -294,8 +297,8 @@ fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>
     r.section = Section::ForkSize;
     r.pinned = false;
     for &mib in &plan.sizes {
-        let touched =
-            creation::touched_memory(mib).with_context(|| format!("touching {mib} MiB"))?;
+        let touched = creation::touched_memory(mib)
+            .with_context(|| format!("touching {mib} MiB"))?;
         r.touched = Some(mib);
         let ops = plan.size_ops(mib);
         r.add(
@@ -491,8 +494,11 @@ struct Progress(ProgressBar);
 #[cfg(target_os = "linux")]
 impl Progress {
     fn new(steps: u64) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
+        let bar =
+            ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+        {
             bar.set_style(style);
         }
         Progress(bar)
@@ -531,9 +537,10 @@ fn errno(e: std::io::Error) -> anyhow::Error {
 #[cfg(target_os = "linux")]
 fn rerender(dir: &Path) -> Result<()> {
     let path = dir.join("reference.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let report = Report::from_json(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let report = Report::from_json(&text)
+        .with_context(|| format!("parsing {}", path.display()))?;
     let written = write_reference(dir, &report)?;
     println!(
         "Redrew {} files in {} from reference.json: {}",

@@ -88,7 +88,9 @@ impl Section {
 
     pub fn title(self) -> &'static str {
         match self {
-            Section::Creation => "Creation: create a process or thread, let it end, wait for it",
+            Section::Creation => {
+                "Creation: create a process or thread, let it end, wait for it"
+            }
             Section::ForkSize => {
                 "Creation vs touched memory: fork copies page tables, posix_spawn and threads do not"
             }
@@ -383,7 +385,8 @@ impl Report {
                     return None; // e.g. only size 0 was measured
                 }
                 let ratio = format!("{:.2}×", a.median / b.median);
-                let sentence = h.sentence.replace("{ratio}", &ratio).replace("{max}", &max);
+                let sentence =
+                    h.sentence.replace("{ratio}", &ratio).replace("{max}", &max);
                 Some(format!(
                     "{sentence} ({} vs {})",
                     a.unit.format(a.median),
@@ -402,9 +405,12 @@ impl Report {
             if row.samples.is_empty() {
                 problems.push(format!("{}: no trials", row.id));
             }
-            for (name, value) in [("median", row.median), ("min", row.min), ("max", row.max)] {
+            for (name, value) in
+                [("median", row.median), ("min", row.min), ("max", row.max)]
+            {
                 if !positive(value) {
-                    problems.push(format!("{}: {name} = {value} is not positive", row.id));
+                    problems
+                        .push(format!("{}: {name} = {value} is not positive", row.id));
                 }
             }
             if let Some(bad) = row.samples.iter().find(|v| !positive(**v)) {
@@ -418,7 +424,8 @@ impl Report {
                 ("ratio", check.ratio),
             ] {
                 if !positive(value) {
-                    problems.push(format!("cross-check {}: {name} = {value}", check.what));
+                    problems
+                        .push(format!("cross-check {}: {name} = {value}", check.what));
                 }
             }
         }
@@ -584,7 +591,8 @@ impl Report {
         );
         let _ = writeln!(w, "| Date | {} |", md(&m.date_utc));
         if self.quick {
-            let _ = writeln!(w, "| Note | quick run: tiny loop counts, not for quoting |");
+            let _ =
+                writeln!(w, "| Note | quick run: tiny loop counts, not for quoting |");
         }
         let _ = writeln!(w, "<!-- ANCHOR_END: machine -->");
         for section in Section::ALL {
@@ -671,7 +679,8 @@ impl Report {
 
     /// Pretty JSON, the committed source of every other rendering.
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("a report always serializes");
+        let mut text =
+            serde_json::to_string_pretty(self).expect("a report always serializes");
         text.push('\n');
         text
     }
@@ -694,7 +703,9 @@ pub fn short_label(row: &Row) -> String {
 fn per_trial(row: &Row) -> String {
     match row.section {
         Section::Creation | Section::ForkSize => format!("{} ops", row.per_trial),
-        Section::ContextSwitch | Section::Latency => format!("{} round trips", row.per_trial),
+        Section::ContextSwitch | Section::Latency => {
+            format!("{} round trips", row.per_trial)
+        }
         Section::Throughput => format!("{} MiB", row.per_trial >> 20),
         Section::Memory => format!("{} tasks", row.per_trial),
     }

@@ -45,7 +45,8 @@ fn quick_run_prints_a_well_formed_table() {
         out.assert_stdout_contains(section.title());
     }
     // Every table row: label, who, pinning, then median (fastest – slowest), all positive.
-    let row = Regex::new(r"^  \S.*  (process|thread) +(pinned|unpinned) +\d").expect("regex");
+    let row =
+        Regex::new(r"^  \S.*  (process|thread) +(pinned|unpinned) +\d").expect("regex");
     let rows: Vec<&str> = stdout.lines().filter(|l| row.is_match(l)).collect();
     assert_eq!(rows.len(), QUICK_ROWS, "table rows:\n{stdout}");
     for line in &rows {
@@ -124,7 +125,8 @@ fn quick_reference_writes_files_that_render_from_their_json() {
     let out = test_support::run(BIN, &["--quick", "--reference", dir_arg]);
     out.assert_success();
     out.assert_stdout_contains("Wrote 9 files into");
-    let json = std::fs::read_to_string(dir.join("reference.json")).expect("reference.json");
+    let json =
+        std::fs::read_to_string(dir.join("reference.json")).expect("reference.json");
     let report = Report::from_json(&json).expect("reference.json parses");
     assert_eq!(report.problems(), Vec::<String>::new());
     for (name, expected) in reference_files(&report) {
@@ -148,7 +150,9 @@ fn quick_reference_writes_files_that_render_from_their_json() {
         );
         assert!(report.cross_checks.iter().all(|c| c.ratio > 0.0));
     } else {
-        eprintln!("perf bench sched pipe does not run here: cross-check lines not checked");
+        eprintln!(
+            "perf bench sched pipe does not run here: cross-check lines not checked"
+        );
     }
     std::fs::remove_dir_all(&dir).expect("removing the test's reference directory");
 }
@@ -156,7 +160,8 @@ fn quick_reference_writes_files_that_render_from_their_json() {
 /// The committed reference run, from `costs::REFERENCE_COMMAND`.
 fn committed() -> Report {
     let path = crate_dir().join("reference/reference.json");
-    let text = std::fs::read_to_string(&path).expect("examples/costs/reference/reference.json");
+    let text = std::fs::read_to_string(&path)
+        .expect("examples/costs/reference/reference.json");
     Report::from_json(&text).expect("the committed reference.json parses")
 }
 
@@ -172,7 +177,8 @@ fn committed_reference_is_complete_and_untouched() {
     assert!(report.trials >= 5);
     for (name, expected) in reference_files(&report) {
         let path = crate_dir().join("reference").join(&name);
-        let committed = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name} missing"));
+        let committed =
+            std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name} missing"));
         assert_eq!(
             committed,
             expected,
@@ -189,7 +195,8 @@ fn committed_reference_is_complete_and_untouched() {
 
 #[test]
 fn chapter_includes_the_reference_and_its_headings() {
-    let chapter = std::fs::read_to_string(crate_dir().join("../../src/cost.md")).expect("cost.md");
+    let chapter = std::fs::read_to_string(crate_dir().join("../../src/cost.md"))
+        .expect("cost.md");
     for chart in costs::charts::CHARTS {
         let include = format!(
             "{{{{#include ../examples/costs/reference/{}.svg}}}}",
@@ -202,16 +209,17 @@ fn chapter_includes_the_reference_and_its_headings() {
             "cost.md lacks the caption {caption}"
         );
     }
-    for anchor in
-        Section::ALL
-            .map(Section::anchor)
-            .iter()
-            .chain(&["machine", "headlines", "cross-check"])
-    {
-        let include = format!("{{{{#include ../examples/costs/reference/table.md:{anchor}}}}}");
+    for anchor in Section::ALL.map(Section::anchor).iter().chain(&[
+        "machine",
+        "headlines",
+        "cross-check",
+    ]) {
+        let include =
+            format!("{{{{#include ../examples/costs/reference/table.md:{anchor}}}}}");
         assert!(chapter.contains(&include), "cost.md lacks {include}");
     }
-    let headings: Vec<&str> = chapter.lines().filter(|l| l.starts_with("## ")).collect();
+    let headings: Vec<&str> =
+        chapter.lines().filter(|l| l.starts_with("## ")).collect();
     for heading in [
         "## Creation",
         "## Context switching",
@@ -226,9 +234,10 @@ fn chapter_includes_the_reference_and_its_headings() {
     assert_eq!(headings.last(), Some(&"## Run it"));
     // Inline SVG ends at a blank line in Markdown: the charts must have none.
     for chart in costs::charts::CHARTS {
-        let svg =
-            std::fs::read_to_string(crate_dir().join(format!("reference/{}.svg", chart.name)))
-                .expect("chart");
+        let svg = std::fs::read_to_string(
+            crate_dir().join(format!("reference/{}.svg", chart.name)),
+        )
+        .expect("chart");
         assert!(
             svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"),
             "{}",
@@ -253,7 +262,8 @@ fn chapter_statements_hold_for_the_reference_numbers() {
             .median
     };
     // Pinned pipe ping-pong: processes and threads cost about the same.
-    let ratio = median("switch-pipe-processes-pinned") / median("switch-pipe-threads-pinned");
+    let ratio =
+        median("switch-pipe-processes-pinned") / median("switch-pipe-threads-pinned");
     assert!(
         (0.8..1.25).contains(&ratio),
         "pinned pipe processes/threads = {ratio}"
@@ -273,12 +283,16 @@ fn chapter_statements_hold_for_the_reference_numbers() {
     assert!(median("size-posix-spawn-1024") < 2.0 * median("size-posix-spawn-0"));
     assert!(median("size-thread-spawn-1024") < 2.0 * median("size-thread-spawn-0"));
     // Creation: fork + wait costs more than thread spawn + join.
-    assert!(median("creation-fork-wait-unpinned") > median("creation-thread-spawn-unpinned"));
+    assert!(
+        median("creation-fork-wait-unpinned")
+            > median("creation-thread-spawn-unpinned")
+    );
     // Shared memory: processes and threads alike, far below a pipe round trip.
     let shm = median("latency-shm-processes") / median("latency-shm-threads");
     assert!((0.5..2.0).contains(&shm), "shm processes/threads = {shm}");
     assert!(median("latency-pipe-processes") > 5.0 * median("latency-shm-processes"));
-    let shm_rate = median("throughput-shm-processes") / median("throughput-shm-threads");
+    let shm_rate =
+        median("throughput-shm-processes") / median("throughput-shm-threads");
     assert!(
         (0.67..1.5).contains(&shm_rate),
         "shm throughput processes/threads = {shm_rate}"
@@ -312,7 +326,8 @@ fn bad_flags_are_usage_errors() {
 
 #[test]
 fn failing_mkdir_is_one_clear_line() {
-    let out = test_support::run(BIN, &["--quick", "--reference", "/dev/null/reference"]);
+    let out =
+        test_support::run(BIN, &["--quick", "--reference", "/dev/null/reference"]);
     out.assert_code(1)
         .assert_one_line_error()
         .assert_stderr_contains("costs: error: mkdir(/dev/null/reference): ENOTDIR");

@@ -196,7 +196,9 @@ fn describe(status: WaitStatus) -> String {
                 "no core dump"
             }
         ),
-        WaitStatus::Exited(pid, code) => format!("child pid {pid} exited with code {code}"),
+        WaitStatus::Exited(pid, code) => {
+            format!("child pid {pid} exited with code {code}")
+        }
         other => format!("{other:?}"),
     }
 }
@@ -230,7 +232,9 @@ fn thread_segfault() -> Result<()> {
 fn a_thread_crashes_its_process() -> Result<()> {
     println!();
     println!("2. A thread crashes: its whole process dies");
-    println!("   Running this program again as a child, in a mode where a second thread");
+    println!(
+        "   Running this program again as a child, in a mode where a second thread"
+    );
     println!("   writes to an invalid address while the main thread waits for it:");
     // ANCHOR: thread-segfault-report
     let output = Command::new(env::current_exe().context("current_exe()")?)
@@ -261,7 +265,9 @@ fn a_thread_crashes_its_process() -> Result<()> {
         !said.contains(STILL_ALIVE),
         "the main thread survived the crash"
     );
-    println!("   The child was killed by SIGSEGV (signal 11), no core dump. Its main thread");
+    println!(
+        "   The child was killed by SIGSEGV (signal 11), no core dump. Its main thread"
+    );
     println!("   never got to print \"{STILL_ALIVE}\":");
     println!("   the fault in one thread ended every thread of the process.");
     Ok(())
@@ -277,7 +283,9 @@ struct Accounts {
 #[cfg(target_os = "linux")]
 fn panics_stay_in_their_thread() -> Result<()> {
     println!();
-    println!("3. A thread panics: only that thread unwinds, but a mutex it held is poisoned");
+    println!(
+        "3. A thread panics: only that thread unwinds, but a mutex it held is poisoned"
+    );
     // The default panic message names a file and line and suggests RUST_BACKTRACE; print
     // one plain line instead, so the output is the same on every run.
     panic::set_hook(Box::new(|info| {
@@ -321,7 +329,9 @@ fn panics_stay_in_their_thread() -> Result<()> {
     let books = match accounts.lock() {
         Ok(_) => bail!("the mutex is not poisoned"),
         Err(poisoned) => {
-            println!("   main thread: lock() returned Err(PoisonError): the mutex is poisoned");
+            println!(
+                "   main thread: lock() returned Err(PoisonError): the mutex is poisoned"
+            );
             poisoned.into_inner() // the guard, and with it the data, all the same
         }
     };
@@ -339,8 +349,12 @@ fn panics_stay_in_their_thread() -> Result<()> {
     );
     drop(books);
     let _ = panic::take_hook(); // back to the default panic message
-    println!("   The transfer stopped halfway: 50 of the 100 units are gone. The process is");
-    println!("   still running; the poison is how Rust warns that the data may be broken.");
+    println!(
+        "   The transfer stopped halfway: 50 of the 100 units are gone. The process is"
+    );
+    println!(
+        "   still running; the poison is how Rust warns that the data may be broken."
+    );
     println!();
     Ok(())
 }

@@ -18,7 +18,8 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(name: &str) -> Scratch {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crashes-{name}"));
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crashes-{name}"));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("creating the scratch directory");
         Scratch(dir)
@@ -72,7 +73,9 @@ fn crashes_are_contained_as_documented() {
 
     // 2. The re-run child: its worker ran, its main thread never printed again.
     out.assert_stdout_contains("child | worker thread tid ")
-        .assert_stdout_contains("The child was killed by SIGSEGV (signal 11), no core dump.");
+        .assert_stdout_contains(
+            "The child was killed by SIGSEGV (signal 11), no core dump.",
+        );
     assert!(
         !out.stdout.contains(&format!("child | {STILL_ALIVE}")),
         "the main thread survived:\n{}",

@@ -42,8 +42,8 @@ use {
     nix::sys::uio::{RemoteIoVec, pread, process_vm_readv},
     nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid},
     nix::unistd::{
-        ForkResult, Gid, Pid, Uid, Whence, fork, geteuid, getpid, getuid, lseek, setgroups,
-        setresgid, setresuid, write,
+        ForkResult, Gid, Pid, Uid, Whence, fork, geteuid, getpid, getuid, lseek,
+        setgroups, setresgid, setresuid, write,
     },
     std::io::{self, IoSliceMut, Read as _, Write as _},
     std::os::fd::{AsFd, AsRawFd as _},
@@ -65,7 +65,9 @@ fn run() -> Result<()> {
     memory_is_copied()?;
     say!("\n2. Open files: parent and child share one file offset")?;
     file_offset_is_shared()?;
-    say!("\n3. Descriptor tables: closing a descriptor in the child leaves the parent's open")?;
+    say!(
+        "\n3. Descriptor tables: closing a descriptor in the child leaves the parent's open"
+    )?;
     descriptor_table_is_copied()?;
     say!("\n4. Memory protection: reading another process's memory takes permission")?;
     memory_is_protected()?;
@@ -97,7 +99,9 @@ fn memory_is_copied() -> Result<()> {
             let child_address = show("child ", on_stack, &on_heap)?;
             ensure!(child_address == parent_address, "the heap value moved");
             let me = getpid();
-            say!("child  pid {me}: the heap value is at the same address as in the parent: yes")
+            say!(
+                "child  pid {me}: the heap value is at the same address as in the parent: yes"
+            )
         }),
         ForkResult::Parent { child } => {
             ensure!(reap(child)? == 0, "the child failed");
@@ -107,7 +111,9 @@ fn memory_is_copied() -> Result<()> {
                 on_stack == 1 && *on_heap == 10,
                 "the child's writes reached us"
             );
-            say!("The child's changes stayed in the child: each process has its own memory.")
+            say!(
+                "The child's changes stayed in the child: each process has its own memory."
+            )
         }
     }
 }
@@ -126,7 +132,8 @@ fn show(who: &str, on_stack: u32, on_heap: &u32) -> Result<usize> {
 #[cfg(target_os = "linux")]
 fn file_offset_is_shared() -> Result<()> {
     // An anonymous in-memory file: no name in any directory, gone with its last descriptor.
-    let file = memfd_create("fork-demo", MFdFlags::MFD_CLOEXEC).context("memfd_create()")?;
+    let file =
+        memfd_create("fork-demo", MFdFlags::MFD_CLOEXEC).context("memfd_create()")?;
     let me = getpid();
     write(&file, b"parent\n").context("write()")?;
     let at = offset(&file)?;
@@ -151,7 +158,9 @@ fn file_offset_is_shared() -> Result<()> {
             let len = pread(&file, &mut bytes, 0).context("pread()")?;
             let text = String::from_utf8_lossy(&bytes[..len]);
             let lines: Vec<&str> = text.lines().collect();
-            say!("parent pid {me}: the file holds the lines {lines:?}: none overwritten")?;
+            say!(
+                "parent pid {me}: the file holds the lines {lines:?}: none overwritten"
+            )?;
             ensure!(at == 13, "expected the parent's offset at 13, found {at}");
             ensure!(text == "parent\nchild\nparent again\n", "found {text:?}");
             say!("Parent and child moved one shared offset: fork shares open files.")
@@ -194,9 +203,13 @@ fn descriptor_table_is_copied() -> Result<()> {
             finish(child)?;
             let mut text = String::new();
             reader.read_to_string(&mut text).context("read()")?;
-            say!("parent pid {me}: read {text:?} from descriptor {fd}: still open here")?;
+            say!(
+                "parent pid {me}: read {text:?} from descriptor {fd}: still open here"
+            )?;
             ensure!(text == "hello", "expected \"hello\", read {text:?}");
-            say!("The child closed its own copy only: each process has its own descriptor table.")
+            say!(
+                "The child closed its own copy only: each process has its own descriptor table."
+            )
         }
     }
 }
@@ -231,14 +244,19 @@ fn memory_is_protected() -> Result<()> {
     drop(commands_out); // if we stopped early, the target reads end of file and ends
     finish(target)?;
     result?;
-    say!("The kernel let the parent in and kept the stranger out: each needs permission.")
+    say!(
+        "The kernel let the parent in and kept the stranger out: each needs permission."
+    )
 }
 
 // ANCHOR: protect-target
 /// The target: keeps a secret on its heap and tells its parent where; once the parent has read
 /// it, makes itself non-dumpable, then waits until the parent says it may end.
 #[cfg(target_os = "linux")]
-fn be_the_target(mut commands: io::PipeReader, mut reports: io::PipeWriter) -> Result<()> {
+fn be_the_target(
+    mut commands: io::PipeReader,
+    mut reports: io::PipeWriter,
+) -> Result<()> {
     let me = getpid();
     let secret = secret_of(me); // on this process's heap, nowhere else
     let (address, len) = (secret.as_ptr(), secret.len());
@@ -277,7 +295,9 @@ fn read_the_target(
     let read = read_memory(target, address, len)
         .with_context(|| format!("process_vm_readv() on child pid {target}"))?;
     let me = getpid();
-    say!("parent pid {me}: process_vm_readv on child pid {target}: allowed, read {read:?}")?;
+    say!(
+        "parent pid {me}: process_vm_readv on child pid {target}: allowed, read {read:?}"
+    )?;
     ensure!(read == secret_of(target), "read {read:?} from the target");
     // ANCHOR_END: protect-parent
 
@@ -365,8 +385,8 @@ fn go_ahead(commands: &mut io::PipeReader) -> Result<bool> {
 /// The effective capability set of this process (`CapEff` in `/proc/self/status`).
 #[cfg(target_os = "linux")]
 fn effective_capabilities() -> Result<u64> {
-    let status =
-        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let status = std::fs::read_to_string("/proc/self/status")
+        .context("reading /proc/self/status")?;
     let hex = status
         .lines()
         .find_map(|line| line.strip_prefix("CapEff:"))
@@ -404,15 +424,20 @@ fn child(body: impl FnOnce() -> Result<()>) -> ! {
 #[cfg(target_os = "linux")]
 fn reap(child: Pid) -> Result<i32> {
     // WNOWAIT: wait for the child to exit, but leave it unreaped, so that we can look at it.
-    waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT).context("waitid()")?;
+    waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
+        .context("waitid()")?;
     let (me, state) = (getpid(), process_state(child)?);
-    say!("parent pid {me}: child pid {child} has exited: a zombie (state {state}) until reaped")?;
+    say!(
+        "parent pid {me}: child pid {child} has exited: a zombie (state {state}) until reaped"
+    )?;
     ensure!(state == 'Z', "expected a zombie, found state {state}");
 
     // waitpid hands the parent the exit status, and the kernel frees what was left of the child.
     match waitpid(child, None).context("waitpid()")? {
         WaitStatus::Exited(_, code) => {
-            say!("parent pid {me}: waitpid reaped child pid {child}: exit status {code}")?;
+            say!(
+                "parent pid {me}: waitpid reaped child pid {child}: exit status {code}"
+            )?;
             Ok(code)
         }
         other => bail!("child pid {child} did not exit normally: {other:?}"),
@@ -424,7 +449,8 @@ fn reap(child: Pid) -> Result<i32> {
 #[cfg(target_os = "linux")]
 fn process_state(pid: Pid) -> Result<char> {
     let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let stat =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     // "PID (COMMAND) STATE …": the command may itself contain spaces and parentheses.
     let after_command = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
     after_command

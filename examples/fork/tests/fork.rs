@@ -46,7 +46,8 @@ fn pids_of(stdout: &str, prefix: &str) -> Vec<u32> {
         .lines()
         .filter_map(|line| line.strip_prefix(prefix))
         .map(|rest| {
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            let digits: String =
+                rest.chars().take_while(char::is_ascii_digit).collect();
             digits.parse().expect("a pid after the prefix")
         })
         .collect()
@@ -82,7 +83,9 @@ fn memory_is_copied_and_file_offset_is_shared() {
         addresses.iter().all(|a| *a == addresses[0]),
         "{addresses:?}"
     );
-    out.assert_stdout_contains(": the heap value is at the same address as in the parent: yes");
+    out.assert_stdout_contains(
+        ": the heap value is at the same address as in the parent: yes",
+    );
 
     // Two processes: the parent keeps one pid, each child has another.
     let parents = pids_of(stdout, "parent pid ");
@@ -97,14 +100,18 @@ fn memory_is_copied_and_file_offset_is_shared() {
         out.assert_stdout_contains(&format!(
             "child pid {child} has exited: a zombie (state Z) until reaped"
         ))
-        .assert_stdout_contains(&format!("waitpid reaped child pid {child}: exit status 0"));
+        .assert_stdout_contains(&format!(
+            "waitpid reaped child pid {child}: exit status 0"
+        ));
     }
 
     // The file offset is shared: the child's write moved the parent's offset from 7 to 13.
     out.assert_stdout_contains("wrote the line \"parent\", offset now 7")
         .assert_stdout_contains("wrote the line \"child\", offset now 13")
         .assert_stdout_contains("offset now 13: the child's write moved it")
-        .assert_stdout_contains(r#"holds the lines ["parent", "child", "parent again"]"#)
+        .assert_stdout_contains(
+            r#"holds the lines ["parent", "child", "parent again"]"#,
+        )
         .assert_stdout_contains("Clean exit: no child process left");
 
     out.assert_stdout_snapshot("output.txt", &REDACTIONS);
@@ -135,12 +142,16 @@ fn check_memory_is_protected(stdout: &str, stranger_uid: u32) {
         "{text}"
     );
     for line in [
-        format!(r#"child  pid {target}: keeps "a secret of child pid {target}" on its heap at 0x"#),
+        format!(
+            r#"child  pid {target}: keeps "a secret of child pid {target}" on its heap at 0x"#
+        ),
         format!(
             r#"parent pid {parent}: process_vm_readv on child pid {target}: allowed, read "a secret of child pid {target}""#
         ),
         format!("child  pid {target}: made itself non-dumpable"),
-        format!("stranger pid {stranger}: runs as uid {stranger_uid}, with no capabilities"),
+        format!(
+            "stranger pid {stranger}: runs as uid {stranger_uid}, with no capabilities"
+        ),
         format!(
             "stranger pid {stranger}: process_vm_readv on child pid {target}: refused with EPERM"
         ),
@@ -191,7 +202,9 @@ fn a_refused_parent_is_one_clear_line() {
         .iter()
         .any(|p| Path::new(p).exists())
     {
-        eprintln!("SKIPPED a_refused_parent_is_one_clear_line: strace is not installed");
+        eprintln!(
+            "SKIPPED a_refused_parent_is_one_clear_line: strace is not installed"
+        );
         return;
     }
     let args = [
@@ -221,7 +234,8 @@ fn bad_flag_is_a_usage_error() {
 
 /// The effective user id, from /proc/self/status ("Uid: real effective saved fs").
 fn effective_uid() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("reading /proc/self/status");
+    let status = std::fs::read_to_string("/proc/self/status")
+        .expect("reading /proc/self/status");
     let uids = status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))

@@ -59,7 +59,9 @@ fn run() -> Result<()> {
     // SAFETY: the process is single-threaded here, so the child may run ordinary Rust code.
     let sender = unsafe { fork_child("message-queues", "sender", || send_all(&name)) }?;
     sender.wait()?;
-    println!("The sender has exited and been reaped. The queue is still there, with its messages:");
+    println!(
+        "The sender has exited and been reaped. The queue is still there, with its messages:"
+    );
     let received = receive_all(&name)?;
 
     name_guard.unlink_now()?;
@@ -70,7 +72,9 @@ fn run() -> Result<()> {
             "mq_unlink removed the name: opening it again fails with ENOENT. \
              Nothing of ours is left in the kernel."
         ),
-        Err(errno) => bail!("re-opening {name} after mq_unlink: {errno}, expected ENOENT"),
+        Err(errno) => {
+            bail!("re-opening {name} after mq_unlink: {errno}, expected ENOENT")
+        }
         Ok(queue) => {
             let _ = mq_close(queue);
             bail!("{name} could still be opened after mq_unlink");
@@ -79,7 +83,8 @@ fn run() -> Result<()> {
 
     let mut expected = MESSAGES.to_vec();
     expected.sort_by_key(|&(_, priority)| std::cmp::Reverse(priority)); // stable: FIFO within a priority
-    let received: Vec<(&str, u32)> = received.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+    let received: Vec<(&str, u32)> =
+        received.iter().map(|(t, p)| (t.as_str(), *p)).collect();
     ensure!(
         received == expected,
         "received {received:?}, expected {expected:?}"
@@ -200,8 +205,8 @@ use example_support::child::fork_child;
 use nix::errno::Errno;
 #[cfg(target_os = "linux")]
 use nix::mqueue::{
-    MQ_OFlag, MqAttr, MqdT, mq_attr_member_t, mq_close, mq_getattr, mq_open, mq_receive, mq_send,
-    mq_unlink,
+    MQ_OFlag, MqAttr, MqdT, mq_attr_member_t, mq_close, mq_getattr, mq_open,
+    mq_receive, mq_send, mq_unlink,
 };
 #[cfg(target_os = "linux")]
 use nix::sys::stat::Mode;

@@ -2,7 +2,6 @@
 //! Runs the `message-queues` example as a child process and checks what it demonstrates, and
 //! that no queue of ours survives a run, successful or not.
 
-use std::process::Command;
 use std::sync::Mutex;
 
 use nix::errno::Errno;
@@ -20,7 +19,7 @@ const QUEUE_PID: Redaction = ("[PID]", r"/message-queues-example-(?<redacted>\d+
 /// The prefix check looks at every queue of ours, so runs of this file must not overlap.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn run_alone(cmd: Command) -> Finished {
+fn run_alone(cmd: impl Into<test_support::Prepared>) -> Finished {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let out = run_command(cmd);
     assert_no_queue_left(&out);

@@ -58,7 +58,9 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let hygiene = example_support::Hygiene::start()?;
-    println!("mutex-races: lost updates with threads and with processes, and how to prevent them.");
+    println!(
+        "mutex-races: lost updates with threads and with processes, and how to prevent them."
+    );
     race_between_threads(args.threads, args.iterations)?;
     fixes(args.threads, args.iterations)?;
     data_races_do_not_compile();
@@ -70,8 +72,12 @@ fn run() -> Result<()> {
 fn race_between_threads(threads: u64, iterations: u64) -> Result<()> {
     println!();
     println!("== 1. A race condition in safe Rust ==");
-    println!("Each increment is a load of the counter followed by a store of what was loaded + 1.");
-    println!("Each access is atomic, so there is no data race; but another thread can store");
+    println!(
+        "Each increment is a load of the counter followed by a store of what was loaded + 1."
+    );
+    println!(
+        "Each access is atomic, so there is no data race; but another thread can store"
+    );
     println!("between the two, and then one of the two updates is lost.");
 
     println!("Forced: 2 threads each load, meet at a Barrier, then store.");
@@ -122,7 +128,9 @@ fn fixes(threads: u64, iterations: u64) -> Result<()> {
     println!("== 2. The fixes ==");
     let expected = threads * iterations;
 
-    println!("Mutex<u64>: lock, add 1, unlock. Only one thread at a time holds the lock.");
+    println!(
+        "Mutex<u64>: lock, add 1, unlock. Only one thread at a time holds the lock."
+    );
     // ANCHOR: fix-mutex
     let counter = Mutex::new(0u64);
     in_threads(threads, iterations, || {
@@ -133,7 +141,9 @@ fn fixes(threads: u64, iterations: u64) -> Result<()> {
     report(observed, expected, Varies::No)?;
     ensure!(observed == expected, "the Mutex lost updates");
 
-    println!("AtomicU64::fetch_add(1): the read, the add and the write are one indivisible step.");
+    println!(
+        "AtomicU64::fetch_add(1): the read, the add and the write are one indivisible step."
+    );
     // ANCHOR: fix-atomic
     let counter = AtomicU64::new(0);
     in_threads(threads, iterations, || {
@@ -150,16 +160,28 @@ fn fixes(threads: u64, iterations: u64) -> Result<()> {
 fn data_races_do_not_compile() {
     println!();
     println!("== 3. Data races do not compile ==");
-    println!("A data race is two threads accessing the same memory at the same time, at least one");
+    println!(
+        "A data race is two threads accessing the same memory at the same time, at least one"
+    );
     println!(
         "writing, with no synchronisation. Safe Rust rejects such programs when compiling them;"
     );
-    println!("`cargo test -p mutex-races` checks that each of these still fails to compile");
+    println!(
+        "`cargo test -p mutex-races` checks that each of these still fails to compile"
+    );
     println!("(examples/mutex-races/tests/compile-fail/):");
-    println!("  rc_sent_to_thread.rs    an Rc moved into another thread: Rc is not Send");
-    println!("  borrow_outlives.rs      a spawned thread borrows a local that may be gone first");
-    println!("  two_mut_borrows.rs      two threads increment the same local through &mut");
-    println!("  cell_shared.rs          a Cell shared by two threads: Cell is not Sync");
+    println!(
+        "  rc_sent_to_thread.rs    an Rc moved into another thread: Rc is not Send"
+    );
+    println!(
+        "  borrow_outlives.rs      a spawned thread borrows a local that may be gone first"
+    );
+    println!(
+        "  two_mut_borrows.rs      two threads increment the same local through &mut"
+    );
+    println!(
+        "  cell_shared.rs          a Cell shared by two threads: Cell is not Sync"
+    );
 }
 
 /// Part 4: the same experiments with processes instead of threads.
@@ -167,7 +189,9 @@ fn data_races_do_not_compile() {
 fn processes(iterations: u64) -> Result<()> {
     println!();
     println!("== 4. Processes ==");
-    println!("An ordinary global, incremented {iterations} times by each of 2 forked children:");
+    println!(
+        "An ordinary global, incremented {iterations} times by each of 2 forked children:"
+    );
     // ANCHOR: process-plain
     /// An ordinary global: no atomic, no lock. Rust makes every access to it `unsafe`,
     /// because two threads using it at once would be a data race.
@@ -206,8 +230,12 @@ fn processes(iterations: u64) -> Result<()> {
          parent sees {parent_sees})"
     );
 
-    println!("A counter in a MAP_SHARED mapping, which fork does not copy: both children use it.");
-    println!("Forced: 2 children each load, meet at a barrier made of pipes, then store.");
+    println!(
+        "A counter in a MAP_SHARED mapping, which fork does not copy: both children use it."
+    );
+    println!(
+        "Forced: 2 children each load, meet at a barrier made of pipes, then store."
+    );
     // ANCHOR: process-shared-race
     let page = SharedPage::new()?; // mmap(MAP_SHARED | MAP_ANONYMOUS): one page, zero-filled
     let counter = page.counter(); // an &AtomicU64 in that page
@@ -305,7 +333,11 @@ fn report(observed: u64, expected: u64, varies: Varies) -> Result<()> {
 // ANCHOR: in-threads
 /// Runs `increment` `iterations` times on each of `threads` threads. A barrier lets them all
 /// start together, so that they overlap as much as the machine allows.
-fn in_threads(threads: u64, iterations: u64, increment: impl Fn() + Sync) -> Result<()> {
+fn in_threads(
+    threads: u64,
+    iterations: u64,
+    increment: impl Fn() + Sync,
+) -> Result<()> {
     let start = Barrier::new(threads as usize);
     let work = || {
         start.wait();

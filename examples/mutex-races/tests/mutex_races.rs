@@ -57,9 +57,10 @@ fn part(stdout: &str, n: u32) -> &str {
 
 /// Every counter line of a part, in order.
 fn counts(text: &str) -> Vec<Count> {
-    let line =
-        Regex::new(r"counter = (\d+), should be (\d+): lost (\d+) of (\d+) updates( this run)?\n")
-            .unwrap();
+    let line = Regex::new(
+        r"counter = (\d+), should be (\d+): lost (\d+) of (\d+) updates( this run)?\n",
+    )
+    .unwrap();
     line.captures_iter(text)
         .map(|c| {
             let number = |i: usize| c[i].parse::<u64>().unwrap();
@@ -117,7 +118,8 @@ fn assert_demonstrations(stdout: &str, threads: u64, iterations: u64) {
         "{processes}"
     );
     assert!(
-        processes.contains("child 1 loaded 0 and stored 1, child 2 loaded 0 and stored 1"),
+        processes
+            .contains("child 1 loaded 0 and stored 1, child 2 loaded 0 and stored 1"),
         "{processes}"
     );
     let process_counts = counts(processes);

@@ -149,7 +149,9 @@ fn eof_after_last_writer() -> Result<()> {
             say!("parent pid {me}: read {text:?}")?;
             let again = read(&rx, &mut buf);
             ensure!(again == Err(Errno::EAGAIN), "got {again:?}");
-            say!("parent pid {me}: read() again: EAGAIN, not EOF: its own write end is open")?;
+            say!(
+                "parent pid {me}: read() again: EAGAIN, not EOF: its own write end is open"
+            )?;
             drop(tx); // the copy the parent kept after fork: the last write end
             let last = read(&rx, &mut buf);
             ensure!(last == Ok(0), "got {last:?}");
@@ -169,7 +171,8 @@ fn eof_after_last_writer() -> Result<()> {
 fn ignore_sigpipe() -> Result<()> {
     // SAFETY: SIG_IGN is not a handler function, so no code of ours will run inside a signal;
     // no other thread exists yet that could change signal actions at the same time.
-    unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) }.context("signal(SIGPIPE)")?;
+    unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) }
+        .context("signal(SIGPIPE)")?;
     Ok(())
 }
 // ANCHOR_END: sigpipe
@@ -189,7 +192,8 @@ fn write_without_reader() -> Result<()> {
             // SAFETY: SIG_DFL is not a handler function; this process has a single thread.
             let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
             let me = getpid();
-            let _ = say!("child  pid {me}: SIGPIPE back at its default action; writing");
+            let _ =
+                say!("child  pid {me}: SIGPIPE back at its default action; writing");
             let _ = write(&tx, b"anyone there?");
             // Not reached: the write killed the child (SIGPIPE ends a process without a core dump).
             std::process::exit(0);
@@ -200,7 +204,9 @@ fn write_without_reader() -> Result<()> {
             ensure!(status == sigpipe, "got {status:?}");
             let result = write(&tx, b"anyone there?");
             ensure!(result == Err(Errno::EPIPE), "got {result:?}");
-            say!("parent pid {me}: SIGPIPE ignored: write() fails with EPIPE, and we go on")?;
+            say!(
+                "parent pid {me}: SIGPIPE ignored: write() fails with EPIPE, and we go on"
+            )?;
             Ok(())
         }
     }
@@ -227,11 +233,15 @@ fn request_response_between_threads() -> Result<()> {
 
         let request = String::from("hello, worker");
         let at = request.as_ptr();
-        say!("main   thread in pid {pid}: sending request {request:?}, bytes at {at:p}")?;
+        say!(
+            "main   thread in pid {pid}: sending request {request:?}, bytes at {at:p}"
+        )?;
         request_tx.send(request)?; // moves a pointer, length and capacity; the bytes stay put
         let response = response_rx.recv()?;
         let back = response.as_ptr();
-        say!("main   thread in pid {pid}: got response {response:?}, bytes at {back:p}")?;
+        say!(
+            "main   thread in pid {pid}: got response {response:?}, bytes at {back:p}"
+        )?;
         drop(request_tx); // ends the worker's loop
         worker.join().map_err(|_| anyhow!("worker panicked"))??;
         ensure!(response == "HELLO, WORKER", "got {response:?}");
@@ -262,7 +272,9 @@ fn reap(child: Pid) -> Result<WaitStatus> {
     let status = waitpid(child, None).context("waitpid()")?;
     let how = match status {
         WaitStatus::Exited(_, code) => format!("exited with status {code}"),
-        WaitStatus::Signaled(_, signal, _) => format!("killed by signal {}", signal.as_str()),
+        WaitStatus::Signaled(_, signal, _) => {
+            format!("killed by signal {}", signal.as_str())
+        }
         other => format!("{other:?}"),
     };
     say!("parent pid {}: reaped child pid {child}: {how}", getpid())?;

@@ -18,7 +18,9 @@ fn processes_talk_through_pipes_and_threads_through_a_channel() {
         .assert_stdout_contains("got response \"HELLO, CHILD\"");
     // 2. No EOF while the parent's own write end is open, EOF once it is closed.
     out.assert_stdout_contains("read \"last words\"")
-        .assert_stdout_contains("read() again: EAGAIN, not EOF: its own write end is open")
+        .assert_stdout_contains(
+            "read() again: EAGAIN, not EOF: its own write end is open",
+        )
         .assert_stdout_contains("closed its write end; read() returns 0 bytes: EOF");
     // 3. With SIGPIPE at its default the writer dies; ignored, the write fails with EPIPE.
     out.assert_stdout_contains("killed by signal SIGPIPE")
@@ -40,7 +42,8 @@ fn processes_talk_through_pipes_and_threads_through_a_channel() {
         rest.split([':', ',', ' ']).next().unwrap().to_owned()
     };
     let pids: Vec<String> = thread_lines.iter().map(|l| field(l, "in pid ")).collect();
-    let addrs: Vec<String> = thread_lines.iter().map(|l| field(l, "bytes at ")).collect();
+    let addrs: Vec<String> =
+        thread_lines.iter().map(|l| field(l, "bytes at ")).collect();
     assert!(pids.iter().all(|p| *p == pids[0]), "{pids:?}");
     assert!(addrs.iter().all(|a| *a == addrs[0]), "{addrs:?}");
     out.assert_stdout_contains("got response \"HELLO, WORKER\"");

@@ -183,7 +183,9 @@ fn futex_wait_until(word: &AtomicU32, want: u32) {
 #[cfg(target_os = "linux")]
 fn futex_wake(word: &AtomicU32) {
     // SAFETY: `word` is a live, aligned u32; FUTEX_WAKE does not access its memory.
-    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX) };
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX)
+    };
 }
 // ANCHOR_END: futex
 
@@ -274,7 +276,8 @@ impl<T: Zeroed> Mapping<T> {
         let len = std::num::NonZeroUsize::new(size_of::<T>().max(1)).expect("not zero");
         let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
         // SAFETY: a new mapping at an address the kernel picks overlaps no existing Rust object.
-        let ptr = unsafe { mmap_anonymous(None, len, prot, flags) }.context("mmap()")?;
+        let ptr =
+            unsafe { mmap_anonymous(None, len, prot, flags) }.context("mmap()")?;
         Ok(Mapping { ptr: ptr.cast() })
     }
 }

@@ -37,9 +37,9 @@ fn message_and_reply_cross_the_shared_page_in_protocol_order() {
     ];
     let mut from = 0;
     for needle in order {
-        let at = out.stdout[from..]
-            .find(needle)
-            .unwrap_or_else(|| panic!("{needle:?} missing or out of order in:\n{}", out.stdout));
+        let at = out.stdout[from..].find(needle).unwrap_or_else(|| {
+            panic!("{needle:?} missing or out of order in:\n{}", out.stdout)
+        });
         from += at + needle.len();
     }
     assert!(out.stderr.is_empty(), "stderr: {}", out.stderr);

@@ -41,11 +41,14 @@ fn run() -> Result<()> {
     println!("Requests and replies over a SOCK_SEQPACKET socket pair:");
     let replies = request_response(args.requests)?;
 
-    println!("The child sends \"hello\" and then \"world\", and exits; then the parent reads:");
+    println!(
+        "The child sends \"hello\" and then \"world\", and exits; then the parent reads:"
+    );
     let packets = reads_after_two_sends(SockType::SeqPacket, "SOCK_SEQPACKET:")?;
     let stream = reads_after_two_sends(SockType::Stream, "SOCK_STREAM:   ")?;
 
-    let expected: Vec<String> = (1..=args.requests).map(|i| format!("pong {i}")).collect();
+    let expected: Vec<String> =
+        (1..=args.requests).map(|i| format!("pong {i}")).collect();
     ensure!(
         replies == expected,
         "replies {replies:?}, expected {expected:?}"
@@ -72,7 +75,9 @@ fn run() -> Result<()> {
 fn request_response(requests: u32) -> Result<Vec<String>> {
     let (parent_end, child_end) = pair(SockType::SeqPacket)?;
     let what = what_is(&parent_end)?;
-    println!("  socketpair() gave two connected ends, e.g. {what}: no path, nothing to delete");
+    println!(
+        "  socketpair() gave two connected ends, e.g. {what}: no path, nothing to delete"
+    );
     // SAFETY: the process is single-threaded here, so the child may run ordinary Rust code.
     match unsafe { fork() }.context("fork()")? {
         ForkResult::Child => in_child("sockets", "child", || {
@@ -80,7 +85,9 @@ fn request_response(requests: u32) -> Result<Vec<String>> {
             loop {
                 let request = receive(&child_end)?;
                 if request.is_empty() {
-                    println!("  child: recv() returned 0 bytes (the parent hung up); exiting");
+                    println!(
+                        "  child: recv() returned 0 bytes (the parent hung up); exiting"
+                    );
                     return Ok(());
                 }
                 let reply = request.replace("ping", "pong");
@@ -130,7 +137,8 @@ fn reads_after_two_sends(kind: SockType, label: &str) -> Result<Vec<String>> {
         ForkResult::Child => in_child("sockets", "child", || {
             drop(reader);
             for word in ["hello", "world"] {
-                send(writer.as_raw_fd(), word.as_bytes(), MsgFlags::empty()).context("send()")?;
+                send(writer.as_raw_fd(), word.as_bytes(), MsgFlags::empty())
+                    .context("send()")?;
             }
             Ok(()) // exiting closes `writer`: the parent will read end-of-stream after the data
         }),
@@ -145,7 +153,8 @@ fn reads_after_two_sends(kind: SockType, label: &str) -> Result<Vec<String>> {
                 }
                 reads.push(text);
             }
-            let mut shown: Vec<String> = reads.iter().map(|r| format!("{r:?}")).collect();
+            let mut shown: Vec<String> =
+                reads.iter().map(|r| format!("{r:?}")).collect();
             shown.push("0 bytes (end of stream)".into());
             let shown: Vec<String> = shown
                 .iter()
@@ -168,14 +177,17 @@ use std::os::fd::{AsRawFd, OwnedFd};
 #[cfg(target_os = "linux")]
 use example_support::child::{Child, in_child};
 #[cfg(target_os = "linux")]
-use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair};
+use nix::sys::socket::{
+    AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair,
+};
 #[cfg(target_os = "linux")]
 use nix::unistd::{ForkResult, fork, getpid};
 
 /// Two connected Unix-domain sockets of type `kind`, closed on exec (there is none here).
 #[cfg(target_os = "linux")]
 fn pair(kind: SockType) -> Result<(OwnedFd, OwnedFd)> {
-    socketpair(AddressFamily::Unix, kind, None, SockFlag::SOCK_CLOEXEC).context("socketpair()")
+    socketpair(AddressFamily::Unix, kind, None, SockFlag::SOCK_CLOEXEC)
+        .context("socketpair()")
 }
 
 /// One `recv` of up to 64 bytes, as text. Empty means end-of-stream.
@@ -191,6 +203,7 @@ fn receive(socket: &OwnedFd) -> Result<String> {
 #[cfg(target_os = "linux")]
 fn what_is(fd: &OwnedFd) -> Result<String> {
     let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
-    let target = std::fs::read_link(&link).with_context(|| format!("readlink {link}"))?;
+    let target =
+        std::fs::read_link(&link).with_context(|| format!("readlink {link}"))?;
     Ok(target.display().to_string())
 }

@@ -38,8 +38,14 @@ fn each_request_is_answered_in_turn() {
     let out = run(BIN, &["--requests", "1"]);
     out.assert_success();
     let lines: Vec<&str> = out.stdout.lines().skip(2).take(4).collect();
-    assert!(lines[0].starts_with("  parent (pid ") && lines[0].ends_with("sends \"ping 1\""));
-    assert!(lines[1].starts_with("  child (pid ") && lines[1].ends_with("replies \"pong 1\""));
+    assert!(
+        lines[0].starts_with("  parent (pid ")
+            && lines[0].ends_with("sends \"ping 1\"")
+    );
+    assert!(
+        lines[1].starts_with("  child (pid ")
+            && lines[1].ends_with("replies \"pong 1\"")
+    );
     assert_eq!(lines[2], "  parent got \"pong 1\"");
     assert!(
         lines[3].starts_with("  child: recv() returned 0 bytes"),
@@ -57,7 +63,9 @@ fn bad_flags_are_usage_errors() {
     for bad in ["0", "10", "x"] {
         run(BIN, &["--requests", bad])
             .assert_code(2)
-            .assert_stderr_contains(&format!("error: invalid value '{bad}' for '--requests"));
+            .assert_stderr_contains(&format!(
+                "error: invalid value '{bad}' for '--requests"
+            ));
     }
 }
 

@@ -231,7 +231,8 @@ impl Room {
         let now = self.inside.fetch_add(1, SeqCst) + 1;
         self.peak.fetch_max(now, SeqCst);
         while self.inside.load(SeqCst) < limit
-            && self.inside.load(SeqCst) + self.left.load(SeqCst) < self.workers.load(SeqCst)
+            && self.inside.load(SeqCst) + self.left.load(SeqCst)
+                < self.workers.load(SeqCst)
         {
             thread::yield_now();
         }
@@ -398,7 +399,8 @@ struct Shared {
 #[cfg(target_os = "linux")]
 impl Shared {
     fn new(room: Room) -> Result<Self> {
-        let len = std::num::NonZeroUsize::new(size_of::<Room>()).expect("Room is not empty");
+        let len =
+            std::num::NonZeroUsize::new(size_of::<Room>()).expect("Room is not empty");
         let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
         // SAFETY: a new mapping at an address the kernel picks overlaps no existing Rust object.
         let ptr = unsafe { mmap_anonymous(None, len, prot, MapFlags::MAP_SHARED) }

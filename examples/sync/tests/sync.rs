@@ -63,7 +63,9 @@ fn bad_flags_are_usage_errors() {
     ] {
         run(BIN, &[flag, bad])
             .assert_code(2)
-            .assert_stderr_contains(&format!("error: invalid value '{bad}' for '{flag}"));
+            .assert_stderr_contains(&format!(
+                "error: invalid value '{bad}' for '{flag}"
+            ));
     }
 }
 

@@ -125,8 +125,12 @@ fn one_process_two_threads() -> Result<()> {
         main_ids.tid == main_ids.pid,
         "the main thread's tid is not the pid"
     );
-    println!("   Same pid: both threads belong to one process. Different tids: two threads,");
-    println!("   each scheduled on its own. The main thread's tid equals the pid: on Linux a");
+    println!(
+        "   Same pid: both threads belong to one process. Different tids: two threads,"
+    );
+    println!(
+        "   each scheduled on its own. The main thread's tid equals the pid: on Linux a"
+    );
     println!("   process is known by the id of its first thread.");
     Ok(())
 }
@@ -163,7 +167,9 @@ fn shared_heap(threads: usize) -> Result<()> {
         global == threads,
         "the global is {global}, expected {threads}"
     );
-    println!("   Each of the {threads} threads wrote its own slot and bumped the global: main");
+    println!(
+        "   Each of the {threads} threads wrote its own slot and bumped the global: main"
+    );
     println!("   sees every write, because there is only one copy of this memory.");
     Ok(())
 }
@@ -234,7 +240,9 @@ fn own_stacks(threads: usize) -> Result<()> {
         heaps.len()
     );
     let n = reports.len();
-    println!("   each thread's local variable is at a different address ({n} stacks): yes");
+    println!(
+        "   each thread's local variable is at a different address ({n} stacks): yes"
+    );
     println!("   the heap value is at the same address in all {n} threads: yes");
     Ok(())
 }
@@ -267,8 +275,12 @@ fn channel_messages() -> Result<()> {
     // ANCHOR_END: channel
     let arrived_at = received.as_ptr();
     println!("   producer thread: sent [1, 2, 3], allocated at {allocated_at:#x}");
-    println!("   worker thread:   multiplied each number by 10 and passed the vector on");
-    println!("   main thread:     received {received:?}, in the buffer at {arrived_at:p}");
+    println!(
+        "   worker thread:   multiplied each number by 10 and passed the vector on"
+    );
+    println!(
+        "   main thread:     received {received:?}, in the buffer at {arrived_at:p}"
+    );
 
     ensure!(received == [10, 20, 30], "main received {received:?}");
     ensure!(
@@ -276,7 +288,9 @@ fn channel_messages() -> Result<()> {
         "the vector arrived in a different buffer"
     );
     println!("   the vector arrived in the buffer it was allocated in: yes");
-    println!("   Sending moved the vector (pointer, length, capacity) from thread to thread; the");
+    println!(
+        "   Sending moved the vector (pointer, length, capacity) from thread to thread; the"
+    );
     println!("   numbers themselves were never copied.");
     Ok(())
 }
@@ -288,8 +302,12 @@ fn shared_descriptors() -> Result<()> {
     let (to_b, from_a) = channel::bounded(0);
     let (b_is_done, wait_for_b) = channel::bounded(0);
     let (read_by_b, read_again_by_a) = thread::scope(|s| -> Result<_> {
-        let a = spawned(thread::Builder::new().spawn_scoped(s, || thread_a(to_b, wait_for_b)))?;
-        let b = spawned(thread::Builder::new().spawn_scoped(s, || thread_b(from_a, b_is_done)))?;
+        let a = spawned(
+            thread::Builder::new().spawn_scoped(s, || thread_a(to_b, wait_for_b)),
+        )?;
+        let b = spawned(
+            thread::Builder::new().spawn_scoped(s, || thread_b(from_a, b_is_done)),
+        )?;
         let read_by_b = b.join().map_err(panicked)??;
         Ok((read_by_b, a.join().map_err(panicked)??))
     })?;
@@ -299,8 +317,12 @@ fn shared_descriptors() -> Result<()> {
         read_again_by_a == Err(Errno::EBADF),
         "thread A could still read the descriptor thread B closed"
     );
-    println!("   The number meant the same pipe in both threads, and thread B's close closed it");
-    println!("   for thread A too: the threads of a process share one descriptor table.");
+    println!(
+        "   The number meant the same pipe in both threads, and thread B's close closed it"
+    );
+    println!(
+        "   for thread A too: the threads of a process share one descriptor table."
+    );
     Ok(())
 }
 
@@ -308,7 +330,10 @@ fn shared_descriptors() -> Result<()> {
 /// Thread A opens a pipe and hands thread B nothing but the number of its read end. Once B has
 /// closed it, A tries to read from that number again.
 #[cfg(target_os = "linux")]
-fn thread_a(to_b: Sender<RawFd>, wait_for_b: Receiver<()>) -> Result<nix::Result<String>> {
+fn thread_a(
+    to_b: Sender<RawFd>,
+    wait_for_b: Receiver<()>,
+) -> Result<nix::Result<String>> {
     let (reader, mut writer) = io::pipe().context("pipe()")?;
     writer.write_all(b"hello").context("write()")?;
     drop(writer);

@@ -56,7 +56,9 @@ fn threads_share_memory_but_not_stacks() {
     );
 
     // A thread's writes are seen by main.
-    out.assert_stdout_contains("main sees its vector as [100, 200, 300] and the global at 3");
+    out.assert_stdout_contains(
+        "main sees its vector as [100, 200, 300] and the global at 3",
+    );
 
     // One stack per thread (distinct local addresses), one heap (one address for the value).
     let locals = addresses(stdout, r"local at (0x[0-9a-f]+)");
@@ -68,7 +70,9 @@ fn threads_share_memory_but_not_stacks() {
     out.assert_stdout_contains(
         "each thread's local variable is at a different address (4 stacks): yes",
     )
-    .assert_stdout_contains("the heap value is at the same address in all 4 threads: yes");
+    .assert_stdout_contains(
+        "the heap value is at the same address in all 4 threads: yes",
+    );
 
     // The message arrives in the buffer it was allocated in.
     let sent = addresses(stdout, r"allocated at (0x[0-9a-f]+)");
@@ -76,7 +80,9 @@ fn threads_share_memory_but_not_stacks() {
     assert_eq!(sent.len(), 1, "{stdout}");
     assert_eq!(sent, received, "{stdout}");
     out.assert_stdout_contains("received [10, 20, 30]")
-        .assert_stdout_contains("the vector arrived in the buffer it was allocated in: yes");
+        .assert_stdout_contains(
+            "the vector arrived in the buffer it was allocated in: yes",
+        );
 
     out.assert_stdout_contains("Clean exit: no child process left");
     out.assert_stdout_snapshot("output.txt", &[PIDS, TIDS, ADDRS, FD_NUMBER, TIMES]);
@@ -134,7 +140,9 @@ fn cpu_time_is_counted_per_thread_and_adds_up_for_the_process() {
     let pid = numbers(stdout, r"main thread: +pid (\d+)")[0];
     assert_eq!(tids.len(), 2, "{stdout}");
     assert!(tids[0] != tids[1] && !tids.contains(&pid), "{stdout}");
-    out.assert_stdout_contains("the process's CPU time is at least the sum of its threads': yes");
+    out.assert_stdout_contains(
+        "the process's CPU time is at least the sum of its threads': yes",
+    );
 }
 
 #[test]
@@ -148,7 +156,9 @@ fn more_threads_more_stacks() {
         "{}",
         out.stdout
     );
-    out.assert_stdout_contains("[100, 200, 300, 400, 500, 600, 700, 800] and the global at 8");
+    out.assert_stdout_contains(
+        "[100, 200, 300, 400, 500, 600, 700, 800] and the global at 8",
+    );
 }
 
 #[test]

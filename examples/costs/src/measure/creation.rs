@@ -50,7 +50,9 @@ pub fn fork_exec(ops: u64) -> Result<f64> {
         let child = fork_child(|| {
             // SAFETY: path, argv and envp are NUL-terminated C strings and null-terminated
             // arrays that live in this (copied) memory; execve is async-signal-safe.
-            unsafe { libc::execve(BIN_TRUE.as_ptr(), cmd.argv.as_ptr(), cmd.envp.as_ptr()) };
+            unsafe {
+                libc::execve(BIN_TRUE.as_ptr(), cmd.argv.as_ptr(), cmd.envp.as_ptr())
+            };
             127 // only reached if execve failed
         })?;
         child.wait().context("running /bin/true after fork")?;

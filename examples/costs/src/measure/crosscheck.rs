@@ -92,7 +92,9 @@ pub fn run(
                     step(what);
                     ours.extend(pipe_pingpong(who, 1, settings.loops)?);
                     let text = run_tool("perf", &args).map_err(anyhow::Error::msg)?;
-                    theirs.push(perf_usecs(&text).context("no usecs/op in perf's output")?);
+                    theirs.push(
+                        perf_usecs(&text).context("no usecs/op in perf's output")?,
+                    );
                 }
                 checks.push(cross_check(
                     what,
@@ -126,8 +128,10 @@ pub fn run(
                 step(what);
                 ours.push(creation::fork_wait(settings.fork_ops)?);
                 let text = run_tool("stress-ng", &args).map_err(anyhow::Error::msg)?;
-                theirs
-                    .push(stress_ng_usecs(&text).context("no fork metrics in stress-ng's output")?);
+                theirs.push(
+                    stress_ng_usecs(&text)
+                        .context("no fork metrics in stress-ng's output")?,
+                );
             }
             let mut check = cross_check(
                 what,

@@ -18,7 +18,8 @@ pub fn load_average() -> Result<f64> {
 }
 
 pub fn describe(cpus: &Cpus) -> Result<Machine> {
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").context("reading /proc/cpuinfo")?;
+    let cpuinfo =
+        fs::read_to_string("/proc/cpuinfo").context("reading /proc/cpuinfo")?;
     let field = |key: &str| {
         cpuinfo.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
@@ -39,14 +40,15 @@ pub fn describe(cpus: &Cpus) -> Result<Machine> {
         .context("reading /proc/sys/kernel/osrelease")?
         .trim()
         .to_string();
-    let transparent_hugepages = fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
-        .ok()
-        .and_then(|t| {
-            let start = t.find('[')?;
-            let end = t[start..].find(']')?;
-            Some(t[start + 1..start + end].to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_string());
+    let transparent_hugepages =
+        fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+            .ok()
+            .and_then(|t| {
+                let start = t.find('[')?;
+                let end = t[start..].find(']')?;
+                Some(t[start + 1..start + end].to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string());
     Ok(Machine {
         cpu_model,
         logical_cpus,

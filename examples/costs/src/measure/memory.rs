@@ -50,7 +50,8 @@ fn idle_processes(n: u32) -> Result<(f64, f64)> {
         })?);
     }
     drop(ready_w);
-    read_exact(&ready_r, &mut vec![0u8; n as usize]).context("waiting for the idle children")?;
+    read_exact(&ready_r, &mut vec![0u8; n as usize])
+        .context("waiting for the idle children")?;
     let (mut private, mut rss) = (0.0, 0.0);
     for child in &children {
         let pid = child.pid();
@@ -60,7 +61,8 @@ fn idle_processes(n: u32) -> Result<(f64, f64)> {
             kib_field(text, key).with_context(|| format!("no {key} in /proc/{pid}"))
         };
         let pte = field(&status, "VmPTE")?;
-        private += field(&rollup, "Private_Clean")? + field(&rollup, "Private_Dirty")? + pte;
+        private +=
+            field(&rollup, "Private_Clean")? + field(&rollup, "Private_Dirty")? + pte;
         rss += field(&rollup, "Rss")? + pte;
     }
     Ok((private / n as f64, rss / n as f64))

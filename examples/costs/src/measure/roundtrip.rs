@@ -13,7 +13,8 @@ use costs::Who;
 
 use super::pair::run_pair;
 use super::sys::{
-    Mapping, Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair, wait_for, write_all,
+    Mapping, Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair,
+    wait_for, write_all,
 };
 
 /// Round trips before the first timed trial: both tasks exist, caches and the scheduler
@@ -21,7 +22,11 @@ use super::sys::{
 const WARM_UP: u64 = 100;
 
 /// Times `trials` runs of `round_trips` calls of `one`, after a warm-up.
-fn timed(trials: u32, round_trips: u64, mut one: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+fn timed(
+    trials: u32,
+    round_trips: u64,
+    mut one: impl FnMut() -> Result<()>,
+) -> Result<Vec<f64>> {
     for _ in 0..WARM_UP.min(round_trips) {
         one()?;
     }

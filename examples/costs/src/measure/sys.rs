@@ -13,7 +13,9 @@ use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous, munmap};
+use nix::sys::mman::{
+    MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous, munmap,
+};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use nix::sys::wait::{WaitStatus, waitpid};
@@ -70,7 +72,8 @@ pub fn fork_child(body: impl FnOnce() -> i32) -> Result<Child> {
                 }
             }
             // A panic must not unwind into the parent's code in this copy of the process.
-            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(101);
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+                .unwrap_or(101);
             // SAFETY: `_exit` ends the child without running the parent's exit handlers or
             // flushing stdio buffers it copied from the parent.
             unsafe { libc::_exit(code) }
@@ -165,7 +168,8 @@ pub struct Cpus {
 
 impl Cpus {
     pub fn detect() -> Result<Cpus> {
-        let original = sched_getaffinity(Pid::from_raw(0)).context("sched_getaffinity()")?;
+        let original =
+            sched_getaffinity(Pid::from_raw(0)).context("sched_getaffinity()")?;
         let allowed: Vec<usize> = (0..CpuSet::count())
             .filter(|&cpu| original.is_set(cpu).unwrap_or(false))
             .collect();

@@ -16,7 +16,8 @@ use costs::Who;
 
 use super::pair::run_pair;
 use super::sys::{
-    Mapping, Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair, wait_for, write_all,
+    Mapping, Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair,
+    wait_for, write_all,
 };
 
 /// Size of one message.
@@ -36,7 +37,11 @@ fn checksum(message: &[u8]) -> u64 {
 }
 
 /// Runs one untimed warm-up trial, then `trials` timed ones.
-fn timed(trials: u32, bytes: u64, mut one: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+fn timed(
+    trials: u32,
+    bytes: u64,
+    mut one: impl FnMut() -> Result<()>,
+) -> Result<Vec<f64>> {
     one()?;
     let mut samples = Vec::with_capacity(trials as usize);
     for _ in 0..trials {
@@ -167,7 +172,8 @@ pub fn shm_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
                 }
                 // SAFETY: slot `tail` was published by the Release store of `head` that the
                 // Acquire load above saw; the sender will not reuse it before `tail` moves.
-                let message = unsafe { std::slice::from_raw_parts(ring.slot(tail), MESSAGE) };
+                let message =
+                    unsafe { std::slice::from_raw_parts(ring.slot(tail), MESSAGE) };
                 black_box(checksum(message));
                 tail += 1;
                 ring.tail.store(tail);
@@ -188,7 +194,13 @@ pub fn shm_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
                         bail!("the shared-memory receiver stopped taking messages");
                     }
                     // SAFETY: the receiver is done with this slot (tail has passed it).
-                    unsafe { ptr::copy_nonoverlapping(message.as_ptr(), ring.slot(head), MESSAGE) };
+                    unsafe {
+                        ptr::copy_nonoverlapping(
+                            message.as_ptr(),
+                            ring.slot(head),
+                            MESSAGE,
+                        )
+                    };
                     head += 1;
                     ring.head.store(head);
                 }
