@@ -16,8 +16,10 @@ fn book() -> &'static Built {
 }
 
 /// Diagrams the book promises, by page.
-const DIAGRAMS: [(&str, &str); 4] = [
+const DIAGRAMS: [(&str, &str); 6] = [
     ("definitions.md", "address-space layout"),
+    ("memory.md", "descriptor tables after fork and in threads"),
+    ("memory.md", "copy-on-write pages"),
     ("creating-and-ending.md", "fork timeline"),
     ("communication.md", "data flow through a pipe"),
     ("crashes.md", "blast radius of a crash"),
@@ -158,13 +160,16 @@ fn summary_lists_every_page_and_only_existing_ones() {
     );
 }
 
-/// `cargo run -p NAME`, `cargo run --release -p NAME`, `cargo test -p NAME`, …
-fn crates_named_in(text: &str) -> Vec<String> {
-    Regex::new(r"cargo (?:run|test|bench)(?: --release| -q| --quiet)* -p ([A-Za-z0-9_-]+)")
-        .expect("regex")
-        .captures_iter(text)
-        .map(|c| c[1].to_owned())
-        .collect()
+/// `cargo run -p NAME`, `cargo run --release -p NAME --bin BIN`, `cargo test -p NAME`, …:
+/// each command's crate, and its `--bin` when it names one.
+fn commands_in(text: &str) -> Vec<(String, Option<String>)> {
+    Regex::new(
+        r"cargo (?:run|test|bench)(?: --release| -q| --quiet)* -p ([A-Za-z0-9_-]+)(?: --bin ([A-Za-z0-9_-]+))?",
+    )
+    .expect("regex")
+    .captures_iter(text)
+    .map(|c| (c[1].to_owned(), c.get(2).map(|b| b.as_str().to_owned())))
+    .collect()
 }
 
 #[test]
@@ -180,15 +185,22 @@ fn every_chapter_ends_with_run_it_naming_real_crates() {
             continue;
         }
         let run_it = &page.text[page.text.rfind("## Run it").expect("found above")..];
-        let named = crates_named_in(run_it);
+        let named = commands_in(run_it);
         if named.is_empty() && !run_it.contains("cargo test") && !run_it.contains("cargo book") {
             problems.push(format!("{where_}: `## Run it` names no command"));
         }
-        for name in named {
+        for (name, bin) in named {
             if !members.contains(name.as_str()) {
                 problems.push(format!(
                     "{where_}: `## Run it` names {name:?}, not a workspace crate"
                 ));
+            }
+            if let Some(bin) = bin {
+                if !ws.bins.contains(&(name.clone(), bin.clone())) {
+                    problems.push(format!(
+                        "{where_}: `## Run it` names `--bin {bin}`, not a binary of {name}"
+                    ));
+                }
             }
         }
     }
@@ -208,19 +220,33 @@ fn example_crates() -> Vec<String> {
 }
 
 #[test]
-fn every_example_crate_is_run_from_a_chapter_and_has_a_test() {
+fn every_example_program_is_run_from_a_chapter_and_has_a_test() {
     let pages = pages();
+    let ws = workspace();
+    let commands: Vec<(String, Option<String>)> = pages
+        .iter()
+        .filter(|p| p.rel != Path::new("examples.md"))
+        .flat_map(|p| commands_in(&p.text))
+        .collect();
     let mut problems = Vec::new();
     for name in example_crates() {
-        let run_from: Vec<_> = pages
+        let bins: Vec<&String> = ws
+            .bins
             .iter()
-            .filter(|p| p.rel != Path::new("examples.md"))
-            .filter(|p| crates_named_in(&p.text).contains(&name))
+            .filter(|(package, _)| *package == name)
+            .map(|(_, bin)| bin)
             .collect();
-        if run_from.is_empty() {
-            problems.push(format!(
-                "examples/{name}: no chapter gives a `cargo run -p {name}` command"
-            ));
+        for bin in &bins {
+            // `cargo run -p NAME` runs the package's default binary, the one named like it.
+            let run = commands.iter().any(|(c, b)| {
+                *c == name && (b.as_ref() == Some(*bin) || (b.is_none() && **bin == name))
+            });
+            if !run {
+                problems.push(format!(
+                    "examples/{name}: no chapter runs its program `{bin}` (`cargo run -p {name}{}`)",
+                    if **bin == name { String::new() } else { format!(" --bin {bin}") }
+                ));
+            }
         }
         let tests = root().join("examples").join(&name).join("tests");
         let has_test = std::fs::read_dir(&tests).is_ok_and(|d| {
@@ -238,11 +264,14 @@ fn every_example_crate_is_run_from_a_chapter_and_has_a_test() {
 fn the_promised_diagrams_are_there() {
     for (page, what) in DIAGRAMS {
         let text = std::fs::read_to_string(root().join("src").join(page)).expect("page");
+        let promised = DIAGRAMS.iter().filter(|(p, _)| *p == page).count();
+        let drawn = code_blocks(&text)
+            .iter()
+            .filter(|(info, _, _)| info == "mermaid")
+            .count();
         assert!(
-            code_blocks(&text)
-                .iter()
-                .any(|(info, _, _)| info == "mermaid"),
-            "{page} should have a mermaid diagram of the {what}"
+            drawn >= promised,
+            "{page} should have {promised} mermaid diagrams, among them the {what}; it has {drawn}"
         );
     }
 }
@@ -468,11 +497,11 @@ fn search_is_built_and_the_mermaid_bundle_is_never_loaded_statically() {
 fn ci_runs_exactly_the_readme_test_command() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let ci = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
-    let command = Regex::new(r"(?m)^\$?\s*(cargo test[^\n`]*)$")
+    let command = Regex::new(r"(?m)^\$?\s*(cargo (?:xtask )?test[^\n`]*)$")
         .expect("regex")
         .captures(&readme)
         .map(|c| c[1].trim().to_owned())
-        .expect("README.md gives a `cargo test` command on a line of its own");
+        .expect("README.md gives a `cargo xtask test` command on a line of its own");
     assert!(
         ci.lines().any(|l| l.trim() == command),
         ".ci/run does not run the README's test command `{command}` on a line of its own"
@@ -496,6 +525,82 @@ fn every_repository_path_the_prose_names_exists() {
                     "{}: names `{}`, which does not exist",
                     page.rel.display(),
                     &c[1]
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The appendix about the test machinery, and the list of example crates: the only pages that
+/// may talk about how the book is tested.
+const MACHINERY_PAGES: [&str; 2] = ["verification.md", "examples.md"];
+
+/// Prose outside code blocks, line by line, with the line's number.
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut in_code = false;
+    let mut lines = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if !in_code {
+            lines.push((i + 1, line));
+        }
+    }
+    lines
+}
+
+#[test]
+fn reader_chapters_leave_the_test_machinery_to_the_appendix() {
+    let tools = Regex::new(r"(?i)\b(setpriv|prlimit|nobody|trybuild|snapbox)\b").expect("regex");
+    let test_talk =
+        Regex::new(r"(?i)\b(the|its|a|this|each|our) (integration )?tests?\b|\btest suite\b")
+            .expect("regex");
+    let mut problems = Vec::new();
+    for page in pages() {
+        let rel = page.rel.to_string_lossy().into_owned();
+        if MACHINERY_PAGES.contains(&rel.as_str()) {
+            continue;
+        }
+        let mut pointers = Vec::new();
+        for (n, line) in prose_lines(&page.text) {
+            if let Some(m) = tools.find(line) {
+                problems.push(format!("{rel}:{n}: names the test tool {:?}", m.as_str()));
+            }
+            if test_talk.is_match(line) {
+                pointers.push(n);
+            }
+        }
+        if pointers.len() > 1 {
+            problems.push(format!(
+                "{rel}: talks about the tests on lines {pointers:?}; keep one pointer to \
+                 verification.md"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_rebuttal_device_stays_on_the_comparison_page_and_in_chapter_openings() {
+    let device =
+        Regex::new(r"(?i)\busual (textbook )?(summary|table|comparison)|\bmore precisely\b")
+            .expect("regex");
+    let mut problems = Vec::new();
+    for page in pages() {
+        let rel = page.rel.to_string_lossy().into_owned();
+        if rel == "at-a-glance.md" {
+            continue;
+        }
+        let mut past_opening = false;
+        for (n, line) in prose_lines(&page.text) {
+            past_opening |= line.starts_with("## ");
+            if past_opening && let Some(m) = device.find(line) {
+                problems.push(format!(
+                    "{rel}:{n}: {:?} outside the chapter's opening",
+                    m.as_str()
                 ));
             }
         }

@@ -93,6 +93,22 @@ fn every_page_loads_with_no_error_and_nothing_from_outside_loopback() {
             )),
             _ => {}
         }
+        // A Rust listing must fit its code block at this window width (1280 pixels): a reader
+        // should not scroll sideways to read a line.
+        let wide = browser.js(
+            "return [...document.querySelectorAll('code.language-rust')]
+                .filter(c => c.scrollWidth > c.clientWidth + 1
+                    || c.parentElement.scrollWidth > c.parentElement.clientWidth + 1)
+                .map(c => c.textContent.split('\\n')
+                    .reduce((a, b) => b.length > a.length ? b : a, ''))",
+            vec![],
+        );
+        for line in wide.as_array().into_iter().flatten() {
+            problems.push(format!(
+                "{rel}: a Rust listing scrolls sideways at 1280 pixels; its longest line: {}",
+                line.as_str().unwrap_or_default()
+            ));
+        }
         weights.push((visit.bytes(), rel, has_diagrams));
     }
     weights.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -1146,7 +1162,8 @@ impl Driver {
             std::process::id(),
             unique()
         ));
-        std::fs::create_dir_all(&profile).expect("creating Chromium's profile folder");
+        let tmp = profile.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("creating Chromium's profile folder");
         let port = free_port();
         let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
@@ -1155,6 +1172,8 @@ impl Driver {
             .env("HOME", &profile)
             .env("XDG_CONFIG_HOME", profile.join(".config"))
             .env("XDG_CACHE_HOME", profile.join(".cache"))
+            // Chromium's scoped temporary folders, too.
+            .env("TMPDIR", &tmp)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -159,6 +159,8 @@ pub fn code_blocks(text: &str) -> Vec<(String, String, usize)> {
 pub struct Workspace {
     pub packages: Vec<(String, PathBuf)>,
     pub target_sources: Vec<PathBuf>,
+    /// Every binary target: (package, binary name).
+    pub bins: Vec<(String, String)>,
 }
 
 pub fn workspace() -> Workspace {
@@ -178,11 +180,21 @@ pub fn workspace() -> Workspace {
     let json: serde_json::Value = serde_json::from_str(&output.stdout).expect("metadata JSON");
     let mut packages = Vec::new();
     let mut target_sources = Vec::new();
+    let mut bins = Vec::new();
     for package in json["packages"].as_array().expect("packages") {
         let manifest = PathBuf::from(package["manifest_path"].as_str().expect("manifest"));
         let dir = manifest.parent().expect("package dir").to_owned();
         packages.push((package["name"].as_str().expect("name").to_owned(), dir));
         for target in package["targets"].as_array().expect("targets") {
+            let is_bin = target["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"));
+            if is_bin {
+                bins.push((
+                    package["name"].as_str().expect("name").to_owned(),
+                    target["name"].as_str().expect("target name").to_owned(),
+                ));
+            }
             target_sources.push(PathBuf::from(
                 target["src_path"].as_str().expect("src_path"),
             ));
@@ -191,5 +203,6 @@ pub fn workspace() -> Workspace {
     Workspace {
         packages,
         target_sources,
+        bins,
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod serve;
+pub mod test;
 
 use std::path::PathBuf;
 

@@ -22,6 +22,9 @@ enum Command {
         #[arg(long)]
         no_open: bool,
     },
+    /// Run every test (`cargo test --workspace --no-fail-fast`), then list every test that was
+    /// skipped because something it needs is missing here.
+    Test,
     /// Build the book once into `book/` (or --dest) and fail on any mdBook warning.
     Build {
         #[arg(long)]
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
                 open: !no_open,
             },
         ),
+        Command::Test => return xtask::test::run(&root),
         Command::Build { dest } => {
             let dest = dest.unwrap_or_else(|| root.join("book"));
             xtask::build::build(&root, &dest, true).and_then(|built| {
