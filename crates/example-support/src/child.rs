@@ -15,6 +15,17 @@ impl Child {
         Child(Some(pid))
     }
 
+    /// Reaps the child and returns how it ended, whatever that was.
+    pub fn status(mut self) -> Result<WaitStatus> {
+        let pid = self.0.take().expect("waited once");
+        waitpid(pid, None).context("waitpid()")
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> Pid {
+        self.0.expect("not yet waited for")
+    }
+
     /// Reaps the child; an error unless it exited with status 0.
     pub fn wait(mut self) -> Result<()> {
         let pid = self.0.take().expect("waited once");

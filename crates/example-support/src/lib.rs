@@ -53,26 +53,30 @@ pub fn main(name: &'static str, body: impl FnOnce() -> Result<()>) -> ExitCode {
 /// bad one by itself).
 pub fn main_with_args(name: &'static str, body: impl FnOnce() -> Result<()>) -> ExitCode {
     setup(name);
-    let result = Hygiene::start().and_then(|hygiene| {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let hygiene = Hygiene::start()?;
         body()?;
         hygiene.verify()
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            if stdout_reader_is_gone() {
-                // Nobody reads our output any more (`| head -1`): a child that wrote was ended by
-                // SIGPIPE, and the error says so. End the way a writer to a closed pipe ends.
-                end_by_sigpipe();
-            }
-            eprintln!("{name}: error: {}", one_line(&err));
-            ExitCode::FAILURE
-        }
+    }));
+    let err = match result {
+        Ok(Ok(())) => return ExitCode::SUCCESS,
+        Ok(Err(err)) => Some(err),
+        // The panic hook has said what happened, in one line.
+        Err(_) => None,
+    };
+    if stdout_reader_is_gone() {
+        // Nobody reads our output any more (`| head -1`): a child that wrote was ended by
+        // SIGPIPE, and the error says so. End the way a writer to a closed pipe ends.
+        end_by_sigpipe();
     }
+    if let Some(err) = err {
+        eprintln!("{name}: error: {}", one_line(&err));
+    }
+    ExitCode::FAILURE
 }
 
 /// Sets up what every example shares, in a process: the default action for `SIGPIPE`, and a
-/// panic hook that turns a failed `println!` into one line and exit code 1.
+/// panic hook that reports a panic of the main thread in one line.
 fn setup(name: &'static str) {
     // Rust's runtime ignores SIGPIPE before `main`, so a write to a pipe nobody reads fails with
     // EPIPE and `println!` panics. Restore the default action: the process ends quietly, like
@@ -87,22 +91,51 @@ fn setup(name: &'static str) {
     }
     .expect("SIGPIPE is a valid signal");
 
-    // `println!` panics when stdout cannot be written (`> /dev/full`). Say so in one line, as
-    // for any other error, instead of a panic message and a backtrace.
+    // A panic of the main thread is an error the example did not expect: `println!` failing
+    // (`> /dev/full`), or a library that panics when the OS refuses a thread. Say so in one
+    // line, as for any other error, instead of a panic message and a backtrace. Panics in other
+    // threads are the examples' own demonstrations: they keep Rust's usual message. (So an
+    // example that demonstrates a panic does it in a thread it spawned.)
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() != Some("main") {
+            return default_hook(info);
+        }
         let message = info
             .payload()
             .downcast_ref::<String>()
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if message.starts_with("failed printing to stdout") {
-            eprintln!("{name}: error: {message}");
+            .unwrap_or("a panic");
+        eprintln!("{name}: error: {}", with_errno_names(message));
+        // A library that panicked because the OS refused it something (a thread, a write) may
+        // hang if it unwinds through its half-built state: tokio's runtime waits for the
+        // workers it did start. End now.
+        if message.contains(" (os error ") {
             std::process::exit(1);
         }
-        default_hook(info);
     }));
+}
+
+/// `… Resource temporarily unavailable (os error 11)` → `… EAGAIN: Resource temporarily
+/// unavailable`, plus the task limit for a refused thread or process.
+fn with_errno_names(message: &str) -> String {
+    let code = message.find(" (os error ").and_then(|at| {
+        let n = message[at + 11..].split(')').next()?.parse::<i32>().ok()?;
+        Some((at, n))
+    });
+    let Some((at, code)) = code else {
+        return message.replace('\n', " ");
+    };
+    let errno = Errno::from_raw(code);
+    let text = std::io::Error::from_raw_os_error(code).to_string();
+    let text = text.split(" (os error").next().unwrap_or_default();
+    let before = message[..at].strip_suffix(text).unwrap_or(&message[..at]);
+    let mut line = format!("{before}{}", errno_text(errno));
+    if errno == Errno::EAGAIN && creates_a_task(&[message.to_lowercase()]) {
+        line.push_str(&task_limit_hint());
+    }
+    line.replace('\n', " ")
 }
 
 /// Whether stdout is a pipe whose reading end is closed: `poll` reports `POLLERR` for it.
