@@ -22,6 +22,6 @@ pub fn read_descriptor(fd: RawFd) -> nix::Result<String> {
 pub fn outcome(read: &nix::Result<String>) -> String {
     match read {
         Ok(text) => format!("read {text:?}"),
-        Err(errno) => format!("refused with {errno}"),
+        Err(errno) => format!("refused with {}", crate::errno_text(*errno)),
     }
 }

@@ -40,7 +40,16 @@ pub use proc::live_children;
 pub fn main(name: &'static str, body: impl FnOnce() -> Result<()>) -> ExitCode {
     if let Some(arg) = std::env::args().nth(1) {
         if arg == "--help" || arg == "-h" {
-            println!("{name}: takes no arguments; run it with `cargo run -p {name}`");
+            let bin = std::env::args()
+                .next()
+                .and_then(|a| a.rsplit('/').next().map(str::to_owned))
+                .unwrap_or_default();
+            let command = if bin.is_empty() || bin == name {
+                format!("cargo run -p {name}")
+            } else {
+                format!("cargo run -p {name} --bin {bin}")
+            };
+            println!("{name}: takes no arguments; run it with `{command}`");
             return ExitCode::SUCCESS;
         }
         eprintln!("{name}: error: unexpected argument {arg:?}: this example takes no arguments");
@@ -111,7 +120,7 @@ fn setup(name: &'static str) {
         // A library that panicked because the OS refused it something (a thread, a write) may
         // hang if it unwinds through its half-built state: tokio's runtime waits for the
         // workers it did start. End now.
-        if message.contains(" (os error ") {
+        if os_error(message).is_some() {
             std::process::exit(1);
         }
     }));
@@ -120,22 +129,30 @@ fn setup(name: &'static str) {
 /// `… Resource temporarily unavailable (os error 11)` → `… EAGAIN: Resource temporarily
 /// unavailable`, plus the task limit for a refused thread or process.
 fn with_errno_names(message: &str) -> String {
-    let code = message.find(" (os error ").and_then(|at| {
-        let n = message[at + 11..].split(')').next()?.parse::<i32>().ok()?;
-        Some((at, n))
-    });
-    let Some((at, code)) = code else {
+    let Some((before, code)) = os_error(message) else {
         return message.replace('\n', " ");
     };
     let errno = Errno::from_raw(code);
-    let text = std::io::Error::from_raw_os_error(code).to_string();
-    let text = text.split(" (os error").next().unwrap_or_default();
-    let before = message[..at].strip_suffix(text).unwrap_or(&message[..at]);
     let mut line = format!("{before}{}", errno_text(errno));
     if errno == Errno::EAGAIN && creates_a_task(&[message.to_lowercase()]) {
         line.push_str(&task_limit_hint());
     }
     line.replace('\n', " ")
+}
+
+/// The text before an OS error in a panic message, and the error's number: `Display`
+/// (`… Resource temporarily unavailable (os error 11)`) or `Debug` (`… Os { code: 11, … }`).
+fn os_error(message: &str) -> Option<(&str, i32)> {
+    if let Some(at) = message.find("Os { code: ") {
+        let code = message[at + 11..].split(',').next()?.trim().parse().ok()?;
+        return Some((&message[..at], code));
+    }
+    let at = message.find(" (os error ")?;
+    let code = message[at + 11..].split(')').next()?.parse().ok()?;
+    let text = std::io::Error::from_raw_os_error(code).to_string();
+    let text = text.split(" (os error").next().unwrap_or_default().to_owned();
+    let before = &message[..at];
+    Some((before.strip_suffix(text.as_str()).unwrap_or(before), code))
 }
 
 /// Whether stdout is a pipe whose reading end is closed: `poll` reports `POLLERR` for it.

@@ -404,9 +404,16 @@ fn reachable_copy(program: &str) -> (PathBuf, Option<tempfile::TempDir>) {
         .expect("chmod 0755 on the temporary directory");
     let name = Path::new(program).file_name().expect("a file name");
     let copy = dir.path().join(name);
-    std::fs::copy(program, &copy).unwrap_or_else(|e| panic!("copying {program}: {e}"));
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
-        .expect("chmod 0755 on the copy");
+    // Copied by a separate `install` process: a descriptor open for writing on the copy must
+    // never exist in this multithreaded harness, where a child that another test thread forks
+    // could inherit it until its `exec`, and executing the copy would then fail with ETXTBSY.
+    let copied = Command::new("install")
+        .args(["-m", "0755"])
+        .arg(program)
+        .arg(&copy)
+        .status()
+        .unwrap_or_else(|e| panic!("running install to copy {program}: {e}"));
+    assert!(copied.success(), "install could not copy {program}: {copied}");
     (copy, Some(dir))
 }
 

@@ -1,0 +1,51 @@
+//! `cargo run -p std-idioms --bin command`: starting another program with
+//! `std::process::Command`, the way a Rust program creates a process.
+//!
+//! 1. Run a program to completion, its output read through a pipe (`Stdio::piped`), and
+//!    look at its exit status.
+//! 2. Start one that would run forever, `kill` it, and `wait` for it: the status says which
+//!    signal ended it.
+
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::{Context, Result, ensure};
+
+fn main() -> ExitCode {
+    example_support::main("std-idioms", run)
+}
+
+fn run() -> Result<()> {
+    println!("1. Run a program and read its output:");
+    // ANCHOR: output
+    let output = Command::new("sh")
+        .args(["-c", "echo hello from pid $$; exit 3"])
+        .stdout(Stdio::piped())
+        .output() // spawns, reads stdout to the end, waits
+        .context("spawning sh")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    println!("  child said: {}", text.trim_end());
+    println!("  child exit status: {:?}", output.status.code());
+    // ANCHOR_END: output
+    ensure!(output.status.code() == Some(3), "sh should exit 3");
+
+    println!("2. Start a program, kill it, wait for it:");
+    // ANCHOR: kill
+    let mut child = Command::new("sleep")
+        .arg("1000")
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("spawning sleep")?;
+    println!("  started pid {}", child.id());
+    child.kill().context("kill")?; // SIGKILL
+    let status = child.wait().context("wait")?; // reaps it: no zombie
+    println!("  it ended by signal {:?}", status.signal());
+    let mut rest = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut rest)?;
+    // ANCHOR_END: kill
+    ensure!(status.signal() == Some(9), "sleep should die of SIGKILL");
+    ensure!(rest.is_empty(), "sleep printed {rest:?}");
+    println!("Command spawns, pipes, waits and kills; the child is always reaped.");
+    Ok(())
+}
