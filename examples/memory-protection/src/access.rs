@@ -1,0 +1,106 @@
+//! The checks the kernel makes before one process may read another's memory with
+//! `process_vm_readv` or through `/proc/PID/mem` ("ptrace access" in attach mode):
+//! first `__ptrace_may_access` in kernel/ptrace.c, then the Yama security module.
+
+use std::fmt;
+
+use anyhow::{Context, Result};
+use example_support::proc::status_field;
+use nix::unistd::{Pid, getgid, getuid};
+
+/// What those checks look at, for one caller and its target.
+pub struct Conditions {
+    /// The caller's real uid and gid are the target's real, effective and saved ids.
+    pub same_ids: bool,
+    /// The caller holds `CAP_SYS_PTRACE`, which passes every check below but Yama's 3.
+    pub cap_sys_ptrace: bool,
+    /// The caller is an ancestor of the target: its parent, or the parent's parent…
+    pub ancestor: bool,
+    /// The target is dumpable: it has not called `prctl(PR_SET_DUMPABLE, 0)`.
+    pub dumpable: bool,
+    /// Yama's `ptrace_scope`, or `None` when the kernel runs without Yama.
+    pub yama: Option<u8>,
+}
+
+/// The check that refuses access.
+#[derive(Debug)]
+pub enum Check {
+    Ids,
+    Dumpable,
+    Yama(u8),
+}
+
+impl Conditions {
+    /// Which check refuses, taken in the kernel's order; `None` when access is allowed.
+    pub fn refused_by(&self) -> Option<Check> {
+        let cap = self.cap_sys_ptrace;
+        if !self.same_ids && !cap {
+            return Some(Check::Ids);
+        }
+        if !self.dumpable && !cap {
+            return Some(Check::Dumpable);
+        }
+        match self.yama {
+            Some(1) if !self.ancestor && !cap => Some(Check::Yama(1)),
+            Some(2) if !cap => Some(Check::Yama(2)),
+            Some(3) => Some(Check::Yama(3)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Conditions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        write!(
+            f,
+            "same ids: {}, CAP_SYS_PTRACE: {}, ancestor: {}, target dumpable: {}",
+            yes(self.same_ids),
+            yes(self.cap_sys_ptrace),
+            yes(self.ancestor),
+            yes(self.dumpable)
+        )
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Check::Ids => write!(f, "the ids check"),
+            Check::Dumpable => write!(f, "the dumpable check"),
+            Check::Yama(1) => write!(f, "Yama (scope 1: ancestors only)"),
+            Check::Yama(2) => write!(f, "Yama (scope 2: CAP_SYS_PTRACE only)"),
+            Check::Yama(scope) => write!(f, "Yama (scope {scope}: nobody)"),
+        }
+    }
+}
+
+/// `/proc/sys/kernel/yama/ptrace_scope`, or `None` when the file does not exist.
+pub fn ptrace_scope() -> Result<Option<u8>> {
+    let path = "/proc/sys/kernel/yama/ptrace_scope";
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text.trim().parse().context("parsing ptrace_scope")?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).context(format!("reading {path}")),
+    }
+}
+
+/// Whether this process's real uid and gid are the real, effective and saved ids of
+/// `target` (the `Uid:` and `Gid:` lines of `/proc/PID/status`: real, effective, saved,
+/// filesystem).
+pub fn same_ids(target: Pid) -> Result<bool> {
+    let status = format!("/proc/{target}/status");
+    let matches = |field: &str, mine: u32| -> Result<bool> {
+        let ids = status_field(&status, field)?;
+        let mut ids = ids.split_whitespace().map(|id| id.parse::<u32>());
+        Ok(ids.by_ref().take(3).all(|id| id == Ok(mine)))
+    };
+    Ok(matches("Uid", getuid().as_raw())? && matches("Gid", getgid().as_raw())?)
+}
+
+/// Whether this process's effective capabilities include `CAP_SYS_PTRACE` (bit 19).
+pub fn has_cap_sys_ptrace() -> Result<bool> {
+    let hex = status_field("/proc/self/status", "CapEff")?;
+    let caps = u64::from_str_radix(&hex, 16).context("parsing CapEff")?;
+    Ok(caps & (1 << 19) != 0)
+}
