@@ -607,3 +607,20 @@ fn the_rebuttal_device_stays_on_the_comparison_page_and_in_chapter_openings() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Cargo writes every binary of the workspace to `target/<profile>/<name>`: two programs with
+/// one name overwrite each other, and `cargo run -p A --bin NAME` could run B's.
+#[test]
+fn every_program_has_a_name_of_its_own() {
+    let ws = workspace();
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (package, bin) in &ws.bins {
+        if let Some(other) = seen.insert(bin, package) {
+            problems.push(format!(
+                "the binary name {bin:?} is used by {other} and by {package}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

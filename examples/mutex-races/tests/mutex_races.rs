@@ -1,161 +1,60 @@
-//! Runs the `mutex-races` binary as a child process (this multi-threaded harness never forks)
-//! and checks each demonstration: the forced race loses exactly one update, the race left to
-//! the scheduler never gains any, the fixes lose none, processes share only what is mapped
-//! MAP_SHARED. The redacted output must match `output.txt`, which the book shows;
-//! `SNAPSHOTS=overwrite cargo test -p mutex-races` rewrites it. Linux only, like the example.
-#![cfg(target_os = "linux")]
+//! Runs the `mutex-races` and `processes` binaries (this multi-threaded harness never
+//! forks). Each program checks its own demonstration (the forced races lose exactly one
+//! update, no count exceeds the increments made, the fixes lose none, each child counts
+//! only its own increments); the tests check the text against the snapshots, the flags,
+//! and that every failure ends in one line.
 
-use regex::Regex;
-use test_support::{PIDS, Redaction};
+use test_support::{Finished, PIDS, Redaction};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mutex-races");
+const RACES: &str = env!("CARGO_BIN_EXE_mutex-races");
+const PROCESSES: &str = env!("CARGO_BIN_EXE_processes");
 
 /// Counts that depend on scheduling: their lines end in "this run".
 const COUNT: Redaction = (
     "[COUNT]",
-    r"counter = (?<redacted>\d+), should be \d+: lost \S+ of \d+ updates this run",
+    r"counter = (?<redacted>\d+), should be \d+: lost \S+ this run",
 );
-const LOST: Redaction = ("[LOST]", r"lost (?<redacted>\d+) of \d+ updates this run");
-/// One "counter = X, should be Y: lost Z of Y updates" line.
-#[derive(Debug, PartialEq)]
-struct Count {
-    observed: u64,
-    expected: u64,
-    lost: u64,
-    varies: bool,
-}
+const LOST: Redaction = ("[LOST]", r"lost (?<redacted>\d+) this run");
 
-impl Count {
-    fn exact(expected: u64) -> Count {
-        Count {
-            observed: expected,
-            expected,
-            lost: 0,
-            varies: false,
-        }
-    }
-
-    /// The forced interleaving: two increments, one lost.
-    fn one_lost() -> Count {
-        Count {
-            observed: 1,
-            expected: 2,
-            lost: 1,
-            varies: false,
-        }
-    }
-}
-
-/// The text of part `n` of the output, from its `== n.` heading to the next heading.
-fn part(stdout: &str, n: u32) -> &str {
-    let start = stdout
-        .find(&format!("== {n}. "))
-        .unwrap_or_else(|| panic!("no part {n} in:\n{stdout}"));
-    let rest = &stdout[start + 3..];
-    &rest[..rest.find("\n== ").unwrap_or(rest.len())]
-}
-
-/// Every counter line of a part, in order.
-fn counts(text: &str) -> Vec<Count> {
-    let line = Regex::new(
-        r"counter = (\d+), should be (\d+): lost (\d+) of (\d+) updates( this run)?\n",
-    )
-    .unwrap();
-    line.captures_iter(text)
-        .map(|c| {
-            let number = |i: usize| c[i].parse::<u64>().unwrap();
-            assert_eq!(number(2), number(4), "two different totals in {:?}", &c[0]);
-            Count {
-                observed: number(1),
-                expected: number(2),
-                lost: number(3),
-                varies: c.get(5).is_some(),
-            }
-        })
-        .collect()
-}
-
-/// The race left to the scheduler: any loss is possible, a gain is not.
-#[track_caller]
-fn assert_unforced_race(count: &Count, expected: u64) {
-    assert!(count.varies, "{count:?} should be marked as varying");
-    assert_eq!(count.expected, expected);
-    assert!(
-        count.observed <= count.expected,
-        "more increments than were made: {count:?}"
-    );
-    assert_eq!(count.lost, count.expected - count.observed, "{count:?}");
-}
-
-/// Checks every demonstration of a successful run with these sizes.
-fn assert_demonstrations(stdout: &str, threads: u64, iterations: u64) {
-    let race = part(stdout, 1);
-    assert!(
-        race.contains("thread 1 loaded 0 and stored 1, thread 2 loaded 0 and stored 1"),
-        "{race}"
-    );
-    let race_counts = counts(race);
-    assert_eq!(race_counts.len(), 2, "{race}");
-    assert_eq!(race_counts[0], Count::one_lost());
-    assert_unforced_race(&race_counts[1], threads * iterations);
-
-    let fixes = part(stdout, 2);
-    assert_eq!(
-        counts(fixes),
-        [
-            Count::exact(threads * iterations),
-            Count::exact(threads * iterations)
-        ],
-        "{fixes}"
-    );
-
-    let processes = part(stdout, 4);
-    assert!(
-        processes.contains(&format!(") counted to {iterations}, child 2 (pid "))
-            && processes.contains(&format!(
-                ") counted to {iterations}, the parent's copy is still 0"
-            )),
-        "{processes}"
-    );
-    assert!(
-        processes
-            .contains("child 1 loaded 0 and stored 1, child 2 loaded 0 and stored 1"),
-        "{processes}"
-    );
-    let process_counts = counts(processes);
-    assert_eq!(process_counts.len(), 3, "{processes}");
-    assert_eq!(process_counts[0], Count::one_lost());
-    assert_unforced_race(&process_counts[1], 2 * iterations);
-    assert_eq!(process_counts[2], Count::exact(2 * iterations));
-
-    assert!(stdout.ends_with("no file descriptor leaked.\n"), "{stdout}");
+#[test]
+fn threads_race_and_the_fixes_lose_nothing() {
+    let out = test_support::run(RACES, &[]);
+    out.assert_success();
+    assert_eq!(out.stderr, "");
+    out.assert_stdout_snapshot("output.txt", &[COUNT, LOST]);
 }
 
 #[test]
-fn default_run_shows_races_and_fixes() {
-    let out = test_support::run(BIN, &[]);
+fn processes_race_only_on_shared_memory() {
+    let out = test_support::run(PROCESSES, &[]);
     out.assert_success();
     assert_eq!(out.stderr, "");
-    assert_demonstrations(&out.stdout, 4, 300_000);
-    out.assert_stdout_snapshot("output.txt", &[PIDS, COUNT, LOST]);
+    out.assert_stdout_snapshot("output-processes.txt", &[PIDS, COUNT, LOST]);
 }
 
 #[test]
 fn flags_change_the_sizes() {
-    let out = test_support::run(BIN, &["--threads", "3", "--iterations", "1000"]);
-    out.assert_success();
-    assert_demonstrations(&out.stdout, 3, 1000);
+    let out = test_support::run(RACES, &["--threads", "3", "--iterations", "1000"]);
+    out.assert_success()
+        .assert_stdout_contains("3 threads x 1000 increments")
+        .assert_stdout_contains("counter = 3000, should be 3000: lost 0\n");
+    assert_eq!(
+        out.stdout.matches("should be 3000").count(),
+        3,
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
-fn bad_flags_are_usage_errors() {
+fn bad_arguments_are_usage_errors() {
     for args in [
         &["--threads", "0"][..],
         &["--threads", "x"],
         &["--iterations", "0"],
         &["--no-such-flag"],
     ] {
-        let out = test_support::run(BIN, args);
+        let out = test_support::run(RACES, args);
         out.assert_code(2).assert_stderr_contains("--help");
         assert!(
             out.stderr.starts_with("error: "),
@@ -164,18 +63,45 @@ fn bad_flags_are_usage_errors() {
         );
         assert_eq!(out.stdout, "", "{args:?} should print nothing on stdout");
     }
+    let out = test_support::run(PROCESSES, &["--threads", "2"]);
+    out.assert_code(2).assert_one_line_error();
+    assert_eq!(out.stdout, "");
 }
 
-/// A failing system call is one line naming the call and its errno. With a limit of one
-/// process for its user, the example cannot create its first thread. Root ignores
-/// RLIMIT_NPROC, so the example runs as the unprivileged user 65534 (switching to it needs root).
 #[test]
-fn a_failing_thread_creation_is_one_line() {
-    let Some(cmd) = test_support::with_one_process_allowed(BIN, &[]) else {
-        return;
-    };
-    let out = test_support::run_command(cmd);
-    out.assert_code(1)
-        .assert_one_line_error()
-        .assert_stderr_contains("mutex-races: error: pthread_create(): EAGAIN: ");
+fn closed_or_full_stdout_ends_cleanly() {
+    test_support::assert_stdout_failures_end_cleanly(RACES, &[]);
+    test_support::assert_stdout_failures_end_cleanly(PROCESSES, &[]);
+}
+
+/// Under a limit of `nproc` tasks for its user the program either completes or stops
+/// with one line naming the limit; `run_command` fails the test on a hang or on a task
+/// left behind. Below `needs` tasks, which the program keeps alive at once, it must
+/// stop.
+fn under_task_limits(bin: &str, args: &[&str], needs: u32) {
+    for nproc in 1..=needs + 1 {
+        let Some(cmd) = test_support::with_process_limit(bin, args, nproc) else {
+            return;
+        };
+        let out: Finished = test_support::run_command(cmd);
+        if out.status.success() && nproc >= needs {
+            continue;
+        }
+        out.assert_code(1)
+            .assert_one_line_error()
+            .assert_stderr_contains(": EAGAIN: ")
+            .assert_stderr_contains("RLIMIT_NPROC");
+    }
+}
+
+#[test]
+fn every_refused_thread_ends_in_one_line() {
+    // main and the --threads threads, which wait at a gate until all exist
+    under_task_limits(RACES, &[], 5);
+    under_task_limits(RACES, &["--threads", "6", "--iterations", "1000"], 7);
+}
+
+#[test]
+fn every_refused_fork_ends_in_one_line() {
+    under_task_limits(PROCESSES, &[], 3); // the parent and two children behind a gate
 }

@@ -1,82 +1,127 @@
-//! Runs the `sync` example as a child process and checks what it demonstrates.
+//! Runs the `sync` binaries (this multi-threaded harness never forks). Each program
+//! checks its own demonstration (no increment lost, items handed over in order, the
+//! peak inside is exactly min(limit, workers), each process locked its own copy of the
+//! mutex); the tests check the text against the snapshots, other sizes, and that every
+//! failure ends in one line.
 
-use test_support::{PIDS, run, run_command};
+use test_support::{PIDS, run};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sync");
+const SYNC: &str = env!("CARGO_BIN_EXE_sync");
+const SEMAPHORE: &str = env!("CARGO_BIN_EXE_semaphore");
+const FORK_MUTEX: &str = env!("CARGO_BIN_EXE_fork-mutex");
+const PIPE_SEMAPHORE: &str = env!("CARGO_BIN_EXE_pipe-semaphore");
 
 #[test]
-fn threads_and_processes_synchronise_as_the_chapter_says() {
-    let out = run(BIN, &[]);
-    out.assert_success()
-        .assert_stdout_contains("4 threads × 1000 increments of one counter: 4000\n")
-        .assert_stdout_contains("consumer got [1, 2, 3, 4, 5]\n")
-        .assert_stdout_contains("limit 3, 6 threads: at most 3 inside at once\n")
-        .assert_stdout_contains("limit 3, 6 processes: at most 3 inside at once\n")
-        .assert_stdout_contains("three processes, three separate mutexes")
-        .assert_stdout_contains("try_lock → WouldBlock");
-    let children_saw: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("    child (pid ") && l.contains(" sees "))
-        .map(|l| l.rsplit(' ').next().unwrap_or(""))
-        .collect();
-    assert_eq!(children_saw, ["1", "1"], "{}", out.stdout);
-    out.assert_stdout_snapshot("output.txt", &[PIDS]);
+fn outputs_match_the_snapshots() {
+    for (bin, snapshot) in [
+        (SYNC, "output.txt"),
+        (SEMAPHORE, "output-semaphore.txt"),
+        (FORK_MUTEX, "output-fork-mutex.txt"),
+        (PIPE_SEMAPHORE, "output-pipe-semaphore.txt"),
+    ] {
+        let out = run(bin, &[]);
+        out.assert_success();
+        assert_eq!(out.stderr, "", "{bin}");
+        out.assert_stdout_snapshot(snapshot, &[PIDS]);
+    }
 }
 
-/// The peak is exactly min(limit, workers): never more (the semaphore works), never fewer (the
-/// example holds each permit until the room is as full as it can get).
+/// The programs check that the peak is exactly min(limit, workers): never more (the
+/// semaphore works), never fewer (each worker stays until the room is as full as it can
+/// get). Here with other sizes.
 #[test]
 fn the_limit_holds_for_other_sizes() {
     for (limit, workers) in [(1, 5), (2, 7), (4, 4), (5, 2), (16, 32)] {
-        let out = run(
-            BIN,
-            &[
-                "--limit",
-                &limit.to_string(),
-                "--workers",
-                &workers.to_string(),
-            ],
-        );
-        out.assert_success();
+        let args = [
+            "--limit",
+            &limit.to_string(),
+            "--workers",
+            &workers.to_string(),
+        ];
         let most = u32::min(limit, workers);
-        out.assert_stdout_contains(&format!(
-            "limit {limit}, {workers} threads: at most {most} inside at once\n"
-        ));
-        out.assert_stdout_contains(&format!(
-            "limit {limit}, {workers} processes: at most {most} inside at once\n"
-        ));
+        for bin in [SEMAPHORE, PIPE_SEMAPHORE] {
+            run(bin, &args)
+                .assert_success()
+                .assert_stdout_contains(&format!("  at most {most} inside at once\n"));
+        }
     }
 }
 
 #[test]
-fn bad_flags_are_usage_errors() {
-    run(BIN, &["--bogus"])
-        .assert_code(2)
-        .assert_stderr_contains("unexpected argument '--bogus'")
-        .assert_stderr_contains("Usage:");
-    for (flag, bad) in [
-        ("--limit", "0"),
-        ("--limit", "17"),
-        ("--workers", "0"),
-        ("--workers", "x"),
-    ] {
-        run(BIN, &[flag, bad])
+fn bad_arguments_are_usage_errors() {
+    for bin in [SEMAPHORE, PIPE_SEMAPHORE] {
+        run(bin, &["--bogus"])
             .assert_code(2)
-            .assert_stderr_contains(&format!(
-                "error: invalid value '{bad}' for '{flag}"
-            ));
+            .assert_stderr_contains("unexpected argument '--bogus'")
+            .assert_stderr_contains("Usage:");
+        for (flag, bad) in [
+            ("--limit", "0"),
+            ("--limit", "17"),
+            ("--workers", "0"),
+            ("--workers", "x"),
+        ] {
+            run(bin, &[flag, bad])
+                .assert_code(2)
+                .assert_stderr_contains(&format!(
+                    "error: invalid value '{bad}' for '{flag}"
+                ));
+        }
+    }
+    for bin in [SYNC, FORK_MUTEX] {
+        let out = run(bin, &["--limit", "2"]);
+        out.assert_code(2).assert_one_line_error();
+        assert_eq!(out.stdout, "");
     }
 }
 
-/// With RLIMIT_NOFILE = 4, descriptors 0-2 leave room for one more: the token pipe needs two,
-/// so `pipe` fails with EMFILE (after the thread half, which needs no descriptor).
 #[test]
-fn failed_pipe_is_one_clear_line() {
-    let out = run_command(test_support::command("prlimit", &["--nofile=4", BIN]));
+fn closed_or_full_stdout_ends_cleanly() {
+    for bin in [SYNC, SEMAPHORE, FORK_MUTEX, PIPE_SEMAPHORE] {
+        test_support::assert_stdout_failures_end_cleanly(bin, &[]);
+    }
+}
+
+/// Under a limit of `nproc` tasks for its user each program either completes or stops
+/// with one line naming the limit; `run_command` fails the test on a hang or on a task
+/// left behind. Below `needs` tasks, which the program keeps alive at once, it must
+/// stop.
+#[test]
+fn every_refused_thread_or_fork_ends_in_one_line() {
+    // (program, tasks it keeps alive at once for sure, most tasks it makes + 1)
+    for (bin, needs, most) in [
+        (SYNC, 2, 5),           // main and the producer; main and 4 counting threads
+        (SEMAPHORE, 4, 7),      // main and the 3 workers that fill the room; 6 workers
+        (FORK_MUTEX, 3, 3),     // main, the thread holding the lock, the child
+        (PIPE_SEMAPHORE, 4, 7), // the parent and 3 children in the room; 6 children
+    ] {
+        for nproc in 1..=most {
+            let Some(cmd) = test_support::with_process_limit(bin, &[], nproc) else {
+                return;
+            };
+            let out = test_support::run_command(cmd);
+            if out.status.success() && nproc >= needs {
+                continue;
+            }
+            out.assert_code(1)
+                .assert_one_line_error()
+                .assert_stderr_contains(": EAGAIN: ")
+                .assert_stderr_contains("RLIMIT_NPROC");
+        }
+    }
+}
+
+/// With RLIMIT_NOFILE = 4, descriptors 0-2 leave room for one more: the token pipe
+/// needs two, so `pipe` fails with EMFILE.
+#[test]
+fn a_refused_pipe_is_one_line() {
+    let out = test_support::run_command(test_support::command(
+        "prlimit",
+        &["--nofile=4", PIPE_SEMAPHORE],
+    ));
     out.assert_code(1).assert_one_line_error();
     assert!(
-        out.stderr.starts_with("sync: error: pipe(): EMFILE: "),
+        out.stderr
+            .starts_with("pipe-semaphore: error: pipe(): EMFILE: "),
         "stderr: {}",
         out.stderr
     );
