@@ -1,9 +1,10 @@
 //! SVG charts of a [`Report`], drawn with plotters' SVG backend.
 //!
-//! No font file is needed: the SVG backend writes `<text>` elements and the browser picks the
-//! font (plotters only estimates text sizes for layout). The output has no blank lines, so the
-//! chapter can include it inline in Markdown, and it is a pure function of the report, so the
-//! committed charts can be checked against the committed JSON.
+//! No font file is needed: the SVG backend writes `<text>` elements and the browser
+//! picks the font (plotters only estimates text sizes for layout). The output has no
+//! blank lines, so the chapter can include it inline in Markdown, and it is a pure
+//! function of the report, so the committed charts can be checked against the committed
+//! JSON.
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -107,7 +108,8 @@ fn finish(svg: String, title: &str) -> String {
     out
 }
 
-/// Axis tick labels: "10 µs", "1 ms" for times; plain numbers without a needless ".0" else.
+/// Axis tick labels: "10 µs", "1 ms" for times; plain numbers without a needless ".0"
+/// else.
 fn tick(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Micros if v >= 1000.0 => format!("{} ms", trim(v / 1000.0)),
@@ -124,8 +126,8 @@ fn trim(v: f64) -> String {
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Horizontal bars (median) with whiskers (fastest to slowest trial), one per row, top to
-/// bottom in table order.
+/// Horizontal bars (median) with whiskers (fastest to slowest trial), one per row, top
+/// to bottom in table order.
 fn bar_chart(
     title: &str,
     rows: &[&Row],
@@ -325,7 +327,8 @@ fn size_chart(
                     last.touched_mib.unwrap_or(0) as f64,
                     last.median,
                 ));
-                // Right of the last point; the two low lines' labels apart: threads' below.
+                // Right of the last point; the two low lines' labels apart: threads'
+                // below.
                 let (dy, v) = match (who, k) {
                     (Who::Thread, _) => (3, VPos::Top),
                     (_, 0) => (0, VPos::Center),

@@ -1,18 +1,20 @@
 //! The results of one `costs` run and the ways to show them.
 //!
-//! The binary (`src/main.rs`) measures; this library holds what it measured ([`Report`]: the
-//! machine, one [`Row`] per figure, the cross-checks against `perf` and `stress-ng`) and renders
-//! it as a plain-text table, Markdown tables, JSON and SVG charts. Everything here is a pure
-//! function of the [`Report`], so the tests can re-render the committed reference run from its
-//! JSON and prove that the tables and charts in the book were not edited by hand.
+//! The binary (`src/main.rs`) measures; this library holds what it measured
+//! ([`Report`]: the machine, one [`Row`] per figure, the cross-checks against `perf`
+//! and `stress-ng`) and renders it as a plain-text table, Markdown tables, JSON and SVG
+//! charts. Everything here is a pure function of the [`Report`], so the tests can
+//! re-render the committed reference run from its JSON and prove that the tables and
+//! charts in the book were not edited by hand.
 
 pub mod charts;
 mod report;
 
 pub use report::*;
 
-/// Every file of a reference directory, by name, rendered from `report`: the JSON itself, the
-/// Markdown tables the chapter includes, the plain-text table, and one SVG per chart.
+/// Every file of a reference directory, by name, rendered from `report`: the JSON
+/// itself, the Markdown tables the chapter includes, the plain-text table, and one SVG
+/// per chart.
 pub fn reference_files(report: &Report) -> Vec<(String, String)> {
     let mut files = vec![
         ("reference.json".to_string(), report.to_json()),

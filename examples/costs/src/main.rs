@@ -1,33 +1,46 @@
-//! `cargo run --release -p costs`: what processes and threads cost, measured on this machine.
+//! `cargo run --release -p costs`: what processes and threads cost, measured on this
+//! machine.
 //!
-//! The usual summary says that processes are slower to create, slower to switch between,
-//! slower to talk to and heavier than threads. This program puts a number on each claim:
-//! creation (fork, fork + exec, posix_spawn, thread spawn), how fork grows with the memory the
-//! parent has touched, 1-byte round trips between two processes or two threads (pinned to one
-//! CPU and not), round trips and throughput over pipes, sockets, shared memory and channels,
-//! and the memory an idle process or thread adds. Every figure is the median of repeated
-//! trials with the fastest and slowest trial beside it. `--cross-check` runs
-//! `perf bench sched pipe` and `stress-ng --fork` next to our own loops, to show that the
-//! harness measures what the independent tools measure.
+//! The usual summary says that processes are slower to create, slower to switch
+//! between, slower to talk to and heavier than threads. This program puts a number on
+//! each claim: creation (fork, fork + exec, posix_spawn, thread spawn), how fork grows
+//! with the memory the parent has touched, 1-byte round trips between two processes or
+//! two threads (pinned to one CPU and not), round trips and throughput over pipes,
+//! sockets, shared memory and channels, and the memory an idle process or thread adds.
+//! Every figure is the median of repeated trials with the fastest and slowest trial
+//! beside it. `--cross-check` runs `perf bench sched pipe` and `stress-ng --fork` next
+//! to our own loops, to show that the harness measures what the independent tools
+//! measure.
 //!
 //! The Cost chapter shows a committed reference run, made by `--reference DIR` (see
 //! `costs::REFERENCE_COMMAND`). Linux only.
 
-use std::path::PathBuf;
+mod measure;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
+use costs::{Report, Row, SCHEMA, Section, Unit, Who};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use measure::memory::ProbeKind;
+use measure::sys::Cpus;
+use measure::{
+    Plan, creation, crosscheck, machine, memory, repeat, roundtrip, throughput,
+};
 
-/// Measures what processes and threads cost on this machine: creation, context switches,
-/// communication, memory.
+/// Measures what processes and threads cost on this machine: creation, context
+/// switches, communication, memory.
 #[derive(Parser)]
 #[command(
     about,
-    after_help = "The Cost chapter's reference run comes from:\n  cargo run --release -p costs -- --reference examples/costs/reference"
+    after_help = "The Cost chapter's reference run comes from:\n  cargo run \
+        --release -p costs -- --reference examples/costs/reference"
 )]
 struct Args {
-    /// Tiny loop counts: everything in a few seconds, to test the harness (not for quoting).
+    /// Tiny loop counts: everything in a few seconds, to test the harness (not for
+    /// quoting).
     #[arg(long)]
     quick: bool,
 
@@ -40,22 +53,34 @@ struct Args {
     markdown: bool,
 
     /// Trials per figure [default: 11, or 3 with --quick].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
     trials: Option<u32>,
 
-    /// Largest memory to touch before forking, in MiB: sizes 0, 64, 256, 1024 up to this
-    /// [default: 1024, or 256 with --quick].
-    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(0..=65536))]
+    /// Largest memory to touch before forking, in MiB: sizes 0, 64, 256, 1024 up to
+    /// this [default: 1024, or 256 with --quick].
+    #[arg(
+        long,
+        value_name = "MIB",
+        value_parser = clap::value_parser!(u64).range(0..=65536)
+    )]
     max_touch: Option<u64>,
 
-    /// Only compare our ping-pong with `perf bench sched pipe` (and our fork with `stress-ng
-    /// --fork`), alternately, pinned to one CPU, same loop count.
+    /// Only compare our ping-pong with `perf bench sched pipe` (and our fork with
+    /// `stress-ng --fork`), alternately, pinned to one CPU, same loop count.
     #[arg(long, conflicts_with_all = ["json", "markdown", "reference", "rerender"])]
     cross_check: bool,
 
-    /// Measure everything, cross-check where perf/stress-ng exist, and write reference.json,
-    /// table.md, table.txt and the SVG charts into DIR.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["json", "markdown", "rerender"])]
+    /// Measure everything, cross-check where perf/stress-ng exist, and write
+    /// reference.json, table.md, table.txt and the SVG charts into DIR.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = ["json", "markdown", "rerender"]
+    )]
     reference: Option<PathBuf>,
 
     /// Redraw DIR's tables and charts from DIR/reference.json, without measuring.
@@ -67,38 +92,20 @@ struct Args {
     memory_probe: Option<String>,
 
     /// Internal: idle tasks for --memory-probe.
-    #[arg(long, hide = true, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(
+        long,
+        hide = true,
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
     tasks: u32,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    example_support::main("costs", || run(args))
+    example_support::main_with_args("costs", || run(args))
 }
 
-#[cfg(not(target_os = "linux"))]
-fn run(_args: Args) -> Result<()> {
-    anyhow::bail!("this example needs Linux")
-}
-
-#[cfg(target_os = "linux")]
-mod measure;
-
-#[cfg(target_os = "linux")]
-use {
-    anyhow::{Context, bail, ensure},
-    costs::{Report, Row, SCHEMA, Section, Unit, Who},
-    example_support::Hygiene,
-    indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle},
-    measure::memory::ProbeKind,
-    measure::sys::Cpus,
-    measure::{
-        Plan, creation, crosscheck, machine, memory, repeat, roundtrip, throughput,
-    },
-    std::path::Path,
-};
-
-#[cfg(target_os = "linux")]
 fn run(args: Args) -> Result<()> {
     if let Some(kind) = &args.memory_probe {
         let kind = if kind == "processes" {
@@ -111,11 +118,9 @@ fn run(args: Args) -> Result<()> {
     if let Some(dir) = &args.rerender {
         return rerender(dir);
     }
-    let hygiene = Hygiene::start()?;
     if let Some(dir) = &args.reference {
         // Fail now, not after minutes of measuring.
         std::fs::create_dir_all(dir)
-            .map_err(errno)
             .with_context(|| format!("mkdir({})", dir.display()))?;
     }
     let plan = Plan::new(args.quick, args.trials, args.max_touch);
@@ -169,8 +174,6 @@ fn run(args: Args) -> Result<()> {
     );
 
     if args.json || args.markdown {
-        // Machine-readable output: check hygiene quietly first, so stdout holds only the report.
-        hygiene.verify()?;
         print!(
             "{}",
             if args.json {
@@ -192,12 +195,11 @@ fn run(args: Args) -> Result<()> {
             written.join(", ")
         );
     }
-    println!();
-    hygiene.check()
+    Ok(())
 }
 
-/// Collects rows; `section`, `pinned`, `touched` and `unit` apply to the rows added next.
-#[cfg(target_os = "linux")]
+/// Collects rows; `section`, `pinned`, `touched` and `unit` apply to the rows added
+/// next.
 struct Recorder<'a> {
     rows: Vec<Row>,
     progress: &'a Progress,
@@ -207,9 +209,9 @@ struct Recorder<'a> {
     unit: Unit,
 }
 
-#[cfg(target_os = "linux")]
 impl Recorder<'_> {
-    /// Runs `measure` (one figure per trial) and records it as row `id`; returns the figures.
+    /// Runs `measure` (one figure per trial) and records it as row `id`; returns the
+    /// figures.
     fn add(
         &mut self,
         id: impl Into<String>,
@@ -235,9 +237,9 @@ impl Recorder<'_> {
     }
 }
 
-/// The measurements, in the chapter's order. Pinned measurements run with this thread (and so
-/// every task it creates meanwhile) on one CPU; the guard from `pin_if` undoes the pin.
-#[cfg(target_os = "linux")]
+/// The measurements, in the chapter's order. Pinned measurements run with this thread
+/// (and so every task it creates meanwhile) on one CPU; the guard from `pin_if` undoes
+/// the pin.
 fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>> {
     use Who::{Process, Thread};
     let t = plan.trials;
@@ -359,7 +361,8 @@ fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>
         )?;
     }
 
-    // 4. Communication, unpinned: round trips of a small message, then 64 KiB throughput.
+    // 4. Communication, unpinned: round trips of a small message, then 64 KiB
+    //    throughput.
     //    The pipe rows reuse the unpinned ping-pong above: it is the same measurement.
     r.section = Section::Latency;
     r.pinned = false;
@@ -424,7 +427,8 @@ fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>
         || throughput::channel_stream(t, bytes),
     )?;
 
-    // 5. Memory: N idle processes vs N idle threads, each trial in a fresh probe process.
+    // 5. Memory: N idle processes vs N idle threads, each trial in a fresh probe
+    //    process.
     r.section = Section::Memory;
     r.unit = Unit::Kib;
     let n = plan.idle_tasks;
@@ -467,7 +471,6 @@ fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>
 }
 
 /// How many rows [`measure_all`] makes (the progress bar's length).
-#[cfg(target_os = "linux")]
 fn row_count(plan: &Plan) -> u64 {
     let creation = 5 * 2;
     let sizes = 3 * plan.sizes.len() as u64;
@@ -477,7 +480,6 @@ fn row_count(plan: &Plan) -> u64 {
     creation + sizes + switching + communication + memory
 }
 
-#[cfg(target_os = "linux")]
 fn figure(figures: &[(String, f64)], key: &str) -> Result<f64> {
     figures
         .iter()
@@ -486,12 +488,10 @@ fn figure(figures: &[(String, f64)], key: &str) -> Result<f64> {
         .with_context(|| format!("the memory probe did not report {key}"))
 }
 
-/// Progress on stderr while the measurements run; indicatif draws nothing when stderr is not
-/// a terminal (tests, redirects).
-#[cfg(target_os = "linux")]
+/// Progress on stderr while the measurements run; indicatif draws nothing when stderr
+/// is not a terminal (tests, redirects).
 struct Progress(ProgressBar);
 
-#[cfg(target_os = "linux")]
 impl Progress {
     fn new(steps: u64) -> Progress {
         let bar =
@@ -511,30 +511,18 @@ impl Progress {
 }
 
 /// Writes every reference file into `dir`; returns their names.
-#[cfg(target_os = "linux")]
 fn write_reference(dir: &Path, report: &Report) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for (name, contents) in costs::reference_files(report) {
         let path = dir.join(&name);
         std::fs::write(&path, contents)
-            .map_err(errno)
             .with_context(|| format!("write({})", path.display()))?;
         names.push(name);
     }
     Ok(names)
 }
 
-/// An I/O error as its errno, so the message reads `ENOTDIR: Not a directory`.
-#[cfg(target_os = "linux")]
-fn errno(e: std::io::Error) -> anyhow::Error {
-    match e.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).into(),
-        None => e.into(),
-    }
-}
-
 /// `--rerender DIR`: the tables and charts again from DIR/reference.json.
-#[cfg(target_os = "linux")]
 fn rerender(dir: &Path) -> Result<()> {
     let path = dir.join("reference.json");
     let text = std::fs::read_to_string(&path)

@@ -18,10 +18,12 @@ pub struct Report {
     /// `--quick`: tiny loop counts, to test the harness, not to quote.
     pub quick: bool,
     pub machine: Machine,
-    /// Trials per row (each trial runs many operations and yields one per-operation figure).
+    /// Trials per row (each trial runs many operations and yields one per-operation
+    /// figure).
     pub trials: u32,
     pub rows: Vec<Row>,
-    /// Ours against `perf bench sched pipe` and `stress-ng`, where those were installed.
+    /// Ours against `perf bench sched pipe` and `stress-ng`, where those were
+    /// installed.
     pub cross_checks: Vec<CrossCheck>,
     /// One line per cross-check that could not run, saying why.
     pub cross_checks_skipped: Vec<String>,
@@ -43,13 +45,103 @@ pub struct Machine {
     /// Kernel release, from /proc/sys/kernel/osrelease.
     pub kernel: String,
     /// Transparent huge pages mode (the bracketed word of
-    /// /sys/kernel/mm/transparent_hugepage/enabled); the fork-vs-size test opts out of them.
+    /// /sys/kernel/mm/transparent_hugepage/enabled); the fork-vs-size test opts out of
+    /// them.
     pub transparent_hugepages: String,
     /// One-minute load average before and after the run (other work on the machine).
     pub load_before: f64,
     pub load_after: f64,
     /// When the run started, `YYYY-MM-DD HH:MM UTC`.
     pub date_utc: String,
+    /// What the kernel adds to a switch between address spaces on this CPU. `None` in a
+    /// report recorded before the harness read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_space_switch: Option<AddressSpaceSwitch>,
+}
+
+impl Machine {
+    /// The run could use one CPU only (`taskset -c 0`, a cgroup): pinned and unpinned
+    /// rows then ran alike.
+    pub fn one_cpu(&self) -> bool {
+        self.allowed_cpus == self.pinned_cpu.to_string()
+    }
+}
+
+/// The conditions of a switch from one process's address space to another's, which
+/// threads of one process never make: Spectre v2 and Meltdown mitigations, and PCID.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct AddressSpaceSwitch {
+    /// The x86 CPU flag `pcid` in /proc/cpuinfo: TLB entries carry an address-space
+    /// tag, so loading another process's page tables need not flush the TLB. `None`
+    /// where the CPU reports no x86 flags.
+    pub pcid: Option<bool>,
+    /// Every file of /sys/devices/system/cpu/vulnerabilities with its one line, by name
+    /// (empty where the kernel has no such directory).
+    pub vulnerabilities: std::collections::BTreeMap<String, String>,
+}
+
+impl AddressSpaceSwitch {
+    /// The Spectre v2 user-space IBPB mode, from `spectre_v2`'s `IBPB: …` part:
+    /// `always-on`, `conditional` or `disabled`.
+    pub fn ibpb(&self) -> Option<&str> {
+        let line = self.vulnerabilities.get("spectre_v2")?;
+        let rest = &line[line.find("IBPB: ")? + "IBPB: ".len()..];
+        Some(rest.split(';').next().unwrap_or(rest).trim())
+    }
+
+    /// Kernel page-table isolation is on (`meltdown: Mitigation: PTI`): every entry
+    /// into the kernel and every return to user space switches page tables.
+    pub fn kpti(&self) -> bool {
+        self.vulnerabilities
+            .get("meltdown")
+            .is_some_and(|m| m.contains("PTI"))
+    }
+
+    /// What this means for a switch to another process, in words.
+    pub fn summary(&self) -> String {
+        if self.vulnerabilities.is_empty() && self.pcid.is_none() {
+            return "not known (no mitigation state in /sys, no x86 CPU flags)"
+                .to_string();
+        }
+        let ibpb = match self.ibpb() {
+            Some("always-on") => "IBPB on every switch to another process",
+            Some("conditional") => {
+                "IBPB only to or from a process that asked for it (prctl, seccomp)"
+            }
+            _ => "no IBPB",
+        };
+        let tlb = match self.pcid {
+            Some(true) => "; PCID: a change of address space need not flush the TLB",
+            Some(false) => "; no PCID: a change of address space flushes the TLB",
+            None => "",
+        };
+        let kpti = if self.kpti() {
+            "; KPTI: page tables switched on every kernel entry and exit"
+        } else {
+            "; no KPTI"
+        };
+        format!("{ibpb}{tlb}{kpti}")
+    }
+
+    /// The sysfs lines that concern a switch (`spectre_v2`, `meltdown`), and the PCID
+    /// flag: (label, state).
+    pub fn details(&self) -> Vec<(&'static str, String)> {
+        let sysfs = |name: &str| {
+            self.vulnerabilities
+                .get(name)
+                .map_or_else(|| "not reported".to_string(), String::clone)
+        };
+        let pcid = match self.pcid {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "not an x86 CPU",
+        };
+        vec![
+            ("Spectre v2 mitigation", sysfs("spectre_v2")),
+            ("Meltdown mitigation", sysfs("meltdown")),
+            ("PCID", pcid.to_string()),
+        ]
+    }
 }
 
 /// Which part of the chapter a row belongs to.
@@ -92,10 +184,12 @@ impl Section {
                 "Creation: create a process or thread, let it end, wait for it"
             }
             Section::ForkSize => {
-                "Creation vs touched memory: fork copies page tables, posix_spawn and threads do not"
+                "Creation vs touched memory: fork copies page tables, posix_spawn \
+                and threads do not"
             }
             Section::ContextSwitch => {
-                "Context switching: 1-byte round trip between two tasks, two switches each"
+                "Context switching: 1-byte round trip between two tasks, two \
+                switches each"
             }
             Section::Latency => "Communication latency: round trip of a small message",
             Section::Throughput => "Communication throughput: 64 KiB messages, one way",
@@ -227,8 +321,8 @@ impl Row {
         if self.pinned { "pinned" } else { "unpinned" }
     }
 
-    /// The row's label in tables and charts: what, and for the fork-vs-size rows how much
-    /// memory was touched.
+    /// The row's label in tables and charts: what, and for the fork-vs-size rows how
+    /// much memory was touched.
     pub fn label(&self) -> String {
         match self.touched_mib {
             Some(mib) => format!("{}, {mib} MiB touched", self.what),
@@ -237,8 +331,9 @@ impl Row {
     }
 }
 
-/// Median, smallest and largest of `samples` (the median of an even count is the mean of the
-/// two middle values). Empty input gives zeros, which [`Report::problems`] then reports.
+/// Median, smallest and largest of `samples` (the median of an even count is the mean
+/// of the two middle values). Empty input gives zeros, which [`Report::problems`] then
+/// reports.
 pub fn summarize(samples: &[f64]) -> (f64, f64, f64) {
     if samples.is_empty() {
         return (0.0, 0.0, 0.0);
@@ -287,7 +382,14 @@ const HEADLINES: &[Headline] = &[
     Headline {
         a: "creation-fork-wait-unpinned",
         b: "creation-thread-spawn-unpinned",
-        sentence: "fork + _exit + waitpid takes {ratio} as long as thread spawn + join",
+        sentence: "unpinned, fork + _exit + waitpid takes {ratio} as long as thread \
+            spawn + join",
+    },
+    Headline {
+        a: "creation-fork-wait-pinned",
+        b: "creation-thread-spawn-pinned",
+        sentence: "pinned, fork + _exit + waitpid takes {ratio} as long as thread \
+            spawn + join",
     },
     Headline {
         a: "creation-fork-exec-unpinned",
@@ -297,12 +399,14 @@ const HEADLINES: &[Headline] = &[
     Headline {
         a: "size-fork-wait-max",
         b: "size-fork-wait-0",
-        sentence: "fork after touching {max} MiB takes {ratio} as long as fork with nothing touched",
+        sentence: "fork after touching {max} MiB takes {ratio} as long as fork with \
+            nothing touched",
     },
     Headline {
         a: "size-posix-spawn-max",
         b: "size-posix-spawn-0",
-        sentence: "posix_spawn after touching {max} MiB takes {ratio} as long as with nothing touched",
+        sentence: "posix_spawn after touching {max} MiB takes {ratio} as long as \
+            with nothing touched",
     },
     Headline {
         a: "switch-pipe-processes-pinned",
@@ -312,17 +416,20 @@ const HEADLINES: &[Headline] = &[
     Headline {
         a: "switch-pipe-processes-unpinned",
         b: "switch-pipe-processes-pinned",
-        sentence: "pipe round trip between processes: unpinned takes {ratio} as long as pinned",
+        sentence: "pipe round trip between processes: unpinned takes {ratio} as long \
+            as pinned",
     },
     Headline {
         a: "switch-condvar-threads-pinned",
         b: "switch-pipe-threads-pinned",
-        sentence: "pinned round trip between threads: Mutex + Condvar takes {ratio} as long as a pipe",
+        sentence: "pinned round trip between threads: Mutex + Condvar takes {ratio} \
+            as long as a pipe",
     },
     Headline {
         a: "latency-pipe-processes",
         b: "latency-shm-processes",
-        sentence: "round trip between processes: a pipe takes {ratio} as long as shared memory",
+        sentence: "round trip between processes: a pipe takes {ratio} as long as \
+            shared memory",
     },
     Headline {
         a: "latency-shm-processes",
@@ -332,12 +439,14 @@ const HEADLINES: &[Headline] = &[
     Headline {
         a: "throughput-shm-processes",
         b: "throughput-shm-threads",
-        sentence: "shared-memory throughput: processes move {ratio} as many bytes per second as threads",
+        sentence: "shared-memory throughput: processes move {ratio} as many bytes \
+            per second as threads",
     },
     Headline {
         a: "throughput-shm-processes",
         b: "throughput-pipe-processes",
-        sentence: "between processes: shared memory moves {ratio} as many bytes per second as a pipe",
+        sentence: "between processes: shared memory moves {ratio} as many bytes per \
+            second as a pipe",
     },
     Headline {
         a: "memory-process-private",
@@ -347,7 +456,8 @@ const HEADLINES: &[Headline] = &[
     Headline {
         a: "memory-process-rss",
         b: "memory-process-private",
-        sentence: "the RSS that ps shows for an idle child is {ratio} what it really adds",
+        sentence: "the RSS that ps shows for an idle child is {ratio} what it really \
+            adds",
     },
 ];
 
@@ -396,8 +506,8 @@ impl Report {
             .collect()
     }
 
-    /// Figures that are not positive and finite, or rows without trials: an empty list means
-    /// the report is sound.
+    /// Figures that are not positive and finite, or rows without trials: an empty list
+    /// means the report is sound.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let positive = |v: f64| v.is_finite() && v > 0.0;
@@ -440,16 +550,26 @@ impl Report {
             ""
         };
         format!(
-            "{}, {} logical CPUs{vm}, Linux {}, load average {:.2} before / {:.2} after",
+            "{}, {} logical CPUs{vm}, Linux {}, load average {:.2} before / {:.2} \
+             after",
             m.cpu_model, m.logical_cpus, m.kernel, m.load_before, m.load_after
         )
     }
 
     fn cpus_line(&self) -> String {
-        format!(
-            "pinned rows ran on CPU {} only; unpinned rows could use CPUs {}",
-            self.machine.pinned_cpu, self.machine.allowed_cpus
-        )
+        let m = &self.machine;
+        if m.one_cpu() {
+            format!(
+                "only CPU {} is available to this run, so pinned and unpinned rows are \
+                 the same: both tasks share that CPU",
+                m.pinned_cpu
+            )
+        } else {
+            format!(
+                "pinned rows ran on CPU {} only; unpinned rows could use CPUs {}",
+                m.pinned_cpu, m.allowed_cpus
+            )
+        }
     }
 
     fn cross_check_line(check: &CrossCheck) -> String {
@@ -471,17 +591,25 @@ impl Report {
         let _ = writeln!(w, "costs: what processes and threads cost on this machine");
         let _ = writeln!(w, "Machine: {}", self.machine_line());
         let _ = writeln!(w, "CPUs: {}", self.cpus_line());
+        if let Some(switch) = &self.machine.address_space_switch {
+            let _ = writeln!(w, "Switch to another process: {}", switch.summary());
+            for (label, state) in switch.details() {
+                let _ = writeln!(w, "  {label}: {state}");
+            }
+        }
         if !self.rows.is_empty() {
             let _ = writeln!(
                 w,
-                "Each figure is the median of {} trials; the fastest and slowest trial are in brackets.",
+                "Each figure is the median of {} trials; the fastest and slowest \
+                trial are in brackets.",
                 self.trials
             );
         }
         if self.quick {
             let _ = writeln!(
                 w,
-                "Quick run: tiny loop counts to test the harness; do not quote these figures."
+                "Quick run: tiny loop counts to test the harness; do not quote these \
+                figures."
             );
         }
         let label_width = self
@@ -537,22 +665,25 @@ impl Report {
     fn cross_check_heading(&self) -> String {
         match self.cross_checks.first() {
             Some(c) => format!(
-                "Cross-check against independent tools (both sides pinned to CPU {}, {} alternating rounds each, same loop count):",
+                "Cross-check against independent tools (both sides pinned to CPU {}, \
+                {} alternating rounds each, same loop count):",
                 self.machine.pinned_cpu, c.rounds
             ),
             None => "Cross-check against independent tools:".to_string(),
         }
     }
 
-    /// Markdown: one table per section, each between `<!-- ANCHOR: name -->` lines so the
-    /// chapter can include them one at a time. Rows carry HTML ids (`row-<id>`) for links.
+    /// Markdown: one table per section, each between `<!-- ANCHOR: name -->` lines so
+    /// the chapter can include them one at a time. Rows carry HTML ids (`row-<id>`)
+    /// that other pages can link to.
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
         let w = &mut out;
         let m = &self.machine;
         let _ = writeln!(
             w,
-            "<!-- Generated by `{REFERENCE_COMMAND}` from reference.json. Do not edit. -->"
+            "<!-- Generated by `{REFERENCE_COMMAND}` from reference.json. Do not \
+            edit. -->"
         );
         let _ = writeln!(w, "<!-- ANCHOR: machine -->");
         let _ = writeln!(w, "| Machine | |");
@@ -569,11 +700,22 @@ impl Report {
             m.logical_cpus
         );
         let _ = writeln!(w, "| Kernel | Linux {} |", md(&m.kernel));
-        let _ = writeln!(
-            w,
-            "| Pinning | pinned rows on CPU {} only; unpinned rows on CPUs {} |",
-            m.pinned_cpu, m.allowed_cpus
-        );
+        let _ = writeln!(w, "| Pinning | {} |", self.cpus_line());
+        match &m.address_space_switch {
+            Some(switch) => {
+                let _ = writeln!(
+                    w,
+                    "| Switch to another process | {} |",
+                    md(&switch.summary())
+                );
+                for (label, state) in switch.details() {
+                    let _ = writeln!(w, "| {label} | {} |", md(&state));
+                }
+            }
+            None => {
+                let _ = writeln!(w, "| Mitigations | not recorded in this run |");
+            }
+        }
         let _ = writeln!(
             w,
             "| Transparent huge pages | {} (the fork-vs-size test opts out) |",
@@ -604,7 +746,8 @@ impl Report {
             let _ = writeln!(w, "<!-- ANCHOR: {} -->", section.anchor());
             let _ = writeln!(
                 w,
-                "| Operation | Who | Pinned | Median ({}) | Fastest – slowest trial | Per trial |",
+                "| Operation | Who | Pinned | Median ({}) | Fastest – slowest trial \
+                | Per trial |",
                 section.column()
             );
             let _ = writeln!(w, "|---|---|---|--:|--:|--:|");
@@ -635,7 +778,8 @@ impl Report {
         if !self.cross_checks.is_empty() {
             let _ = writeln!(
                 w,
-                "| Measurement | Loops × rounds | Ours (median) | Tool | Tool (median) | Ratio ours/tool |"
+                "| Measurement | Loops × rounds | Ours (median) | Tool | Tool \
+                (median) | Ratio ours/tool |"
             );
             let _ = writeln!(w, "|---|--:|--:|---|--:|--:|");
             for c in &self.cross_checks {
@@ -660,17 +804,11 @@ impl Report {
         for chart in crate::charts::CHARTS {
             let _ = writeln!(w);
             let _ = writeln!(w, "<!-- ANCHOR: caption-{} -->", chart.name);
-            let links: Vec<String> = self
-                .rows
-                .iter()
-                .filter(|r| chart.sections.contains(&r.section))
-                .map(|r| format!("[{}](#row-{})", md(&short_label(r)), r.id))
-                .collect();
             let _ = writeln!(
                 w,
-                "*{}* Bars or points are medians; whiskers span the fastest to the slowest trial. Table rows: {}.",
-                chart.title,
-                links.join(", ")
+                "*{}.* Bars or points are medians; whiskers span the fastest to the \
+                 slowest trial.",
+                chart.title
             );
             let _ = writeln!(w, "<!-- ANCHOR_END: caption-{} -->", chart.name);
         }
@@ -723,29 +861,53 @@ fn md(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+// Unit tests: `#[test]` functions are compiled only by `cargo test`.
 
-    #[test]
-    fn summarize_takes_the_middle() {
-        assert_eq!(summarize(&[3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
-        assert_eq!(summarize(&[4.0, 1.0, 2.0, 3.0]), (2.5, 1.0, 4.0));
-    }
+#[test]
+fn summarize_takes_the_middle() {
+    assert_eq!(summarize(&[3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
+    assert_eq!(summarize(&[4.0, 1.0, 2.0, 3.0]), (2.5, 1.0, 4.0));
+}
 
-    #[test]
-    fn units_keep_three_digits() {
-        assert_eq!(Unit::Micros.format(5.523), "5.52 µs");
-        assert_eq!(Unit::Micros.format(48.23), "48.2 µs");
-        assert_eq!(Unit::Micros.format(162.4), "162 µs");
-        assert_eq!(Unit::Micros.format(0.213), "213 ns");
-        assert_eq!(Unit::Micros.format(34_100.0), "34.1 ms");
-        assert_eq!(Unit::GibPerSec.format(2.345), "2.35 GiB/s");
-        assert_eq!(Unit::Kib.format(180.04), "180.0 KiB");
-    }
+#[test]
+fn units_keep_three_digits() {
+    assert_eq!(Unit::Micros.format(5.523), "5.52 µs");
+    assert_eq!(Unit::Micros.format(48.23), "48.2 µs");
+    assert_eq!(Unit::Micros.format(162.4), "162 µs");
+    assert_eq!(Unit::Micros.format(0.213), "213 ns");
+    assert_eq!(Unit::Micros.format(34_100.0), "34.1 ms");
+    assert_eq!(Unit::GibPerSec.format(2.345), "2.35 GiB/s");
+    assert_eq!(Unit::Kib.format(180.04), "180.0 KiB");
+}
 
-    #[test]
-    fn markdown_escapes_underscores() {
-        assert_eq!(md("fork + _exit"), "fork + \\_exit");
-    }
+#[test]
+fn markdown_escapes_underscores() {
+    assert_eq!(md("fork + _exit"), "fork + \\_exit");
+}
+
+#[test]
+fn reads_ibpb_and_kpti_from_the_sysfs_lines() {
+    let switch = |spectre: &str, meltdown: &str| AddressSpaceSwitch {
+        pcid: Some(false),
+        vulnerabilities: [("spectre_v2", spectre), ("meltdown", meltdown)]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+    };
+    let amd = switch(
+        "Mitigation: Retpolines; IBPB: conditional; IBRS_FW; STIBP: disabled",
+        "Not affected",
+    );
+    assert_eq!(amd.ibpb(), Some("conditional"));
+    assert!(!amd.kpti());
+    let old_intel = switch(
+        "Mitigation: IBRS; IBPB: always-on; STIBP: disabled; RSB filling",
+        "Mitigation: PTI",
+    );
+    assert_eq!(old_intel.ibpb(), Some("always-on"));
+    assert!(old_intel.kpti());
+    assert!(
+        old_intel
+            .summary()
+            .contains("no PCID: a change of address space flushes")
+    );
 }

@@ -48,8 +48,9 @@ pub fn fork_exec(ops: u64) -> Result<f64> {
     let start = Instant::now();
     for _ in 0..ops {
         let child = fork_child(|| {
-            // SAFETY: path, argv and envp are NUL-terminated C strings and null-terminated
-            // arrays that live in this (copied) memory; execve is async-signal-safe.
+            // SAFETY: path, argv and envp are NUL-terminated C strings and
+            // null-terminated arrays in this (copied) memory; execve is
+            // async-signal-safe.
             unsafe {
                 libc::execve(BIN_TRUE.as_ptr(), cmd.argv.as_ptr(), cmd.envp.as_ptr())
             };
@@ -62,15 +63,16 @@ pub fn fork_exec(ops: u64) -> Result<f64> {
 
 // ANCHOR: posix-spawn
 /// posix_spawn of /bin/true, then waitpid. glibc implements it with clone(CLONE_VM |
-/// CLONE_VFORK): the child borrows the parent's memory until it execs, so no page table is
-/// copied, however much memory the parent has.
+/// CLONE_VFORK): the child borrows the parent's memory until it execs, so no page table
+/// is copied, however much memory the parent has.
 pub fn posix_spawn(ops: u64) -> Result<f64> {
     let cmd = TrueCommand::new();
     let start = Instant::now();
     for _ in 0..ops {
         let mut pid: libc::pid_t = 0;
-        // SAFETY: `pid` is a valid out-pointer; path, argv and envp are valid NUL-terminated
-        // strings in null-terminated arrays; null file actions and attributes mean defaults.
+        // SAFETY: `pid` is a valid out-pointer; path, argv and envp are valid
+        // NUL-terminated strings in null-terminated arrays; null file actions and
+        // attributes mean the defaults.
         let rc = unsafe {
             libc::posix_spawn(
                 &mut pid,
@@ -123,8 +125,8 @@ pub fn scoped_thread(ops: u64) -> Result<f64> {
 // ANCHOR_END: thread-spawn
 
 // ANCHOR: touch
-/// A private mapping of `mib` MiB with every 4 KiB page written once, so each page has a
-/// page-table entry that fork must copy (and mark copy-on-write) for the child.
+/// A private mapping of `mib` MiB with every 4 KiB page written once, so each page has
+/// a page-table entry that fork must copy (and mark copy-on-write) for the child.
 pub fn touched_memory(mib: u64) -> Result<Option<Mapping>> {
     if mib == 0 {
         return Ok(None);

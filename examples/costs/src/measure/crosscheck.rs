@@ -10,8 +10,8 @@ use super::creation;
 use super::roundtrip::pipe_pingpong;
 use super::sys::Cpus;
 
-/// Runs `program args…` in its own process group (stress-ng signals its group) and returns
-/// stdout + stderr, or a one-line reason why it could not run.
+/// Runs `program args…` in its own process group (stress-ng signals its group) and
+/// returns stdout + stderr, or a one-line reason why it could not run.
 fn run_tool(program: &str, args: &[&str]) -> Result<String, String> {
     let mut cmd = Command::new(program);
     cmd.args(args);
@@ -49,7 +49,8 @@ fn perf_usecs(text: &str) -> Option<f64> {
         .and_then(|l| l.split_whitespace().next()?.parse().ok())
 }
 
-/// µs per fork from `stress-ng --metrics-brief`: the fork line's "bogo ops/s (real time)".
+/// µs per fork from `stress-ng --metrics-brief`: from the fork line's
+/// "bogo ops/s (real time)".
 fn stress_ng_usecs(text: &str) -> Option<f64> {
     let line = text
         .lines()
@@ -65,7 +66,8 @@ pub struct Settings {
     pub fork_ops: u64,
 }
 
-/// Runs every cross-check whose tool is installed; the strings say which were skipped, why.
+/// Runs every cross-check whose tool is installed; the strings say which were
+/// skipped, and why.
 pub fn run(
     cpus: &Cpus,
     settings: &Settings,
@@ -74,7 +76,7 @@ pub fn run(
     let mut checks = Vec::new();
     let mut skipped = Vec::new();
     let loops = settings.loops.to_string();
-    // Both sides inherit this pin: perf's two workers and our two tasks all share one CPU.
+    // Both sides inherit this pin: perf's two workers and our two tasks share a CPU.
     let _pin = cpus.pin()?;
 
     // ANCHOR: perf
@@ -179,15 +181,18 @@ pub fn steps(settings: &Settings) -> u64 {
     2 * settings.rounds as u64 + settings.rounds.min(3) as u64
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+// Unit tests: `#[test]` functions are compiled only by `cargo test`.
 
-    #[test]
-    fn parses_perf_and_stress_ng() {
-        let perf = "# Running 'sched/pipe' benchmark:\n\n     Total time: 0.133 [sec]\n\n       6.673350 usecs/op\n         149849 ops/sec\n";
-        assert_eq!(perf_usecs(perf), Some(6.673350));
-        let stress = "stress-ng: metrc: [5428] fork               5000      2.03      0.97      1.02      2500.00        2504.49\n";
-        assert_eq!(stress_ng_usecs(stress), Some(400.0));
-    }
+#[test]
+fn parses_perf_and_stress_ng() {
+    let perf = concat!(
+        "# Running 'sched/pipe' benchmark:\n\n     Total time: 0.133 [sec]\n\n",
+        "       6.673350 usecs/op\n         149849 ops/sec\n",
+    );
+    assert_eq!(perf_usecs(perf), Some(6.673350));
+    let stress = concat!(
+        "stress-ng: metrc: [5428] fork               5000      2.03      0.97      ",
+        "1.02      2500.00        2504.49\n",
+    );
+    assert_eq!(stress_ng_usecs(stress), Some(400.0));
 }

@@ -1,10 +1,11 @@
-//! What machine this is: CPU, kernel, load, from /proc and /sys.
+//! What machine this is: CPU, kernel, load, mitigations, from /proc and /sys.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use costs::Machine;
+use costs::{AddressSpaceSwitch, Machine};
 
 use super::sys::Cpus;
 
@@ -29,8 +30,10 @@ pub fn describe(cpus: &Cpus) -> Result<Machine> {
     let cpu_model = field("model name")
         .or_else(|| field("Model"))
         .unwrap_or_else(|| "unknown CPU".to_string());
-    let virtual_machine =
-        field("flags").is_some_and(|f| f.split_whitespace().any(|w| w == "hypervisor"));
+    let has_flag = |flag: &str| {
+        field("flags").map(|flags| flags.split_whitespace().any(|w| w == flag))
+    };
+    let virtual_machine = has_flag("hypervisor").unwrap_or(false);
     let logical_cpus = cpuinfo
         .lines()
         .filter(|l| l.starts_with("processor"))
@@ -60,7 +63,31 @@ pub fn describe(cpus: &Cpus) -> Result<Machine> {
         load_before: load_average()?,
         load_after: 0.0,
         date_utc: utc_now(),
+        address_space_switch: Some(AddressSpaceSwitch {
+            pcid: has_flag("pcid"),
+            vulnerabilities: vulnerabilities()?,
+        }),
     })
+}
+
+/// Each file of /sys/devices/system/cpu/vulnerabilities and its line: how the kernel
+/// mitigates each CPU flaw (`spectre_v2` says whether it issues IBPB between processes,
+/// `meltdown` whether it isolates its page tables). Empty where the directory is
+/// missing.
+fn vulnerabilities() -> Result<BTreeMap<String, String>> {
+    let dir = "/sys/devices/system/cpu/vulnerabilities";
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(BTreeMap::new());
+    };
+    let mut found = BTreeMap::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {dir}"))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let state = fs::read_to_string(entry.path())
+            .with_context(|| format!("reading {dir}/{name}"))?;
+        found.insert(name, state.trim().to_string());
+    }
+    Ok(found)
 }
 
 /// `YYYY-MM-DD HH:MM UTC` for now (days to civil date: Howard Hinnant's algorithm).

@@ -1,8 +1,9 @@
 //! Memory overhead: how much memory N idle processes or N idle threads add.
 //!
-//! Each trial runs in a fresh copy of this program (`costs --memory-probe …`), so that no
-//! trial sees memory an earlier one left behind (glibc keeps the stacks of ended threads for
-//! reuse, for example). The probe prints one line, `probe: <figures>`, that the main run reads.
+//! Each trial runs in a fresh copy of this program (`costs --memory-probe …`), so that
+//! no trial sees memory an earlier one left behind (glibc keeps the stacks of ended
+//! threads for reuse, for example). The probe prints one line, `probe: <figures>`, that
+//! the main run reads.
 
 use std::fs;
 use std::process::Command;
@@ -31,20 +32,20 @@ fn read_proc(path: &str) -> Result<String> {
 }
 
 // ANCHOR: idle-processes
-/// In the probe: fork `n` children that only wait (in `pause`), then add up the memory only
-/// each child has (Private_Clean + Private_Dirty in smaps_rollup: the pages copy-on-write has
-/// given it) plus its page tables (VmPTE). Rss is reported too: it also counts every page
-/// still shared with the parent, which is what `ps` and `top` show.
+/// In the probe: fork `n` children that only wait (in `pause`), then add up the memory
+/// only each child has (Private_Clean + Private_Dirty in smaps_rollup: the pages
+/// copy-on-write has given it) plus its page tables (VmPTE). Rss, what `ps` and `top`
+/// show, is reported too: it also counts the mapped pages still shared with the parent.
 fn idle_processes(n: u32) -> Result<(f64, f64)> {
     let (ready_r, ready_w) = pipe()?;
-    // Each `Child` guard kills and reaps its child when dropped, however this function ends.
+    // Each `Child` guard kills and reaps its child when dropped, however we return.
     let mut children: Vec<Child> = Vec::new();
     for _ in 0..n {
         let ready = raw(&ready_w);
         children.push(fork_child(move || {
             raw_write_all(ready, &[1]); // "I exist and have touched what I will touch"
             loop {
-                // SAFETY: pause has no preconditions; it sleeps until a signal (SIGKILL) comes.
+                // SAFETY: pause has no preconditions; it sleeps until SIGKILL comes.
                 unsafe { libc::pause() };
             }
         })?);
@@ -79,13 +80,13 @@ fn own_memory() -> Result<f64> {
 }
 
 // ANCHOR: idle-threads
-/// In the probe: start `n` threads (std's default 2 MiB stacks) that wait at a gate, and see
-/// how much this process's resident memory and page tables grew.
+/// In the probe: start `n` threads (std's default 2 MiB stacks) that wait at a gate,
+/// and see how much this process's resident memory and page tables grew.
 fn idle_threads(n: u32) -> Result<f64> {
     let before = own_memory()?;
     let gate = Gate::default();
     std::thread::scope(|s| {
-        // However this closure returns, open the gate so the scope can join every thread.
+        // However this closure returns, open the gate so the scope can join them all.
         let _open_on_return = OpenOnDrop(&gate);
         for started in 0..n {
             std::thread::Builder::new()
@@ -167,14 +168,14 @@ pub fn run_probe(kind: ProbeKind, n: u32) -> Result<Vec<(String, f64)>> {
     let output = Command::new(&exe)
         .args(["--memory-probe", kind_name, "--tasks", &n.to_string()])
         .output()
-        .with_context(|| format!("running {}", exe.display()))?;
+        .with_context(|| format!("spawning {}", exe.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
+        // The probe said what went wrong in one line of its own, `costs: error: …`.
         let stderr = String::from_utf8_lossy(&output.stderr);
-        bail!(
-            "memory probe ({kind_name}) failed: {}",
-            stderr.lines().next().unwrap_or("no message")
-        );
+        let line = stderr.lines().next().unwrap_or("no message");
+        let cause = line.strip_prefix("costs: error: ").unwrap_or(line);
+        bail!("measuring the memory of idle {kind_name}: {cause}");
     }
     let line = stdout
         .lines()

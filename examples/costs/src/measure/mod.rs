@@ -1,5 +1,6 @@
-//! The measurements. Each function measures one thing and returns per-operation figures;
-//! `main.rs` decides what to run, pinned or not, how often, and in which order.
+//! The measurements. Each function measures one thing and returns per-operation
+//! figures; `main.rs` decides what to run, pinned or not, how often, and in which
+//! order.
 
 pub mod creation;
 pub mod crosscheck;
@@ -12,7 +13,8 @@ pub mod throughput;
 
 use anyhow::Result;
 
-/// Loop counts: the full run (minutes of care for stable medians) or `--quick` (seconds).
+/// Loop counts: the full run (minutes of care for stable medians) or `--quick`
+/// (seconds).
 pub struct Plan {
     pub quick: bool,
     pub trials: u32,
@@ -84,7 +86,8 @@ impl Plan {
         }
     }
 
-    /// Creations per trial at a touched size: fewer when each fork copies more page tables.
+    /// Creations per trial at a touched size: fewer when each fork copies more page
+    /// tables.
     pub fn size_ops(&self, mib: u64) -> u64 {
         match (self.quick, mib) {
             (true, _) => 2,

@@ -1,7 +1,8 @@
-//! Round trips: this thread sends a small message, the partner (process or thread) sends it
-//! back. Over a pipe or socket each side blocks in `read` until the other writes, so every
-//! round trip is two context switches when both share one CPU: the method of
-//! `perf bench sched pipe`. Each function returns one figure per trial, in µs per round trip.
+//! Round trips: this thread sends a small message, the partner (process or thread)
+//! sends it back. Over a pipe or socket each side blocks in `read` until the other
+//! writes, so every round trip is two context switches when both share one CPU: the
+//! method of `perf bench sched pipe`. Each function returns one figure per trial, in µs
+//! per round trip.
 
 use std::hint::black_box;
 use std::os::fd::OwnedFd;
@@ -99,7 +100,8 @@ pub fn socket_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f6
 }
 
 // ANCHOR: condvar
-/// Ping-pong between two threads over a Mutex and a Condvar (futex wait and wake, no pipe).
+/// Ping-pong between two threads over a Mutex and a Condvar: futex wait and wake, no
+/// pipe.
 pub fn condvar_pingpong(trials: u32, round_trips: u64) -> Result<Vec<f64>> {
     #[derive(Default)]
     struct Ball {
@@ -136,7 +138,8 @@ pub fn condvar_pingpong(trials: u32, round_trips: u64) -> Result<Vec<f64>> {
                 }
                 Ok(())
             });
-            ball.lock().map_err(poisoned)?.stop = true; // stop the partner, success or not
+            // Stop the partner, success or not.
+            ball.lock().map_err(poisoned)?.stop = true;
             changed.notify_one();
             result
         },
@@ -144,9 +147,9 @@ pub fn condvar_pingpong(trials: u32, round_trips: u64) -> Result<Vec<f64>> {
 }
 // ANCHOR_END: condvar
 
-/// Two counters in memory both tasks map: the main task bumps `ping`, the partner copies it
-/// to `pong`. Neither blocks in the kernel: each spins (then yields) until the other's write
-/// shows up.
+/// Two counters in memory both tasks map: the main task bumps `ping`, the partner
+/// copies it to `pong`. Neither blocks in the kernel: each spins (then yields) until
+/// the other's write shows up.
 #[repr(C)]
 struct PingPong {
     ping: Slot,
@@ -169,8 +172,9 @@ impl Drop for StopOnDrop<'_> {
 /// (after fork) or two threads.
 pub fn shm_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>> {
     let mapping = Mapping::new(4096, true)?;
-    // SAFETY: the mapping is page-aligned, zero-filled (a valid PingPong of zeros) and large
-    // enough; it outlives both tasks (the forked child has its own mapping of the same pages).
+    // SAFETY: the mapping is page-aligned, zero-filled (a valid PingPong of zeros) and
+    // large enough; it outlives both tasks (a forked child has its own mapping of the
+    // same pages).
     let table: &PingPong = unsafe { &*mapping.as_mut_ptr().cast::<PingPong>() };
     run_pair(
         who,

@@ -1,6 +1,6 @@
-//! Small safe wrappers the measurements share: forked children that are always reaped, CPU
-//! pinning that is always undone, memory mappings that are always unmapped, and waiting on
-//! shared memory.
+//! Small safe wrappers the measurements share: forked children that are always reaped,
+//! CPU pinning that is always undone, memory mappings that are always unmapped, and
+//! waiting on shared memory.
 
 use std::ffi::CStr;
 use std::num::NonZeroUsize;
@@ -44,7 +44,8 @@ impl Child {
 impl Drop for Child {
     fn drop(&mut self) {
         if let Some(pid) = self.pid.take() {
-            // Only on an error path: the child may be blocked forever, so kill it first.
+            // Only on an error path: the child may be blocked forever, so kill it
+            // first.
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
         }
@@ -53,29 +54,32 @@ impl Drop for Child {
 
 /// Forks a child that runs `body` and exits with its return value.
 ///
-/// `body` runs in a copy of this process that has only the calling thread, so it must restrict
-/// itself to async-signal-safe work: raw system calls, atomics, copying memory. No allocation,
-/// no locks, no printing. Buffers it needs are allocated before the fork.
+/// `body` runs in a copy of this process that has only the calling thread, so it must
+/// restrict itself to async-signal-safe work: raw system calls, atomics, copying
+/// memory. No allocation, no locks, no printing. Buffers it needs are allocated before
+/// the fork.
 pub fn fork_child(body: impl FnOnce() -> i32) -> Result<Child> {
     let parent = getpid();
-    // SAFETY: the child only runs `body`, whose contract above keeps it async-signal-safe, then
-    // calls `_exit`, so it never returns into code that assumes the parent's other threads or
-    // locks. The parent side is an ordinary return.
+    // SAFETY: the child only runs `body`, whose contract above keeps it
+    // async-signal-safe, then calls `_exit`, so it never returns into code that assumes
+    // the parent's other threads or locks. The parent side is an ordinary return.
     match unsafe { fork() }.context("fork()")? {
         ForkResult::Child => {
             // SAFETY: prctl, getppid and _exit are async-signal-safe system calls.
             unsafe {
-                // Die with the parent: if it is killed mid-measurement, no child spins on.
+                // Die with the parent: if it is killed mid-measurement, no child spins
+                // on.
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
                 if libc::getppid() != parent.as_raw() {
                     libc::_exit(1);
                 }
             }
-            // A panic must not unwind into the parent's code in this copy of the process.
+            // A panic must not unwind into the parent's code in this copy of the
+            // process.
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
                 .unwrap_or(101);
-            // SAFETY: `_exit` ends the child without running the parent's exit handlers or
-            // flushing stdio buffers it copied from the parent.
+            // SAFETY: `_exit` ends the child without running the parent's exit handlers
+            // or flushing stdio buffers it copied from the parent.
             unsafe { libc::_exit(code) }
         }
         ForkResult::Parent { child } => Ok(Child { pid: Some(child) }),
@@ -98,7 +102,8 @@ pub fn socket_pair() -> Result<(OwnedFd, OwnedFd)> {
     .context("socketpair(AF_UNIX, SOCK_STREAM)")
 }
 
-/// Writes all of `buf` to `fd` with raw `write` calls (async-signal-safe). False on error.
+/// Writes all of `buf` to `fd` with raw `write` calls (async-signal-safe). False on
+/// error.
 pub fn raw_write_all(fd: RawFd, mut buf: &[u8]) -> bool {
     while !buf.is_empty() {
         // SAFETY: `buf` is valid for `buf.len()` bytes.
@@ -114,8 +119,8 @@ pub fn raw_write_all(fd: RawFd, mut buf: &[u8]) -> bool {
     true
 }
 
-/// Reads into `buf` with one raw `read` (async-signal-safe): bytes read, 0 at end of file,
-/// -1 on error.
+/// Reads into `buf` with one raw `read` (async-signal-safe): bytes read, 0 at end of
+/// file, -1 on error.
 pub fn raw_read(fd: RawFd, buf: &mut [u8]) -> isize {
     loop {
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
@@ -129,8 +134,8 @@ pub fn raw_read(fd: RawFd, buf: &mut [u8]) -> isize {
 
 /// Closes a descriptor in a forked child, where the `OwnedFd` copies are never dropped.
 pub fn raw_close(fd: RawFd) {
-    // SAFETY: called in a forked child on a descriptor it inherited and no longer needs; the
-    // parent's `OwnedFd` for it lives in the parent's own copy of memory.
+    // SAFETY: called in a forked child on a descriptor it inherited and no longer
+    // needs; the parent's `OwnedFd` for it lives in the parent's own copy of memory.
     unsafe { libc::close(fd) };
 }
 
@@ -205,9 +210,9 @@ impl Cpus {
         parts.join(",")
     }
 
-    /// Pins the calling thread to [`Cpus::pinned_cpu`] until the guard is dropped. Threads it
-    /// spawns and processes it forks meanwhile inherit the pin, so both sides of a ping-pong
-    /// share the one CPU.
+    /// Pins the calling thread to [`Cpus::pinned_cpu`] until the guard is dropped.
+    /// Threads it spawns and processes it forks meanwhile inherit the pin, so both
+    /// sides of a ping-pong share the one CPU.
     pub fn pin(&self) -> Result<Pinned<'_>> {
         let mut one = CpuSet::new();
         one.set(self.pinned_cpu()).context("CpuSet::set")?;
@@ -252,8 +257,8 @@ impl Mapping {
             MapFlags::MAP_PRIVATE
         };
         let size = NonZeroUsize::new(len).context("mmap(): zero length")?;
-        // SAFETY: a fresh anonymous mapping at an address the kernel chooses cannot overlap
-        // any memory Rust already uses.
+        // SAFETY: a fresh anonymous mapping at an address the kernel chooses cannot
+        // overlap any memory Rust already uses.
         let ptr = unsafe {
             mmap_anonymous(
                 None,
@@ -266,10 +271,11 @@ impl Mapping {
         Ok(Mapping { ptr, len })
     }
 
-    /// Opts out of transparent huge pages, so the mapping is made of 4 KiB pages: the kind
-    /// of memory whose page tables fork must copy entry by entry.
+    /// Opts out of transparent huge pages, so the mapping is made of 4 KiB pages: the
+    /// kind of memory whose page tables fork must copy entry by entry.
     pub fn no_huge_pages(&self) -> Result<()> {
-        // SAFETY: the range is exactly this mapping; the advice does not change its contents.
+        // SAFETY: the range is exactly this mapping; the advice does not change its
+        // contents.
         unsafe { madvise(self.ptr, self.len, MmapAdvise::MADV_NOHUGEPAGE) }
             .context("madvise(MADV_NOHUGEPAGE)")
     }
@@ -285,22 +291,22 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        // SAFETY: the mapping came from mmap with this length and nothing refers to it after
-        // the owner drops it.
+        // SAFETY: the mapping came from mmap with this length and nothing refers to it
+        // after the owner drops it.
         let _ = unsafe { munmap(self.ptr, self.len) };
     }
 }
 
-/// Checks before `wait_for` starts yielding: a few microseconds, about what a partner running on
-/// another CPU needs to answer. Spinning longer only burns the time slice of a partner that
-/// waits on the same CPU.
+/// Checks before `wait_for` starts yielding: a few microseconds, about what a partner
+/// running on another CPU needs to answer. Spinning longer only burns the time slice of
+/// a partner that waits on the same CPU.
 const SPINS: u32 = 200;
 
 /// How long a task waits on shared memory for its partner before giving up.
 const PARTNER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Waits until `ready()` holds: spins briefly (the partner is usually running on the other
-/// CPU), then yields the CPU on each check so a partner on the same CPU can run.
+/// Waits until `ready()` holds: spins briefly (the partner is usually running on the
+/// other CPU), then yields the CPU on each check so a partner on the same CPU can run.
 /// Returns false after [`PARTNER_TIMEOUT`] (the partner is gone). Async-signal-safe.
 #[inline]
 pub fn wait_for(mut ready: impl FnMut() -> bool) -> bool {

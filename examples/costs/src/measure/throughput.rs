@@ -1,10 +1,10 @@
-//! Throughput: the main task sends `bytes` in 64 KiB messages to the partner, which reads
-//! every byte of each; a trial ends when the partner has them all. Each function returns one
-//! figure per trial, in GiB/s.
+//! Throughput: the main task sends `bytes` in 64 KiB messages to the partner, which
+//! reads every byte of each; a trial ends when the partner has them all. Each function
+//! returns one figure per trial, in GiB/s.
 //!
-//! Through a pipe or socket the kernel copies each message twice (in from the sender, out to
-//! the receiver's buffer). Through shared memory or a channel the sender copies the message
-//! once into a buffer both can see, and the receiver reads it where it is.
+//! Through a pipe or socket the kernel copies each message twice (in from the sender,
+//! out to the receiver's buffer). Through shared memory or a channel the sender copies
+//! the message once into a buffer both can see, and the receiver reads it where it is.
 
 use std::hint::black_box;
 use std::os::fd::{AsFd, OwnedFd};
@@ -27,8 +27,8 @@ fn gib_per_sec(bytes: u64, start: Instant) -> f64 {
     bytes as f64 / start.elapsed().as_secs_f64() / (1u64 << 30) as f64
 }
 
-/// The receiver's work on a message it can read in place: add up its 8-byte words, so every
-/// byte is read (and must travel to the receiver's CPU).
+/// The receiver's work on a message it can read in place: add up its 8-byte words, so
+/// every byte is read (and must travel to the receiver's CPU).
 fn checksum(message: &[u8]) -> u64 {
     message
         .chunks_exact(8)
@@ -52,8 +52,8 @@ fn timed(
     Ok(samples)
 }
 
-/// The partner's side of a stream: read `bytes` (into its own buffer), answer with one byte,
-/// again until end-of-file. Raw calls only (async-signal-safe).
+/// The partner's side of a stream: read `bytes` (into its own buffer), answer with one
+/// byte, again until end-of-file. Raw calls only (async-signal-safe).
 fn sink(input: OwnedFd, ack: OwnedFd, bytes: u64, mut buf: Vec<u8>) -> i32 {
     loop {
         let mut got = 0u64;
@@ -126,28 +126,29 @@ struct Ring<'a> {
 }
 
 // SAFETY: the ring is used by exactly one producer and one consumer, and the head/tail
-// protocol (Release store after writing a slot, Acquire load before reading it) gives each
-// slot to one side at a time, so sharing the raw data pointer between them is sound.
+// protocol (Release store after writing a slot, Acquire load before reading it)
+// gives each slot to one side at a time, so sharing the raw data pointer between them
+// is sound.
 unsafe impl Send for Ring<'_> {}
 // SAFETY: as above; shared references only hand out the atomics and the slot protocol.
 unsafe impl Sync for Ring<'_> {}
 
 impl Ring<'_> {
     fn slot(&self, n: u64) -> *mut u8 {
-        // SAFETY: n % SLOTS < SLOTS, and the mapping holds SLOTS messages after the header.
+        // SAFETY: n % SLOTS < SLOTS; the mapping holds SLOTS messages after the header.
         unsafe { self.data.add((n % SLOTS) as usize * MESSAGE) }
     }
 }
 
 // ANCHOR: ring
-/// Through a ring of 64 KiB slots in a MAP_SHARED mapping: the sender copies each message in,
-/// the receiver reads it in place. No system call at all.
+/// Through a ring of 64 KiB slots in a MAP_SHARED mapping: the sender copies each
+/// message in, the receiver reads it in place. No system call at all.
 pub fn shm_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
     let header = 4096;
     let mapping = Mapping::new(header + SLOTS as usize * MESSAGE, true)?;
     let base = mapping.as_mut_ptr();
-    // SAFETY: the header page is zero-filled, page-aligned and holds three 64-byte Slots;
-    // the data area follows it; the mapping outlives both tasks.
+    // SAFETY: the header page is zero-filled, page-aligned and holds three 64-byte
+    // Slots; the data area follows it; the mapping outlives both tasks.
     let ring = unsafe {
         Ring {
             head: &*base.cast::<Slot>(),
@@ -170,8 +171,9 @@ pub fn shm_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
                 if ring.head.load() == tail {
                     return 0; // stopped, nothing left
                 }
-                // SAFETY: slot `tail` was published by the Release store of `head` that the
-                // Acquire load above saw; the sender will not reuse it before `tail` moves.
+                // SAFETY: slot `tail` was published by the Release store of `head`
+                // that the Acquire load above saw; the sender will not reuse it
+                // before `tail` moves.
                 let message =
                     unsafe { std::slice::from_raw_parts(ring.slot(tail), MESSAGE) };
                 black_box(checksum(message));
@@ -216,8 +218,9 @@ pub fn shm_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
 
 // ANCHOR: channel
 /// Through a crossbeam channel between threads. The sender copies each message into a
-/// buffer and sends the buffer itself: only a pointer crosses the channel, which is what a
-/// shared address space allows. The receiver reads it in place and hands it back for reuse.
+/// buffer and sends the buffer itself: only a pointer crosses the channel, which is
+/// what a shared address space allows. The receiver reads it in place and hands it
+/// back for reuse.
 pub fn channel_stream(trials: u32, bytes: u64) -> Result<Vec<f64>> {
     let slots = SLOTS as usize;
     let (full_tx, full_rx) = crossbeam::channel::bounded::<Vec<u8>>(slots);
