@@ -107,6 +107,9 @@ fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
             panic!("{program} did not finish within {TIMEOUT:?}; killed its process group");
         }
     };
+    // Before reading the output to its end: a process the example left behind may still hold
+    // the pipes open, and the readers would wait for it forever.
+    assert_group_is_gone(pgid, &program);
     let finished = Finished {
         status,
         stdout: stdout.map_or_else(String::new, |r| r.join().expect("stdout reader")),
@@ -122,7 +125,6 @@ fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
         "{} left child processes behind: {left:?}",
         finished.program
     );
-    assert_group_is_gone(pgid, &finished.program);
     finished
 }
 
