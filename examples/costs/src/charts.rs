@@ -32,9 +32,19 @@ pub const CHARTS: &[ChartSpec] = &[
         sections: &[Section::ForkSize],
     },
     ChartSpec {
+        name: "creation-under-load",
+        title: "Creation while N idle tasks of the same kind exist (log scales)",
+        sections: &[Section::CreationLoad],
+    },
+    ChartSpec {
         name: "context-switch",
         title: "1-byte round trip between two tasks",
         sections: &[Section::ContextSwitch],
+    },
+    ChartSpec {
+        name: "working-set",
+        title: "Pinned round trip vs the working set each side writes (log scales)",
+        sections: &[Section::WorkingSet],
     },
     ChartSpec {
         name: "communication-latency",
@@ -51,6 +61,11 @@ pub const CHARTS: &[ChartSpec] = &[
         title: "Memory added per idle task",
         sections: &[Section::Memory],
     },
+    ChartSpec {
+        name: "memory-scaling",
+        title: "Memory per idle task vs number of idle tasks (log scales)",
+        sections: &[Section::MemoryScaling],
+    },
 ];
 
 const WIDTH: u32 = 860;
@@ -58,27 +73,37 @@ const LABEL_AREA: u32 = 340;
 const PROCESS: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
 const THREAD: RGBColor = RGBColor(0xe6, 0x55, 0x0d);
 const SPAWN: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
+const TASK: RGBColor = RGBColor(0x94, 0x67, 0xbd);
 const FONT: &str = "sans-serif";
 
 fn colour(who: Who) -> RGBColor {
     match who {
         Who::Process => PROCESS,
         Who::Thread => THREAD,
+        Who::Task => TASK,
     }
 }
 
-/// Renders chart `spec` of `report`, or `None` when the report has no rows for it.
+/// Renders chart `spec` of `report`; a report without rows for it (recorded before the
+/// harness measured them) gets a small chart that says so.
 pub fn render(report: &Report, spec: &ChartSpec) -> Option<String> {
     let rows: Vec<&Row> = report
         .rows
         .iter()
         .filter(|r| spec.sections.contains(&r.section))
         .collect();
-    if rows.is_empty() {
-        return None;
-    }
     let svg = match spec.name {
+        _ if rows.is_empty() => not_recorded(spec.title),
         "fork-size" => size_chart(spec.title, &rows),
+        "creation-under-load" | "memory-scaling" => {
+            line_chart(spec.title, &rows, |r| r.tasks, "idle tasks already there")
+        }
+        "working-set" => line_chart(
+            spec.title,
+            &rows,
+            |r| r.working_set_kib,
+            "KiB each side writes between switches (4 KiB pages)",
+        ),
         "creation" | "communication-latency" => bar_chart(spec.title, &rows, true),
         _ => bar_chart(spec.title, &rows, false),
     };
@@ -86,6 +111,130 @@ pub fn render(report: &Report, spec: &ChartSpec) -> Option<String> {
         svg.expect("drawing into a String cannot fail"),
         spec.title,
     ))
+}
+
+type Drawn = Result<String, Box<dyn std::error::Error>>;
+
+/// A chart that only says its figures are not in this report.
+fn not_recorded(title: &str) -> Drawn {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 80)).into_drawing_area();
+        root.fill(&WHITE)?;
+        root.draw(&Text::new(
+            format!("{title}: not recorded in this run"),
+            (20, 40),
+            (FONT, 15)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// Lines over a parameter (`x_of`), one per kind of row, on log scales: the x values
+/// are spread evenly (each is typically 4 or 10 times the one before) and labelled
+/// with their values; whiskers span the fastest to the slowest trial.
+fn line_chart(
+    title: &str,
+    rows: &[&Row],
+    x_of: fn(&Row) -> Option<u64>,
+    x_desc: &str,
+) -> Drawn {
+    let unit = rows[0].unit;
+    let mut xs: Vec<u64> = rows.iter().filter_map(|r| x_of(r)).collect();
+    xs.sort_unstable();
+    xs.dedup();
+    let position =
+        |r: &Row| xs.iter().position(|x| Some(*x) == x_of(r)).unwrap_or(0) as f64;
+    let lo = rows.iter().map(|r| r.min).fold(f64::INFINITY, f64::min);
+    let hi = rows.iter().map(|r| r.max).fold(0.0, f64::max);
+    let from = 10f64.powf(lo.max(1e-3).log10().floor());
+    let to = 10f64.powf((hi * 2.0).log10().ceil());
+    let mut kinds: Vec<(&str, Who)> = Vec::new();
+    for row in rows {
+        if !kinds.contains(&(row.what.as_str(), row.who)) {
+            kinds.push((&row.what, row.who));
+        }
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 440)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let last = xs.len().saturating_sub(1) as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 20))
+            .margin(14)
+            .margin_right(30)
+            .x_label_area_size(44)
+            .y_label_area_size(80)
+            .build_cartesian_2d(-0.3f64..last + 0.3, (from..to).log_scale())?;
+        let xs_for_labels = xs.clone();
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_labels(xs.len().max(2))
+            .x_label_formatter(&|v| {
+                let i = v.round();
+                if (v - i).abs() > 0.01 || i < 0.0 {
+                    return String::new();
+                }
+                xs_for_labels.get(i as usize).map_or(String::new(), |x| {
+                    if x_desc.starts_with("KiB") {
+                        crate::kib_text(*x)
+                    } else {
+                        x.to_string()
+                    }
+                })
+            })
+            .y_label_formatter(&|v| tick(unit, *v))
+            .x_desc(x_desc)
+            .y_desc(match unit {
+                Unit::Kib => "KiB per task",
+                _ => "time per operation",
+            })
+            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 13))
+            .draw()?;
+        let mut threads_seen = 0;
+        for (what, who) in &kinds {
+            let c = match who {
+                Who::Thread => {
+                    threads_seen += 1;
+                    if threads_seen == 1 { THREAD } else { SPAWN }
+                }
+                other => colour(*other),
+            };
+            let points: Vec<&&Row> = rows
+                .iter()
+                .filter(|r| r.what == *what && r.who == *who)
+                .collect();
+            let line: Vec<(f64, f64)> =
+                points.iter().map(|r| (position(r), r.median)).collect();
+            chart
+                .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))?
+                .label(format!("{what} ({})", who.as_str()))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
+            chart.draw_series(line.iter().map(|p| Circle::new(*p, 4, c.filled())))?;
+            chart.draw_series(points.iter().map(|r| {
+                let x = position(r);
+                PathElement::new(vec![(x, r.min), (x, r.max)], BLACK.stroke_width(1))
+            }))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
 }
 
 /// Makes the SVG scale down on narrow screens and names it for screen readers.
@@ -227,7 +376,14 @@ where
                 .pos(Pos::new(HPos::Right, VPos::Center)),
         ))?;
     }
-    legend(root, &[("process", PROCESS), ("thread", THREAD)])?;
+    legend(
+        root,
+        &[
+            ("process", PROCESS),
+            ("thread", THREAD),
+            ("async task", TASK),
+        ],
+    )?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //! charts in the book were not edited by hand.
 
 pub mod charts;
+pub mod compare;
 mod report;
 
 pub use report::*;

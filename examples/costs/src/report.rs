@@ -4,8 +4,10 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the JSON layout; bump it when a field changes meaning.
-pub const SCHEMA: u32 = 1;
+/// Version of the JSON layout; bump it when a field changes meaning. Version 2 added
+/// the cache sizes, async tasks, the working-set sweep, creation under load, memory vs
+/// the number of tasks, and the POSIX message queue, Unix stream socket and futex rows.
+pub const SCHEMA: u32 = 2;
 
 /// The one command that regenerates the committed reference run.
 pub const REFERENCE_COMMAND: &str =
@@ -57,6 +59,62 @@ pub struct Machine {
     /// report recorded before the harness read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_space_switch: Option<AddressSpaceSwitch>,
+    /// The CPU caches of the pinned CPU, from
+    /// /sys/devices/system/cpu/cpuN/cache/index*/. `None` in a report recorded before
+    /// the harness read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caches: Option<Vec<Cache>>,
+}
+
+/// One CPU cache, as sysfs describes it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Cache {
+    pub level: u32,
+    /// `Data`, `Instruction` or `Unified`.
+    pub kind: String,
+    pub size_kib: u64,
+}
+
+impl Machine {
+    /// "L1d 32 KiB, L1i 32 KiB, L2 512 KiB, L3 32 MiB", or why there is none.
+    pub fn caches_line(&self) -> String {
+        match &self.caches {
+            None => "not recorded in this run".to_string(),
+            Some(c) if c.is_empty() => "not reported by sysfs".to_string(),
+            Some(caches) => caches
+                .iter()
+                .map(|c| {
+                    let kind = match c.kind.as_str() {
+                        "Data" => "d",
+                        "Instruction" => "i",
+                        _ => "",
+                    };
+                    format!("L{}{kind} {}", c.level, kib_text(c.size_kib))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    /// The last-level cache's size, in KiB.
+    pub fn llc_kib(&self) -> Option<u64> {
+        let caches = self.caches.as_ref()?;
+        let top = caches.iter().map(|c| c.level).max()?;
+        caches
+            .iter()
+            .filter(|c| c.level == top && c.kind != "Instruction")
+            .map(|c| c.size_kib)
+            .max()
+    }
+}
+
+/// "512 KiB", "32 MiB".
+pub fn kib_text(kib: u64) -> String {
+    if kib >= 1024 && kib.is_multiple_of(1024) {
+        format!("{} MiB", kib / 1024)
+    } else {
+        format!("{kib} KiB")
+    }
 }
 
 impl Machine {
@@ -150,20 +208,26 @@ impl AddressSpaceSwitch {
 pub enum Section {
     Creation,
     ForkSize,
+    CreationLoad,
     ContextSwitch,
+    WorkingSet,
     Latency,
     Throughput,
     Memory,
+    MemoryScaling,
 }
 
 impl Section {
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 9] = [
         Section::Creation,
         Section::ForkSize,
+        Section::CreationLoad,
         Section::ContextSwitch,
+        Section::WorkingSet,
         Section::Latency,
         Section::Throughput,
         Section::Memory,
+        Section::MemoryScaling,
     ];
 
     /// The anchor of this section's table in the Markdown output.
@@ -171,10 +235,13 @@ impl Section {
         match self {
             Section::Creation => "creation",
             Section::ForkSize => "fork-size",
+            Section::CreationLoad => "creation-under-load",
             Section::ContextSwitch => "context-switching",
+            Section::WorkingSet => "working-set",
             Section::Latency => "communication-latency",
             Section::Throughput => "communication-throughput",
             Section::Memory => "memory-overhead",
+            Section::MemoryScaling => "memory-scaling",
         }
     }
 
@@ -187,32 +254,49 @@ impl Section {
                 "Creation vs touched memory: fork copies page tables, posix_spawn \
                 and threads do not"
             }
+            Section::CreationLoad => {
+                "Creation under load: create and wait while N idle tasks of the same \
+                kind exist"
+            }
             Section::ContextSwitch => {
                 "Context switching: 1-byte round trip between two tasks, two \
                 switches each"
             }
+            Section::WorkingSet => {
+                "Switching with a working set: pinned pipe round trip, each side \
+                writing K KiB between switches"
+            }
             Section::Latency => "Communication latency: round trip of a small message",
             Section::Throughput => "Communication throughput: 64 KiB messages, one way",
             Section::Memory => "Memory overhead: what an idle task adds",
+            Section::MemoryScaling => {
+                "Memory vs number of idle tasks: PSS + kernel stacks + page tables, \
+                from the kernel's accounting"
+            }
         }
     }
 
     fn column(self) -> &'static str {
         match self {
-            Section::Creation | Section::ForkSize => "time per operation",
-            Section::ContextSwitch | Section::Latency => "time per round trip",
+            Section::Creation | Section::ForkSize | Section::CreationLoad => {
+                "time per operation"
+            }
+            Section::ContextSwitch | Section::WorkingSet | Section::Latency => {
+                "time per round trip"
+            }
             Section::Throughput => "bytes per second",
-            Section::Memory => "per idle task",
+            Section::Memory | Section::MemoryScaling => "per idle task",
         }
     }
 }
 
-/// Process or thread.
+/// Process, thread, or async task (tokio).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Who {
     Process,
     Thread,
+    Task,
 }
 
 impl Who {
@@ -220,6 +304,7 @@ impl Who {
         match self {
             Who::Process => "process",
             Who::Thread => "thread",
+            Who::Task => "task",
         }
     }
 }
@@ -245,7 +330,11 @@ impl Unit {
             Unit::Micros if value < 1.0 => format!("{} ns", sig3(value * 1000.0)),
             Unit::Micros if value >= 1000.0 => format!("{} ms", sig3(value / 1000.0)),
             Unit::Micros => format!("{} µs", sig3(value)),
+            Unit::GibPerSec if value < 0.995 => {
+                format!("{} MiB/s", sig3(value * 1024.0))
+            }
             Unit::GibPerSec => format!("{value:.2} GiB/s"),
+            Unit::Kib if value < 1.0 => format!("{:.0} B", value * 1024.0),
             Unit::Kib => format!("{value:.1} KiB"),
         }
     }
@@ -275,6 +364,13 @@ pub struct Row {
     pub pinned: bool,
     /// For the fork-vs-size rows: MiB the parent had written to before forking.
     pub touched_mib: Option<u64>,
+    /// For the working-set rows: KiB each side writes between switches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_set_kib: Option<u64>,
+    /// For creation under load: idle tasks already there; for memory scaling: idle
+    /// tasks created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<u64>,
     pub unit: Unit,
     /// Operations (or bytes, or tasks) in each trial.
     pub per_trial: u64,
@@ -307,6 +403,8 @@ impl Row {
             who,
             pinned,
             touched_mib,
+            working_set_kib: None,
+            tasks: None,
             unit,
             per_trial,
             samples,
@@ -324,9 +422,12 @@ impl Row {
     /// The row's label in tables and charts: what, and for the fork-vs-size rows how
     /// much memory was touched.
     pub fn label(&self) -> String {
-        match self.touched_mib {
-            Some(mib) => format!("{}, {mib} MiB touched", self.what),
-            None => self.what.clone(),
+        match (self.touched_mib, self.working_set_kib, self.tasks) {
+            (Some(mib), _, _) => format!("{}, {mib} MiB touched", self.what),
+            (_, Some(kib), _) => format!("{}, {}", self.what, kib_text(kib)),
+            (_, _, Some(1)) => format!("{}, 1 task", self.what),
+            (_, _, Some(n)) => format!("{}, {n} tasks", self.what),
+            _ => self.what.clone(),
         }
     }
 }
@@ -459,6 +560,52 @@ const HEADLINES: &[Headline] = &[
         sentence: "the RSS that ps shows for an idle child is {ratio} what it really \
             adds",
     },
+    Headline {
+        a: "creation-thread-spawn-pinned",
+        b: "creation-task-spawn-pinned",
+        sentence: "pinned, thread spawn + join takes {ratio} as long as an async task's \
+            spawn + join",
+    },
+    Headline {
+        a: "switch-pipe-threads-pinned",
+        b: "switch-channel-tasks-pinned",
+        sentence: "pinned, a pipe round trip between threads takes {ratio} as long as a \
+            channel round trip between async tasks",
+    },
+    Headline {
+        a: "memory-thread",
+        b: "memory-task",
+        sentence: "an idle thread adds {ratio} as much memory as an idle async task",
+    },
+    Headline {
+        a: "ws-processes-max",
+        b: "ws-processes-0",
+        sentence: "pinned round trip between processes writing {ws} each: {ratio} as \
+            long as with no working set",
+    },
+    Headline {
+        a: "ws-processes-max",
+        b: "ws-threads-own-max",
+        sentence: "writing {ws} each between switches: processes take {ratio} as long \
+            as threads with working sets of their own",
+    },
+    Headline {
+        a: "ws-threads-own-max",
+        b: "ws-threads-shared-max",
+        sentence: "writing {ws} each between switches: threads with their own working \
+            sets take {ratio} as long as threads sharing one",
+    },
+    Headline {
+        a: "latency-mq-processes",
+        b: "latency-pipe-processes",
+        sentence: "round trip between processes: a POSIX message queue takes {ratio} \
+            as long as a pipe",
+    },
+    Headline {
+        a: "latency-futex-processes",
+        b: "latency-futex-threads",
+        sentence: "futex handoff round trip: processes take {ratio} as long as threads",
+    },
 ];
 
 impl Report {
@@ -475,17 +622,32 @@ impl Report {
         self.rows.iter().filter_map(|r| r.touched_mib).max()
     }
 
-    /// Resolves the `-max` suffix of headline ids to the largest touched size.
-    fn headline_row(&self, id: &str) -> Option<&Row> {
-        match id.strip_suffix("-max") {
-            Some(prefix) => self.row(&format!("{prefix}-{}", self.max_touched_mib()?)),
-            None => self.row(id),
-        }
+    /// The largest working set of the working-set rows, in KiB.
+    pub fn max_working_set_kib(&self) -> Option<u64> {
+        self.rows.iter().filter_map(|r| r.working_set_kib).max()
+    }
+
+    /// Resolves the `-max` suffix of headline ids: of the rows `<prefix>-<number>`,
+    /// the one with the largest number.
+    pub(crate) fn headline_row(&self, id: &str) -> Option<&Row> {
+        let Some(prefix) = id.strip_suffix("-max") else {
+            return self.row(id);
+        };
+        self.rows
+            .iter()
+            .filter_map(|r| {
+                let n: u64 =
+                    r.id.strip_prefix(prefix)?.strip_prefix('-')?.parse().ok()?;
+                Some((n, r))
+            })
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, r)| r)
     }
 
     /// The headline comparisons as sentences, each with the two medians it divides.
     pub fn headlines(&self) -> Vec<String> {
         let max = self.max_touched_mib().unwrap_or(0).to_string();
+        let ws = kib_text(self.max_working_set_kib().unwrap_or(0));
         HEADLINES
             .iter()
             .filter_map(|h| {
@@ -495,8 +657,11 @@ impl Report {
                     return None; // e.g. only size 0 was measured
                 }
                 let ratio = format!("{:.2}×", a.median / b.median);
-                let sentence =
-                    h.sentence.replace("{ratio}", &ratio).replace("{max}", &max);
+                let sentence = h
+                    .sentence
+                    .replace("{ratio}", &ratio)
+                    .replace("{max}", &max)
+                    .replace("{ws}", &ws);
                 Some(format!(
                     "{sentence} ({} vs {})",
                     a.unit.format(a.median),
@@ -591,6 +756,7 @@ impl Report {
         let _ = writeln!(w, "costs: what processes and threads cost on this machine");
         let _ = writeln!(w, "Machine: {}", self.machine_line());
         let _ = writeln!(w, "CPUs: {}", self.cpus_line());
+        let _ = writeln!(w, "Caches: {}", self.machine.caches_line());
         if let Some(switch) = &self.machine.address_space_switch {
             let _ = writeln!(w, "Switch to another process: {}", switch.summary());
             for (label, state) in switch.details() {
@@ -716,6 +882,7 @@ impl Report {
                 let _ = writeln!(w, "| Mitigations | not recorded in this run |");
             }
         }
+        let _ = writeln!(w, "| CPU caches | {} |", md(&m.caches_line()));
         let _ = writeln!(
             w,
             "| Transparent huge pages | {} (the fork-vs-size test opts out) |",
@@ -739,11 +906,13 @@ impl Report {
         let _ = writeln!(w, "<!-- ANCHOR_END: machine -->");
         for section in Section::ALL {
             let rows: Vec<&Row> = self.rows_in(section).collect();
-            if rows.is_empty() {
-                continue;
-            }
             let _ = writeln!(w);
             let _ = writeln!(w, "<!-- ANCHOR: {} -->", section.anchor());
+            if rows.is_empty() {
+                let _ = writeln!(w, "*Not recorded in this run.*");
+                let _ = writeln!(w, "<!-- ANCHOR_END: {} -->", section.anchor());
+                continue;
+            }
             let _ = writeln!(
                 w,
                 "| Operation | Who | Pinned | Median ({}) | Fastest – slowest trial \
@@ -840,12 +1009,14 @@ pub fn short_label(row: &Row) -> String {
 
 fn per_trial(row: &Row) -> String {
     match row.section {
-        Section::Creation | Section::ForkSize => format!("{} ops", row.per_trial),
-        Section::ContextSwitch | Section::Latency => {
+        Section::Creation | Section::ForkSize | Section::CreationLoad => {
+            format!("{} ops", row.per_trial)
+        }
+        Section::ContextSwitch | Section::WorkingSet | Section::Latency => {
             format!("{} round trips", row.per_trial)
         }
         Section::Throughput => format!("{} MiB", row.per_trial >> 20),
-        Section::Memory => format!("{} tasks", row.per_trial),
+        Section::Memory | Section::MemoryScaling => format!("{} tasks", row.per_trial),
     }
 }
 
@@ -877,7 +1048,9 @@ fn units_keep_three_digits() {
     assert_eq!(Unit::Micros.format(0.213), "213 ns");
     assert_eq!(Unit::Micros.format(34_100.0), "34.1 ms");
     assert_eq!(Unit::GibPerSec.format(2.345), "2.35 GiB/s");
+    assert_eq!(Unit::GibPerSec.format(0.04), "41.0 MiB/s");
     assert_eq!(Unit::Kib.format(180.04), "180.0 KiB");
+    assert_eq!(Unit::Kib.format(0.3), "307 B");
 }
 
 #[test]

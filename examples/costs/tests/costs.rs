@@ -15,20 +15,27 @@ use test_support::{Redaction, TIMES};
 
 const BIN: &str = env!("CARGO_BIN_EXE_costs");
 
-/// Rows of a `--quick` run: 5 creations × pinned/unpinned, 3 kinds × 3 sizes (0, 64,
-/// 256 MiB), 3 ping-pongs × pinned/unpinned, 6 latencies, 6 throughputs, 3 memory
-/// figures.
-const QUICK_ROWS: usize = 10 + 9 + 6 + 6 + 6 + 3;
+/// Rows of a `--quick` run: 6 creations × pinned/unpinned, 3 kinds × 3 sizes (0, 64,
+/// 256 MiB), 3 kinds × 2 loads (1, 10 idle tasks), 3 ping-pongs × pinned/unpinned and
+/// the tasks' pinned one, 3 kinds × 3 working sets (0, 64 KiB, 1 MiB), 11 latencies,
+/// 8 throughputs, 4 memory figures, 3 kinds × 2 counts (1, 10 idle tasks).
+const QUICK_ROWS: usize = 12 + 9 + 6 + 7 + 9 + 11 + 8 + 4 + 6;
 
 const MACHINE: Redaction = ("[MACHINE]", r"(?m)^Machine: (?<redacted>.+)$");
 const CPUS: Redaction = ("[CPUS]", r"(?m)^CPUs: (?<redacted>.+)$");
 /// The switch-conditions line and its three detail lines (mitigations and PCID).
+const CACHES: Redaction = ("[CACHES]", r"(?m)^Caches: (?<redacted>.+)$");
+/// The comparison with the book's reference and published figures: its own test.
+const COMPARISON: Redaction = (
+    "[COMPARISON]",
+    r"(?s)Your machine next to the book and the world:\n(?<redacted>.*)$",
+);
 const SWITCH: Redaction = (
     "[SWITCH]",
     r"(?m)^Switch to another process: (?<redacted>.+(?:\n  .+){3})$",
 );
-const RATES: Redaction = ("[RATE]", r"\d+\.\d+ GiB/s");
-const SIZES: Redaction = ("[KIB]", r"\d+\.\d KiB");
+const RATES: Redaction = ("[RATE]", r"\d+(?:\.\d+)? [GM]iB/s");
+const SIZES: Redaction = ("[KIB]", r"\d+\.\d KiB|\d+ B\b");
 const RATIOS: Redaction = ("[RATIO]", r"\d+\.\d+×");
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -36,7 +43,8 @@ fn crate_dir() -> PathBuf {
 
 /// The figures (number + unit) on a table line, as numbers.
 fn figures(line: &str) -> Vec<f64> {
-    let figure = Regex::new(r"(\d+(?:\.\d+)?) (?:ns|µs|ms|GiB/s|KiB)").expect("regex");
+    let figure =
+        Regex::new(r"(\d+(?:\.\d+)?) (?:ns|µs|ms|GiB/s|MiB/s|KiB|B\b)").expect("regex");
     figure
         .captures_iter(line)
         .map(|c| c[1].parse().expect("a number"))
@@ -53,12 +61,17 @@ fn quick_run_prints_a_well_formed_table() {
     }
     // Every table row: label, who, pinning, then median (fastest – slowest), all
     // positive.
-    let row =
-        Regex::new(r"^  \S.*  (process|thread) +(pinned|unpinned) +\d").expect("regex");
-    let rows: Vec<&str> = stdout.lines().filter(|l| row.is_match(l)).collect();
+    let row = Regex::new(r"^  \S.*  (process|thread|task) +(pinned|unpinned) +\d")
+        .expect("regex");
+    let table = stdout
+        .split("Your machine next to the book")
+        .next()
+        .expect("a table");
+    let rows: Vec<&str> = table.lines().filter(|l| row.is_match(l)).collect();
     assert_eq!(rows.len(), QUICK_ROWS, "table rows:\n{stdout}");
     for line in &rows {
-        let numbers = figures(line);
+        // The figures follow the pinning column (a label may hold a size).
+        let numbers = figures(line.rsplit_once("pinned ").expect("a pinning").1);
         assert_eq!(numbers.len(), 3, "median, fastest, slowest on: {line}");
         assert!(
             numbers.iter().all(|n| *n > 0.0),
@@ -75,8 +88,61 @@ fn quick_run_prints_a_well_formed_table() {
     );
     out.assert_stdout_snapshot(
         "output-quick.txt",
-        &[MACHINE, CPUS, SWITCH, TIMES, RATES, SIZES, RATIOS],
+        &[
+            MACHINE, CPUS, CACHES, SWITCH, COMPARISON, TIMES, RATES, SIZES, RATIOS,
+        ],
     );
+    assert_comparison_is_well_formed(stdout);
+}
+
+/// The reader comparison ends every run: a heading, then lines that each put the
+/// reader's median next to the book's reference, a published figure (with its
+/// hardware and source) or perf's own ping-pong, each with a ratio, and a `gap:` line
+/// after a ratio beyond 2× either way.
+fn assert_comparison_is_well_formed(stdout: &str) {
+    let (_, block) = stdout
+        .split_once("\nYour machine next to the book and the world:\n")
+        .unwrap_or_else(|| panic!("no comparison block:\n{stdout}"));
+    let versus = Regex::new(concat!(
+        r"^  - .+ \((process|thread|task)(, pinned)?\): yours \d[^;]*",
+        r"(, not in the book's reference run|, the book's reference .+: ratio (\d+\.\d\d)",
+        r"|; published .+ \(.+; .+\): ratio (\d+\.\d\d)",
+        r"|; `perf bench sched pipe .+` here, now: .+: ratio (\d+\.\d\d))$"
+    ))
+    .expect("regex");
+    let mut lines = block.lines().peekable();
+    let (mut compared, mut published) = (0, 0);
+    while let Some(line) = lines.next() {
+        let caps = versus
+            .captures(line)
+            .unwrap_or_else(|| panic!("not a comparison line: {line:?}\n{block}"));
+        compared += 1;
+        let ratio = caps.get(4).or(caps.get(5)).or(caps.get(6));
+        if let Some(r) = ratio {
+            let r: f64 = r.as_str().parse().expect("a ratio");
+            assert!(r > 0.0, "{line}");
+            let gap = lines
+                .peek()
+                .is_some_and(|l| l.starts_with("    gap: likely "));
+            assert_eq!(gap, !(0.5..=2.0).contains(&r), "gap line after {line}");
+            if gap {
+                lines.next();
+            }
+        }
+        if caps.get(5).is_some() {
+            published += 1;
+            let source = lines.next().expect("a source line");
+            assert!(source.starts_with("    source: "), "{source}");
+        }
+    }
+    assert!(
+        compared >= costs::compare::VERSUS_REFERENCE.len(),
+        "{block}"
+    );
+    assert!(published >= 1, "no published figure compared:\n{block}");
+    if perf_works() {
+        assert_eq!(block.matches("` here, now: ").count(), 2, "{block}");
+    }
 }
 
 #[test]
@@ -137,7 +203,10 @@ fn quick_reference_writes_files_that_render_from_their_json() {
     let dir_arg = dir.to_str().expect("a UTF-8 path");
     let out = test_support::run(BIN, &["--quick", "--reference", dir_arg]);
     out.assert_success();
-    out.assert_stdout_contains("Wrote 9 files into");
+    out.assert_stdout_contains(&format!(
+        "Wrote {} files into",
+        3 + costs::charts::CHARTS.len()
+    ));
     let json =
         std::fs::read_to_string(dir.join("reference.json")).expect("reference.json");
     let report = Report::from_json(&json).expect("reference.json parses");
@@ -188,6 +257,22 @@ fn committed_reference_is_complete_and_untouched() {
     assert_eq!(report.problems(), Vec::<String>::new());
     assert_eq!(report.max_touched_mib(), Some(1024));
     assert!(report.trials >= 5);
+    if report.schema >= 2 {
+        for section in Section::ALL {
+            assert!(
+                report.rows_in(section).next().is_some(),
+                "no {section:?} rows"
+            );
+        }
+        assert!(report.machine.caches.is_some(), "no cache sizes");
+        // The sweep goes past the last-level cache, with room for both working sets.
+        let llc = report.machine.llc_kib();
+        assert!(llc.is_none_or(
+            |l| report.max_working_set_kib() >= Some((l * 2).min(256 << 10))
+        ));
+    } else {
+        eprintln!("reference.json predates schema 2: its new rows are not recorded");
+    }
     for (name, expected) in reference_files(&report) {
         let path = crate_dir().join("reference").join(&name);
         let committed =
@@ -347,6 +432,50 @@ fn chapter_statements_hold_for_the_reference_numbers() {
     // overstates it several times over.
     assert!(median("memory-process-private") > 2.0 * median("memory-thread"));
     assert!(median("memory-process-rss") > 3.0 * median("memory-process-private"));
+    // The rows schema 2 added (skipped, loudly, while reference.json predates them).
+    if report.schema < 2 {
+        eprintln!(
+            "not recorded in this run: tasks, working sets, scaling, new IPC rows"
+        );
+    } else {
+        // Async tasks: spawn + join and a round trip far cheaper than a thread's, and
+        // an idle task far smaller than an idle thread.
+        let spawn = median("creation-thread-spawn-pinned")
+            / median("creation-task-spawn-pinned");
+        assert!(spawn > 10.0, "thread/task spawn = {spawn}");
+        let trip = median("switch-pipe-threads-pinned")
+            / median("switch-channel-tasks-pinned");
+        assert!(trip > 5.0, "pipe threads / task channel = {trip}");
+        assert!(median("memory-thread") > 10.0 * median("memory-task"));
+        // Working sets: with none, processes and threads cost the same; the largest
+        // (twice the last-level cache) multiplies every round trip many times.
+        let max = report.max_working_set_kib().expect("working-set rows");
+        let zero = median("ws-processes-0") / median("ws-threads-own-0");
+        assert!(
+            (0.8..1.25).contains(&zero),
+            "ws 0: processes/threads = {zero}"
+        );
+        for name in ["processes", "threads-own", "threads-shared"] {
+            let grown =
+                median(&format!("ws-{name}-{max}")) / median(&format!("ws-{name}-0"));
+            assert!(grown > 10.0, "ws {name}: largest / none = {grown}");
+        }
+        // Memory vs count: at every count a process costs more than a thread, and a
+        // thread at least its 16 KiB kernel stack.
+        for row in report.rows_in(Section::MemoryScaling) {
+            let (Some(n), Who::Thread) = (row.tasks, row.who) else {
+                continue;
+            };
+            assert!(row.median >= 16.0, "{}: {}", row.id, row.median);
+            assert!(median(&format!("scaling-processes-{n}")) > row.median);
+        }
+        // A futex handoff costs processes what it costs threads.
+        let futex = median("latency-futex-processes") / median("latency-futex-threads");
+        assert!(
+            (0.67..1.5).contains(&futex),
+            "futex processes/threads = {futex}"
+        );
+    }
     // The harness agrees with perf bench sched pipe.
     for check in report.cross_checks.iter().filter(|c| c.tool_name == "perf") {
         assert!(

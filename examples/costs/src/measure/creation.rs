@@ -138,3 +138,37 @@ pub fn touched_memory(mib: u64) -> Result<Option<Mapping>> {
     Ok(Some(mapping))
 }
 // ANCHOR_END: touch
+
+/// fork + _exit + waitpid while `idle` idle children (in `pause`) exist: one figure
+/// per trial.
+pub fn fork_wait_with_idle(idle: u64, trials: u32, ops: u64) -> Result<Vec<f64>> {
+    // Each guard kills and reaps its idle child when dropped, however we return.
+    let mut children = Vec::new();
+    for _ in 0..idle {
+        children.push(fork_child(|| {
+            loop {
+                // SAFETY: pause has no preconditions; it sleeps until SIGKILL comes.
+                unsafe { libc::pause() };
+            }
+        })?);
+    }
+    let samples = super::repeat(trials, || fork_wait(ops));
+    drop(children);
+    samples
+}
+
+/// Thread spawn + join while `idle` threads of this process wait at a gate.
+pub fn thread_spawn_with_idle(idle: u64, trials: u32, ops: u64) -> Result<Vec<f64>> {
+    let gate = super::memory::Gate::default();
+    std::thread::scope(|s| {
+        // However this closure returns, open the gate so the scope can join them all.
+        let _open = super::memory::OpenOnDrop(&gate);
+        for started in 0..idle {
+            std::thread::Builder::new()
+                .spawn_scoped(s, || gate.arrive_and_wait())
+                .with_context(|| format!("pthread_create() after {started} threads"))?;
+        }
+        gate.wait_for_arrivals(idle as u32);
+        super::repeat(trials, || thread_spawn(ops))
+    })
+}

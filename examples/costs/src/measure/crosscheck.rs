@@ -12,7 +12,7 @@ use super::sys::Cpus;
 
 /// Runs `program args…` in its own process group (stress-ng signals its group) and
 /// returns stdout + stderr, or a one-line reason why it could not run.
-fn run_tool(program: &str, args: &[&str]) -> Result<String, String> {
+pub fn run_tool(program: &str, args: &[&str]) -> Result<String, String> {
     let mut cmd = Command::new(program);
     cmd.args(args);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -43,7 +43,7 @@ fn run_tool(program: &str, args: &[&str]) -> Result<String, String> {
 }
 
 /// µs per round trip from `perf bench sched pipe` output ("  5.52 usecs/op").
-fn perf_usecs(text: &str) -> Option<f64> {
+pub fn perf_usecs(text: &str) -> Option<f64> {
     text.lines()
         .find(|l| l.contains("usecs/op"))
         .and_then(|l| l.split_whitespace().next()?.parse().ok())
@@ -195,4 +195,29 @@ fn parses_perf_and_stress_ng() {
         "1.02      2500.00        2504.49\n",
     );
     assert_eq!(stress_ng_usecs(stress), Some(400.0));
+}
+
+/// `perf bench sched pipe` (processes, then `-T` threads) once each, pinned, for the
+/// reader comparison: nothing when perf does not run here.
+pub fn perf_now(cpus: &Cpus, loops: u64) -> Result<Vec<costs::compare::PerfRun>> {
+    if run_tool("perf", &["bench", "sched", "pipe", "-l", "10"]).is_err() {
+        return Ok(Vec::new());
+    }
+    let _pin = cpus.pin()?;
+    let loops = loops.to_string();
+    let mut runs = Vec::new();
+    for (row, flag) in [
+        ("switch-pipe-processes-pinned", None),
+        ("switch-pipe-threads-pinned", Some("-T")),
+    ] {
+        let mut args = vec!["bench", "sched", "pipe", "-l", &loops];
+        args.extend(flag);
+        let text = run_tool("perf", &args).map_err(anyhow::Error::msg)?;
+        runs.push(costs::compare::PerfRun {
+            row,
+            command: format!("perf {}", args.join(" ")),
+            usecs: perf_usecs(&text).context("no usecs/op in perf's output")?,
+        });
+    }
+    Ok(runs)
 }

@@ -5,7 +5,7 @@ use std::fs;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use costs::{AddressSpaceSwitch, Machine};
+use costs::{AddressSpaceSwitch, Cache, Machine};
 
 use super::sys::Cpus;
 
@@ -67,7 +67,41 @@ pub fn describe(cpus: &Cpus) -> Result<Machine> {
             pcid: has_flag("pcid"),
             vulnerabilities: vulnerabilities()?,
         }),
+        caches: Some(caches(cpus.pinned_cpu())),
     })
+}
+
+/// The caches of `cpu`, from /sys/devices/system/cpu/cpuN/cache/index*/ (level, type,
+/// size such as `32K`); empty where sysfs does not describe them.
+fn caches(cpu: usize) -> Vec<Cache> {
+    let dir = format!("/sys/devices/system/cpu/cpu{cpu}/cache");
+    let mut found = Vec::new();
+    for index in 0.. {
+        let read = |name: &str| {
+            fs::read_to_string(format!("{dir}/index{index}/{name}"))
+                .map(|t| t.trim().to_string())
+        };
+        let (Ok(level), Ok(kind), Ok(size)) =
+            (read("level"), read("type"), read("size"))
+        else {
+            break;
+        };
+        let size_kib = match size.strip_suffix('K') {
+            Some(k) => k.parse().ok(),
+            None => size
+                .strip_suffix('M')
+                .and_then(|m| m.parse::<u64>().ok())
+                .map(|m| m * 1024),
+        };
+        if let (Ok(level), Some(size_kib)) = (level.parse(), size_kib) {
+            found.push(Cache {
+                level,
+                kind,
+                size_kib,
+            });
+        }
+    }
+    found
 }
 
 /// Each file of /sys/devices/system/cpu/vulnerabilities and its line: how the kernel

@@ -14,10 +14,11 @@ use clap::ValueEnum;
 
 use super::sys::{Child, fork_child, pipe, raw, raw_write_all, read_exact};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
 pub enum ProbeKind {
     Processes,
     Threads,
+    Tasks,
 }
 
 /// A `Key:   123 kB` field of a /proc file, in KiB.
@@ -31,12 +32,71 @@ fn read_proc(path: &str) -> Result<String> {
     fs::read_to_string(path).with_context(|| format!("reading {path}"))
 }
 
+/// The anonymous part of the PSS of one process (`self` or a pid), in KiB: its private
+/// anonymous pages plus its share of those it shares with its relatives after fork.
+/// (The file-backed part moves whenever another program that maps the same libraries
+/// starts or ends.)
+fn pss_anon(pid: &str) -> Result<f64> {
+    let path = format!("/proc/{pid}/smaps_rollup");
+    let text = read_proc(&path)?;
+    kib_field(&text, "Pss_Anon")
+        .or_else(|| kib_field(&text, "Pss"))
+        .with_context(|| format!("no Pss in {path}"))
+}
+
+// ANCHOR: accounting
+/// The kernel's own accounting at one moment: the anonymous PSS and the page tables
+/// (VmPTE) of the given processes, and the kernel stack of one task: KernelStack in
+/// /proc/meminfo (every task's) divided by the number of tasks (/proc/loadavg's fourth
+/// field, after the slash).
+#[derive(Clone, Copy)]
+struct Accounting {
+    pss: f64,
+    page_tables: f64,
+    kernel_stack: f64,
+}
+
+fn accounting(pids: &[String]) -> Result<Accounting> {
+    let meminfo = read_proc("/proc/meminfo")?;
+    let stacks = kib_field(&meminfo, "KernelStack")
+        .context("no KernelStack in /proc/meminfo")?;
+    let loadavg = read_proc("/proc/loadavg")?;
+    let tasks: f64 = loadavg
+        .split_whitespace()
+        .nth(3)
+        .and_then(|f| f.split_once('/')?.1.parse().ok())
+        .context("unreadable /proc/loadavg")?;
+    let (mut pss, mut page_tables) = (0.0, 0.0);
+    for pid in pids {
+        pss += pss_anon(pid)?;
+        let path = format!("/proc/{pid}/status");
+        page_tables += kib_field(&read_proc(&path)?, "VmPTE")
+            .with_context(|| format!("no VmPTE in {path}"))?;
+    }
+    Ok(Accounting {
+        pss,
+        page_tables,
+        kernel_stack: stacks / tasks,
+    })
+}
+
+/// KiB per task between two moments `n` tasks apart: the growth of PSS and page
+/// tables, and one kernel stack.
+fn per_task(before: Accounting, after: Accounting, n: u32) -> f64 {
+    let added = (after.pss - before.pss) + (after.page_tables - before.page_tables);
+    added / f64::from(n) + after.kernel_stack
+}
+// ANCHOR_END: accounting
+
 // ANCHOR: idle-processes
 /// In the probe: fork `n` children that only wait (in `pause`), then add up the memory
 /// only each child has (Private_Clean + Private_Dirty in smaps_rollup: the pages
 /// copy-on-write has given it) plus its page tables (VmPTE). Rss, what `ps` and `top`
 /// show, is reported too: it also counts the mapped pages still shared with the parent.
-fn idle_processes(n: u32) -> Result<(f64, f64)> {
+/// And the kernel's accounting: PSS of the probe and its children, kernel stacks and
+/// page tables, before and after.
+fn idle_processes(n: u32) -> Result<(f64, f64, f64)> {
+    let before = accounting(&["self".to_string()])?;
     let (ready_r, ready_w) = pipe()?;
     // Each `Child` guard kills and reaps its child when dropped, however we return.
     let mut children: Vec<Child> = Vec::new();
@@ -53,6 +113,9 @@ fn idle_processes(n: u32) -> Result<(f64, f64)> {
     drop(ready_w);
     read_exact(&ready_r, &mut vec![0u8; n as usize])
         .context("waiting for the idle children")?;
+    let mut pids = vec!["self".to_string()];
+    pids.extend(children.iter().map(|c| c.pid().to_string()));
+    let after = accounting(&pids)?;
     let (mut private, mut rss) = (0.0, 0.0);
     for child in &children {
         let pid = child.pid();
@@ -66,7 +129,8 @@ fn idle_processes(n: u32) -> Result<(f64, f64)> {
             field(&rollup, "Private_Clean")? + field(&rollup, "Private_Dirty")? + pte;
         rss += field(&rollup, "Rss")? + pte;
     }
-    Ok((private / n as f64, rss / n as f64))
+    let kernel = per_task(before, after, n);
+    Ok((private / n as f64, rss / n as f64, kernel))
     // `children` drops here: each idle child is killed and reaped.
 }
 // ANCHOR_END: idle-processes
@@ -81,9 +145,11 @@ fn own_memory() -> Result<f64> {
 
 // ANCHOR: idle-threads
 /// In the probe: start `n` threads (std's default 2 MiB stacks) that wait at a gate,
-/// and see how much this process's resident memory and page tables grew.
-fn idle_threads(n: u32) -> Result<f64> {
+/// and see how much this process's resident memory and page tables grew, and what the
+/// kernel's accounting says (PSS, kernel stacks, page tables).
+fn idle_threads(n: u32) -> Result<(f64, f64)> {
     let before = own_memory()?;
+    let before_kernel = accounting(&["self".to_string()])?;
     let gate = Gate::default();
     std::thread::scope(|s| {
         // However this closure returns, open the gate so the scope can join them all.
@@ -94,20 +160,22 @@ fn idle_threads(n: u32) -> Result<f64> {
                 .with_context(|| format!("pthread_create() after {started} threads"))?;
         }
         gate.wait_for_arrivals(n);
-        Ok((own_memory()? - before) / n as f64)
+        let added = (own_memory()? - before) / n as f64;
+        let after_kernel = accounting(&["self".to_string()])?;
+        Ok((added, per_task(before_kernel, after_kernel, n)))
     })
 }
 // ANCHOR_END: idle-threads
 
 /// Threads arrive and wait until it opens.
 #[derive(Default)]
-struct Gate {
+pub(super) struct Gate {
     state: Mutex<(u32, bool)>, // (arrived, open)
     changed: Condvar,
 }
 
 impl Gate {
-    fn arrive_and_wait(&self) {
+    pub(super) fn arrive_and_wait(&self) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.0 += 1;
         self.changed.notify_all();
@@ -116,7 +184,7 @@ impl Gate {
         }
     }
 
-    fn wait_for_arrivals(&self, n: u32) {
+    pub(super) fn wait_for_arrivals(&self, n: u32) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         while state.0 < n {
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
@@ -129,7 +197,7 @@ impl Gate {
     }
 }
 
-struct OpenOnDrop<'a>(&'a Gate);
+pub(super) struct OpenOnDrop<'a>(pub(super) &'a Gate);
 
 impl Drop for OpenOnDrop<'_> {
     fn drop(&mut self) {
@@ -141,12 +209,18 @@ impl Drop for OpenOnDrop<'_> {
 pub fn probe(kind: ProbeKind, n: u32) -> Result<()> {
     match kind {
         ProbeKind::Processes => {
-            let (private, rss) = idle_processes(n)?;
-            println!("probe: private_kib={private:.3} rss_kib={rss:.3}");
+            let (private, rss, kernel) = idle_processes(n)?;
+            println!(
+                "probe: private_kib={private:.3} rss_kib={rss:.3} kernel_kib={kernel:.3}"
+            );
         }
         ProbeKind::Threads => {
-            let added = idle_threads(n)?;
-            println!("probe: added_kib={added:.3}");
+            let (added, kernel) = idle_threads(n)?;
+            println!("probe: added_kib={added:.3} kernel_kib={kernel:.3}");
+        }
+        ProbeKind::Tasks => {
+            let (pss_kib, heap_kib) = super::tasks::idle_tasks(n)?;
+            println!("probe: pss_kib={pss_kib:.3} heap_kib={heap_kib:.3}");
         }
     }
     // Every idle child was killed and reaped when its guard dropped.
@@ -158,12 +232,18 @@ pub fn probe(kind: ProbeKind, n: u32) -> Result<()> {
     Ok(())
 }
 
+/// Anonymous PSS of this process, in KiB (for the async-task probe).
+pub fn own_pss() -> Result<f64> {
+    pss_anon("self")
+}
+
 /// Runs one probe in a fresh copy of this program and returns its `key=value` figures.
 pub fn run_probe(kind: ProbeKind, n: u32) -> Result<Vec<(String, f64)>> {
     let exe = std::env::current_exe().context("finding this program (current_exe)")?;
     let kind_name = match kind {
         ProbeKind::Processes => "processes",
         ProbeKind::Threads => "threads",
+        ProbeKind::Tasks => "tasks",
     };
     let output = Command::new(&exe)
         .args(["--memory-probe", kind_name, "--tasks", &n.to_string()])

@@ -37,6 +37,7 @@ pub fn run_pair<T>(
             child.wait()?;
             Ok(result)
         }
+        Who::Task => bail!("an async task is not a partner for run_pair"),
         Who::Thread => std::thread::scope(|s| {
             let handle = std::thread::Builder::new()
                 .spawn_scoped(s, partner)

@@ -23,7 +23,7 @@ use super::sys::{
 const WARM_UP: u64 = 100;
 
 /// Times `trials` runs of `round_trips` calls of `one`, after a warm-up.
-fn timed(
+pub(super) fn timed(
     trials: u32,
     round_trips: u64,
     mut one: impl FnMut() -> Result<()>,
@@ -45,7 +45,7 @@ fn timed(
 // ANCHOR: echo
 /// The partner's side: read one byte, write it back, until end-of-file.
 /// Raw system calls only, so it is safe in a forked child of a multi-threaded parent.
-fn echo(input: OwnedFd, output: OwnedFd) -> i32 {
+pub(super) fn echo(input: OwnedFd, output: OwnedFd) -> i32 {
     let mut byte = [0u8; 1];
     loop {
         match raw_read(raw(&input), &mut byte) {
