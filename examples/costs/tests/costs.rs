@@ -558,7 +558,10 @@ fn a_process_limit_ends_in_one_line() {
             .assert_one_line_error()
             .assert_stderr_contains("EAGAIN")
             .assert_stderr_contains("RLIMIT_NPROC");
-        if nproc >= 6 {
+        // As root the run is user nobody's only work, so the limit bites at a known
+        // point. An ordinary user's other tasks (this test harness, cargo) count against
+        // the same limit, so there it bites earlier; the one prefix is checked either way.
+        if nproc >= 6 && test_support::running_as_root() {
             // Refused in the memory probe, a child copy of `costs` with its own
             // one-line error: the parent passes the cause on without a second prefix.
             out.assert_stderr_contains(
