@@ -20,10 +20,12 @@ fn assert_snapshot_under_the_same_yama(out: &Finished, file: &str) {
     if reference.is_empty() || yama(&reference) == yama(&out.stdout) {
         out.assert_stdout_snapshot(file, &[PIDS, ADDRS]);
     } else {
-        eprintln!(
-            "{file} not compared: it was taken with {:?}",
-            yama(&reference)
-        );
+        // The program's own prediction still checked every answer of this run.
+        test_support::skipped(&format!(
+            "{file} not compared: it was taken with {:?}, this kernel has {:?}",
+            yama(&reference),
+            yama(&out.stdout)
+        ));
     }
 }
 
