@@ -2,53 +2,41 @@
 //! over WebDriver (chromedriver) by `fantoccini`, served from this test on a loopback port, and
 //! once more straight from disk (`file://`).
 //!
-//! Each test starts its own chromedriver and Chromium (one at a time: this binary's tests take a
-//! lock) and stops them when it ends, also when it fails. Where Chromium or chromedriver is not
-//! installed, each test says `skipped: no chromium` on the terminal and passes, except under CI
-//! (`CI` set), where a missing browser is a failure.
+//! One Chromium serves the whole binary: the single test below starts it once and runs every
+//! check in turn (a check that fails or panics does not stop the others; the test fails at the
+//! end with every check's problems). Starting Chromium is the slowest step, so one start instead
+//! of one per check. The pages of the longest check are opened in two tabs at once.
+//! `BROWSER_CHECKS=name,name` runs only the checks whose names contain one of those words.
+//!
+//! Where Chromium or chromedriver is not installed, the test says `skipped: no chromium` on the
+//! terminal and passes, except under CI (`CI` set), where a missing browser is a failure.
 //!
 //! `BROWSER_TESTS_BOOK=DIR` tests an already built book in `DIR` instead of building one (used to
 //! show that a broken diagram or a remote script makes these tests fail).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::Ipv4Addr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use book_checks::{ASPECTS, built, pages, root, workspace};
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
 use regex::Regex;
 use scraper::{Html, Selector};
 use serde_json::{Value, json};
+use xtask::chromium::{self, Driver, SessionCommand};
 
 /// How long one WebDriver command may take before the test gives up on the browser.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a page may take to settle: fonts loaded and every diagram rendered.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(15);
-/// The least contrast between a diagram's text and what is behind it: WCAG's 3:1 for graphics and
-/// large text. Mermaid's own dark theme draws note and edge-label text at about 4.4:1, just under
-/// the 4.5:1 of WCAG AA for body text; text that vanishes (light on light, dark on navy) is
-/// far below 3:1.
-const MIN_CONTRAST: f64 = 3.0;
-
-/// Chromium's flags. The sandbox needs user namespaces that containers and CI runners as root
-/// often lack; the rest keep Chromium from talking to anything but the pages it is sent to.
-const CHROMIUM_FLAGS: [&str; 9] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,1000",
-];
+/// The least contrast between a diagram's text and what is behind it, in every theme: WCAG AA's
+/// 4.5:1 for body text (theme/mermaid-loader.js sets mermaid's colours to reach it).
+const MIN_CONTRAST: f64 = 4.5;
 
 /// Search terms and the chapters a reader expects among the results.
 const SEARCHES: [(&str, &[&str]); 3] = [
@@ -60,56 +48,222 @@ const SEARCHES: [(&str, &[&str]); 3] = [
     ),
 ];
 
+/// The axe-core engine, vendored with its license (tests/vendor/axe-core/).
+const AXE: &str = include_str!("vendor/axe-core/axe.min.js");
+/// The version of [`AXE`], checked against the file's banner.
+const AXE_VERSION: &str = "4.14.1";
+
+/// A check: a name, and the function that returns its problems (none: it passed).
+type Check = (&'static str, fn(&Browser) -> Vec<String>);
+
+/// Every check, in the order they run.
+const CHECKS: [Check; 7] = [
+    // Each page is opened once for several checks: loads cleanly from loopback only, Rust
+    // listings fit, axe finds nothing serious, a chapter's `Run it` names workspace crates,
+    // diagrams render readably in the light and the dark theme.
+    (
+        "every page",
+        every_page_loads_with_no_error_and_nothing_from_outside_loopback,
+    ),
+    (
+        "axe in every theme",
+        axe_finds_no_serious_violation_in_any_theme,
+    ),
+    ("search", search_finds_the_chapters_that_explain_a_term),
+    (
+        "table",
+        the_comparison_table_has_ten_rows_and_every_link_leads_to_a_page,
+    ),
+    ("offline", the_site_works_offline_from_file_urls),
+    (
+        "keyboard",
+        search_theme_menu_and_chapters_work_from_the_keyboard,
+    ),
+    (
+        "pdf",
+        the_pdf_has_bookmarks_every_title_and_diagram_and_no_clipped_code,
+    ),
+];
+
 // ---------------------------------------------------------------------------------------------
-// The tests
+// The test
 
 #[test]
-fn every_page_loads_with_no_error_and_nothing_from_outside_loopback() {
+fn the_built_book_in_chromium() {
+    let only: Vec<String> = std::env::var("BROWSER_CHECKS")
+        .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
+        .unwrap_or_default();
     let Some(browser) = Browser::start() else {
         return;
     };
-    let mut problems = Vec::new();
-    let mut weights = Vec::new();
+    let mut failures = Vec::new();
+    let mut times = Vec::new();
+    for (name, check) in CHECKS {
+        if !only.is_empty() && !only.iter().any(|o| name.contains(o.as_str())) {
+            continue;
+        }
+        browser.reset();
+        let start = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(|| check(&browser)));
+        times.push(format!("{name}: {:.1} s", start.elapsed().as_secs_f64()));
+        match result {
+            Ok(problems) if problems.is_empty() => {}
+            Ok(problems) => failures.push(format!(
+                "--- {name}: {} problems\n{}",
+                problems.len(),
+                problems.join("\n")
+            )),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_else(|| "a panic".to_owned());
+                failures.push(format!("--- {name}: stopped: {message}"));
+            }
+        }
+    }
+    println!("Time per check: {}", times.join(", "));
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks
+
+fn every_page_loads_with_no_error_and_nothing_from_outside_loopback(
+    browser: &Browser,
+) -> Vec<String> {
+    // The chapters (each has a `Run it` section), as built pages.
+    let chapters: BTreeSet<String> = pages()
+        .iter()
+        .map(|p| {
+            p.rel
+                .with_extension("html")
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    let crates = workspace_crates();
+    let diagram_pages = diagram_pages(&browser.dir);
+    assert!(
+        !diagram_pages.is_empty(),
+        "no page of the built book has a `pre.mermaid` diagram"
+    );
+    // The screenshots show a chapter's diagram (not the table page's, not print.html's copy).
+    let shown = diagram_pages
+        .iter()
+        .find(|p| !["print.html", "at-a-glance.html"].contains(&p.as_str()))
+        .unwrap_or(&diagram_pages[0])
+        .clone();
     // toc.html is the sidebar for readers without JavaScript, shown in an <iframe> of each
     // page; opened on its own it is no page (it has no icon, so Chromium asks for /favicon.ico).
-    for rel in html_pages(&browser.dir)
+    // The pages are shared out between this browser and a second one (two Chromiums, the
+    // longest page, print.html, first): each takes the next page when it is done with one.
+    let mut queue: std::collections::VecDeque<String> = html_pages(&browser.dir)
         .into_iter()
         .filter(|p| p != "toc.html")
-    {
-        let visit = browser.open(&browser.http(&rel));
-        problems.extend(visit.problems(&rel));
-        let has_diagrams = browser.js(
-            "return document.querySelectorAll('pre.mermaid').length",
-            vec![],
-        );
-        let has_diagrams = has_diagrams.as_u64().unwrap_or(0) > 0;
-        let bundle = visit.fetched("/assets/mermaid.min.js");
-        match (has_diagrams, bundle) {
-            (false, true) => problems.push(format!(
-                "{rel}: has no diagram but downloads mermaid.min.js"
-            )),
-            (true, false) => problems.push(format!(
-                "{rel}: has diagrams but never loads mermaid.min.js"
-            )),
-            _ => {}
+        .collect();
+    if let Some(at) = queue.iter().position(|p| p == "print.html") {
+        let print = queue.remove(at).expect("found");
+        queue.push_front(print);
+    }
+    let queue = std::sync::Mutex::new(queue);
+    let one_browser = |browser: &Browser| {
+        let mut problems = Vec::new();
+        let mut weights = Vec::new();
+        // Every page load downloads everything, as on a reader's first visit.
+        browser.cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true }));
+        while let Some(rel) = queue.lock().expect("the page queue").pop_front() {
+            let t0 = Instant::now();
+            let visit = browser.open(&browser.http(&rel));
+            let t_open = t0.elapsed();
+            problems.extend(visit.problems(&rel));
+            let has_diagrams = browser.js(
+                "return document.querySelectorAll('pre.mermaid').length",
+                vec![],
+            );
+            let has_diagrams = has_diagrams.as_u64().unwrap_or(0) > 0;
+            let bundle = visit.fetched("/assets/mermaid.min.js");
+            match (has_diagrams, bundle) {
+                (false, true) => problems.push(format!(
+                    "{rel}: has no diagram but downloads mermaid.min.js"
+                )),
+                (true, false) => problems.push(format!(
+                    "{rel}: has diagrams but never loads mermaid.min.js"
+                )),
+                _ => {}
+            }
+            // A Rust listing must fit its code block at this window width (1280 pixels): a reader
+            // should not scroll sideways to read a line.
+            let wide = browser.js(
+                "return [...document.querySelectorAll('code.language-rust')]
+                    .filter(c => c.scrollWidth > c.clientWidth + 1
+                        || c.parentElement.scrollWidth > c.parentElement.clientWidth + 1)
+                    .map(c => c.textContent.split('\\n')
+                        .reduce((a, b) => b.length > a.length ? b : a, ''))",
+                vec![],
+            );
+            for line in wide.as_array().into_iter().flatten() {
+                problems.push(format!(
+                    "{rel}: a Rust listing scrolls sideways at 1280 pixels; its longest line: {}",
+                    line.as_str().unwrap_or_default()
+                ));
+            }
+            // axe-core, the accessibility engine: no serious or critical violation.
+            let t1 = Instant::now();
+            problems.extend(axe_problems(browser, &rel));
+            let t_axe = t1.elapsed();
+            let t2 = Instant::now();
+            if chapters.contains(&rel) {
+                problems.extend(run_it_commands_name_crates_of_the_workspace(
+                    browser, &rel, &crates,
+                ));
+            }
+            if has_diagrams {
+                problems.extend(diagrams_render_as_svg_and_follow_the_dark_theme_readably(
+                    browser,
+                    &rel,
+                    rel == shown,
+                ));
+            }
+            println!(
+                "  {rel}: opened in {:.1} s, axe {:.1} s, the rest {:.1} s",
+                t_open.as_secs_f64(),
+                t_axe.as_secs_f64(),
+                t2.elapsed().as_secs_f64()
+            );
+            weights.push((visit.bytes(), rel, has_diagrams));
         }
-        // A Rust listing must fit its code block at this window width (1280 pixels): a reader
-        // should not scroll sideways to read a line.
-        let wide = browser.js(
-            "return [...document.querySelectorAll('code.language-rust')]
-                .filter(c => c.scrollWidth > c.clientWidth + 1
-                    || c.parentElement.scrollWidth > c.parentElement.clientWidth + 1)
-                .map(c => c.textContent.split('\\n')
-                    .reduce((a, b) => b.length > a.length ? b : a, ''))",
-            vec![],
+        browser.cdp(
+            "Network.setCacheDisabled",
+            json!({ "cacheDisabled": false }),
         );
-        for line in wide.as_array().into_iter().flatten() {
+        (problems, weights)
+    };
+    let ((mut problems, mut weights), second) = std::thread::scope(|s| {
+        let second = s.spawn(|| Browser::start().map(|b| one_browser(&b)));
+        let first = one_browser(browser);
+        (first, second.join())
+    });
+    match second {
+        Ok(Some((p, w))) => {
+            problems.extend(p);
+            weights.extend(w);
+        }
+        Ok(None) => problems.push("the second browser did not start".to_owned()),
+        Err(_) => problems.push("the second browser's pages stopped on a panic (above)".to_owned()),
+    }
+
+    browser.cdp(
+        "Network.setCacheDisabled",
+        json!({ "cacheDisabled": false }),
+    );
+    for chapter in &chapters {
+        if !weights.iter().any(|w| &w.1 == chapter) {
             problems.push(format!(
-                "{rel}: a Rust listing scrolls sideways at 1280 pixels; its longest line: {}",
-                line.as_str().unwrap_or_default()
+                "{chapter}: a chapter under src/ that the built book lacks"
             ));
         }
-        weights.push((visit.bytes(), rel, has_diagrams));
     }
     weights.sort_by(|a, b| b.0.total_cmp(&a.0));
     println!("Bytes transferred per page (cache disabled, uncompressed):");
@@ -129,71 +283,51 @@ fn every_page_loads_with_no_error_and_nothing_from_outside_loopback() {
             bytes / 1000.0
         );
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    problems
 }
 
-#[test]
-fn diagrams_render_as_svg_and_follow_the_dark_theme_readably() {
-    let Some(browser) = Browser::start() else {
-        return;
-    };
-    let diagram_pages = diagram_pages(&browser.dir);
-    assert!(
-        !diagram_pages.is_empty(),
-        "no page of the built book has a `pre.mermaid` diagram"
-    );
+/// The diagrams of the open page (loaded in the default theme): chosen with the theme menu, the
+/// light theme shows them in mermaid's light palette, navy in its dark one, every label readable
+/// (contrast at least [`MIN_CONTRAST`]); `shown` saves screenshots of the first.
+fn diagrams_render_as_svg_and_follow_the_dark_theme_readably(
+    browser: &Browser,
+    rel: &str,
+    shown: bool,
+) -> Vec<String> {
     let mut problems = Vec::new();
-    // The screenshots show a chapter's diagram (not the table page's, not print.html's copy).
-    let shown = diagram_pages
-        .iter()
-        .find(|p| !["print.html", "at-a-glance.html"].contains(&p.as_str()))
-        .unwrap_or(&diagram_pages[0]);
-    for rel in &diagram_pages {
-        let visit = browser.open(&browser.http(rel));
-        problems.extend(visit.problems(rel));
-        if let Err(e) = browser.set_theme("light") {
-            problems.push(format!("{rel}: {e}"));
-            continue;
-        }
-        problems.extend(check_diagrams(&browser, rel, Palette::Light));
-        if rel == shown {
-            browser.screenshot_at("pre.mermaid", "diagram-light.png");
-        }
-
-        if let Err(e) = browser.set_theme("navy") {
-            problems.push(format!("{rel}: {e}"));
-            continue;
-        }
-        problems.extend(check_diagrams(&browser, rel, Palette::Dark));
-        if rel == shown {
-            browser.screenshot_at("pre.mermaid", "diagram-dark.png");
-        }
-        // The next page starts in the default (light) theme again.
-        browser.js("localStorage.removeItem('mdbook-theme')", vec![]);
-        problems.extend(
-            browser
-                .console_errors()
-                .into_iter()
-                .map(|e| format!("{rel}: after switching themes: {e}")),
-        );
+    if let Err(e) = browser.set_theme("light") {
+        return vec![format!("{rel}: {e}")];
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    problems.extend(check_diagrams(browser, rel, Palette::Light));
+    if shown {
+        browser.screenshot_at("pre.mermaid", "diagram-light.png");
+    }
+    if let Err(e) = browser.set_theme("navy") {
+        problems.push(format!("{rel}: {e}"));
+        return problems;
+    }
+    problems.extend(check_diagrams(browser, rel, Palette::Dark));
+    if shown {
+        browser.screenshot_at("pre.mermaid", "diagram-dark.png");
+    }
+    // The next page starts in the default (light) theme again.
+    browser.js("localStorage.removeItem('mdbook-theme')", vec![]);
+    problems.extend(
+        browser
+            .console_errors()
+            .into_iter()
+            .map(|e| format!("{rel}: after switching themes: {e}")),
+    );
+    problems
 }
 
-#[test]
-fn search_finds_the_chapters_that_explain_a_term() {
-    let Some(browser) = Browser::start() else {
-        return;
-    };
-    let problems = check_search(&browser, &browser.http("index.html"), &browser.http(""));
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+fn search_finds_the_chapters_that_explain_a_term(browser: &Browser) -> Vec<String> {
+    check_search(browser, &browser.http("index.html"), &browser.http(""))
 }
 
-#[test]
-fn the_comparison_table_has_ten_rows_and_every_link_leads_to_a_page() {
-    let Some(browser) = Browser::start() else {
-        return;
-    };
+fn the_comparison_table_has_ten_rows_and_every_link_leads_to_a_page(
+    browser: &Browser,
+) -> Vec<String> {
     let visit = browser.open(&browser.http("at-a-glance.html"));
     let mut problems = visit.problems("at-a-glance.html");
     let table = browser.js(
@@ -262,68 +396,56 @@ fn the_comparison_table_has_ten_rows_and_every_link_leads_to_a_page() {
         ));
     }
     browser.screenshot_of("#mdbook-content table", "comparison-table.png");
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    problems
 }
 
-#[test]
-fn run_it_commands_name_crates_of_the_workspace() {
-    let Some(browser) = Browser::start() else {
-        return;
-    };
-    let crates = workspace_crates();
+/// The open page is a chapter: its `Run it` section shows cargo commands, and every crate they
+/// name is in the workspace.
+fn run_it_commands_name_crates_of_the_workspace(
+    browser: &Browser,
+    rel: &str,
+    crates: &BTreeSet<String>,
+) -> Vec<String> {
     let command =
         Regex::new(r"cargo (?:run|test|bench)(?: --release| -q| --quiet)* -p ([A-Za-z0-9_-]+)")
             .expect("regex");
     let mut problems = Vec::new();
-    for page in pages() {
-        let rel = page
-            .rel
-            .with_extension("html")
-            .to_string_lossy()
-            .replace('\\', "/");
-        browser.goto(&browser.http(&rel));
-        // What a reader sees under the `Run it` heading, up to the next heading of its level.
-        let run_it = browser.js(
-            r#"
-            const h = [...document.querySelectorAll('#mdbook-content h2')].find((h) => h.textContent.trim() === 'Run it');
-            if (!h) return null;
-            let text = '';
-            for (let n = h.nextElementSibling; n && !/^H[12]$/.test(n.tagName); n = n.nextElementSibling) {
-                for (const code of n.matches('pre') ? [n] : n.querySelectorAll('pre')) text += code.innerText + '\n';
-            }
-            return text;
-            "#,
-            vec![],
-        );
-        let Some(text) = run_it.as_str() else {
-            problems.push(format!("{rel}: no `Run it` section"));
-            continue;
-        };
-        if !text.contains("cargo ") {
-            problems.push(format!("{rel}: `Run it` shows no cargo command"));
+    // What a reader sees under the `Run it` heading, up to the next heading of its level.
+    let run_it = browser.js(
+        r#"
+        const h = [...document.querySelectorAll('#mdbook-content h2')].find((h) => h.textContent.trim() === 'Run it');
+        if (!h) return null;
+        let text = '';
+        for (let n = h.nextElementSibling; n && !/^H[12]$/.test(n.tagName); n = n.nextElementSibling) {
+            for (const code of n.matches('pre') ? [n] : n.querySelectorAll('pre')) text += code.innerText + '\n';
         }
-        for c in command.captures_iter(text) {
-            if !crates.contains(&c[1]) {
-                problems.push(format!(
-                    "{rel}: `Run it` says `{}`, but no crate {:?} is in the workspace",
-                    &c[0], &c[1]
-                ));
-            }
+        return text;
+        "#,
+        vec![],
+    );
+    let Some(text) = run_it.as_str() else {
+        return vec![format!("{rel}: no `Run it` section")];
+    };
+    if !text.contains("cargo ") {
+        problems.push(format!("{rel}: `Run it` shows no cargo command"));
+    }
+    for c in command.captures_iter(text) {
+        if !crates.contains(&c[1]) {
+            problems.push(format!(
+                "{rel}: `Run it` says `{}`, but no crate {:?} is in the workspace",
+                &c[0], &c[1]
+            ));
         }
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    problems
 }
 
-#[test]
-fn the_site_works_offline_from_file_urls() {
-    let Some(browser) = Browser::start() else {
-        return;
-    };
+fn the_site_works_offline_from_file_urls(browser: &Browser) -> Vec<String> {
     let mut problems = Vec::new();
     let index = browser.file_url("index.html");
     let visit = browser.open(&index);
     problems.extend(visit.problems("file: index.html"));
-    problems.extend(check_search(&browser, &index, &browser.file_url("")));
+    problems.extend(check_search(browser, &index, &browser.file_url("")));
     for rel in diagram_pages(&browser.dir)
         .iter()
         .filter(|p| *p != "print.html")
@@ -332,12 +454,435 @@ fn the_site_works_offline_from_file_urls() {
         let visit = browser.open(&browser.file_url(rel));
         problems.extend(visit.problems(&format!("file: {rel}")));
         problems.extend(check_diagrams(
-            &browser,
+            browser,
             &format!("file: {rel}"),
             Palette::Light,
         ));
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    problems
+}
+
+/// axe-core on the open page: every violation of impact "serious" or "critical".
+fn axe_problems(browser: &Browser, rel: &str) -> Vec<String> {
+    if rel == "print.html" {
+        // Every chapter again, on one page: colour contrast, axe's slowest rule by far, gives the
+        // chapters' answers again (same text, same styles), so it is left to the chapters here.
+        return axe_run(
+            browser,
+            rel,
+            "{ resultTypes: ['violations'], rules: { 'color-contrast': { enabled: false } } }",
+        );
+    }
+    axe_run(browser, rel, "{ resultTypes: ['violations'] }")
+}
+
+/// axe-core with `options` (a JavaScript object literal).
+fn axe_run(browser: &Browser, rel: &str, options: &str) -> Vec<String> {
+    let loaded = browser.js(
+        &format!("{AXE}\n;return typeof axe === 'object' ? axe.version : null;"),
+        vec![],
+    );
+    if loaded.as_str() != Some(AXE_VERSION) {
+        return vec![format!(
+            "{rel}: axe-core {AXE_VERSION} did not load (got {loaded})"
+        )];
+    }
+    let report = browser.js_async(
+        &format!(
+            "const r = await axe.run(document, {options}); {}",
+            "done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, \
+             nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')), \
+             why: v.nodes[0]?.any[0]?.message || v.nodes[0]?.failureSummary || '' })));"
+        ),
+        vec![],
+    );
+    let mut problems = Vec::new();
+    for v in report.as_array().into_iter().flatten() {
+        let impact = v["impact"].as_str().unwrap_or("");
+        if ["serious", "critical"].contains(&impact) {
+            problems.push(format!(
+                "{rel}: axe: {impact} {}: {} (e.g. {}: {})",
+                v["id"].as_str().unwrap_or("?"),
+                v["help"].as_str().unwrap_or(""),
+                v["nodes"],
+                v["why"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    problems
+}
+
+/// axe-core on one chapter in each theme but the default (every page is checked in the default
+/// theme by the first check): the colours of the dark themes must pass too.
+fn axe_finds_no_serious_violation_in_any_theme(browser: &Browser) -> Vec<String> {
+    let rel = "memory.html";
+    let mut problems = browser.open(&browser.http(rel)).problems(rel);
+    for theme in ["rust", "coal", "navy", "ayu"] {
+        if let Err(e) = browser.set_theme(theme) {
+            problems.push(format!("{rel}: {e}"));
+            continue;
+        }
+        // Only colours change with the theme.
+        problems.extend(axe_run(
+            browser,
+            &format!("{rel} ({theme})"),
+            "{ resultTypes: ['violations'], runOnly: { type: 'rule', \
+               values: ['color-contrast', 'link-in-text-block'] } }",
+        ));
+    }
+    browser.js("localStorage.removeItem('mdbook-theme')", vec![]);
+    problems
+}
+
+/// Keyboard only: the search opens with `s`, takes a term and Enter opens a result; the theme
+/// menu is reached with Tab, opened with Enter, walked with the arrow keys, a theme chosen with
+/// Enter and the menu closed with Escape; the arrow keys turn the pages and the next-chapter link
+/// follows Enter.
+fn search_theme_menu_and_chapters_work_from_the_keyboard(browser: &Browser) -> Vec<String> {
+    let rel = "memory.html";
+    let url = browser.http(rel);
+    let mut problems = Vec::new();
+    let mut step = |what: &str, result: Result<(), String>| {
+        if let Err(e) = result {
+            problems.push(format!("{rel}: keyboard: {what}: {e}"));
+        }
+    };
+
+    // Search.
+    browser.open(&url);
+    browser.keys(&['s']);
+    step(
+        "`s` focuses the search box",
+        browser.wait_js(
+            "the search box to have the focus",
+            "return document.activeElement?.id === 'mdbook-searchbar'",
+        ),
+    );
+    browser.keys(&"zombie".chars().collect::<Vec<_>>());
+    step(
+        "typing searches",
+        browser.wait_js(
+            "results for 'zombie'",
+            "return (document.getElementById('mdbook-searchresults-header')?.innerText || '') \
+             .includes(\"'zombie'\")",
+        ),
+    );
+    browser.keys(&[Key::Enter.into()]);
+    step(
+        "Enter opens the first result",
+        browser.wait_js(
+            "a page about zombies",
+            &format!(
+                "return location.href !== {} && document.readyState === 'complete' && \
+                 /zombie/i.test(document.getElementById('mdbook-content')?.innerText || '')",
+                json!(url)
+            ),
+        ),
+    );
+
+    // The theme menu.
+    browser.open(&url);
+    let mut reached = false;
+    for _ in 0..40 {
+        browser.keys(&[Key::Tab.into()]);
+        if browser.js("return document.activeElement?.id", vec![]) == json!("mdbook-theme-toggle") {
+            reached = true;
+            break;
+        }
+    }
+    if reached {
+        browser.keys(&[Key::Enter.into()]);
+        step(
+            "Enter opens the theme menu and focuses a theme",
+            browser.wait_js(
+                "the theme menu to open with the focus in it",
+                "return document.getElementById('mdbook-theme-toggle') \
+                 .getAttribute('aria-expanded') === 'true' && \
+                 !!document.activeElement?.closest('#mdbook-theme-list')",
+            ),
+        );
+        browser.keys(&[Key::Home.into()]);
+        let mut on_navy = false;
+        for _ in 0..6 {
+            if browser.js("return document.activeElement?.id", vec![]) == json!("mdbook-theme-navy")
+            {
+                on_navy = true;
+                break;
+            }
+            browser.keys(&[Key::Down.into()]);
+        }
+        if on_navy {
+            browser.keys(&[Key::Enter.into()]);
+            step(
+                "Enter chooses a theme",
+                browser.wait_js(
+                    "the navy theme",
+                    "return document.documentElement.classList.contains('navy')",
+                ),
+            );
+        } else {
+            step(
+                "the arrow keys reach the navy theme",
+                Err("they did not".into()),
+            );
+        }
+        browser.keys(&[Key::Escape.into()]);
+        step(
+            "Escape closes the theme menu",
+            browser.wait_js(
+                "the theme menu to close",
+                "return document.getElementById('mdbook-theme-toggle') \
+                 .getAttribute('aria-expanded') !== 'true'",
+            ),
+        );
+        browser.js("localStorage.removeItem('mdbook-theme')", vec![]);
+    } else {
+        step(
+            "Tab reaches the theme button",
+            Err("not in 40 presses".into()),
+        );
+    }
+
+    // Chapter navigation.
+    browser.open(&url);
+    let next = browser.js(
+        "const a = [...document.querySelectorAll('a.nav-chapters.next, a.mobile-nav-chapters.next')] \
+           .find((a) => a.getClientRects().length > 0 && getComputedStyle(a).visibility !== 'hidden'); \
+         if (!a || a.tabIndex < 0) return null; \
+         a.dataset.keyboardCheck = 'next'; return a.href;",
+        vec![],
+    );
+    let Some(next) = next.as_str().map(str::to_owned) else {
+        step("a visible, focusable next-chapter link", Err("none".into()));
+        return problems;
+    };
+    browser.keys(&[Key::Right.into()]);
+    step(
+        "→ opens the next chapter",
+        browser.wait_js(
+            "the next chapter",
+            &format!("return location.href === {}", json!(next)),
+        ),
+    );
+    browser.keys(&[Key::Left.into()]);
+    step(
+        "← opens the previous chapter",
+        browser.wait_js(
+            "the chapter again",
+            &format!("return location.href === {}", json!(url)),
+        ),
+    );
+    browser.js(
+        "[...document.querySelectorAll('a.nav-chapters.next, a.mobile-nav-chapters.next')] \
+           .find((a) => a.getClientRects().length > 0).focus()",
+        vec![],
+    );
+    browser.keys(&[Key::Enter.into()]);
+    step(
+        "Enter on the focused next-chapter link follows it",
+        browser.wait_js(
+            "the next chapter",
+            &format!("return location.href === {}", json!(next)),
+        ),
+    );
+    problems
+}
+
+/// `cargo xtask pdf`'s printing, on this browser: the PDF of print.html opens, has a bookmark
+/// for every chapter, holds every chapter title and every diagram label as text, and no line of
+/// code is cut at the page edge. Needs poppler-utils (`pdfinfo`, `pdftotext`, `pdftohtml`).
+fn the_pdf_has_bookmarks_every_title_and_diagram_and_no_clipped_code(
+    browser: &Browser,
+) -> Vec<String> {
+    let tools = ["pdfinfo", "pdftotext", "pdftohtml"];
+    if let Some(missing) = tools.iter().find(|t| chromium::on_path(t).is_none()) {
+        let message = format!(
+            "pdf: skipped: no {missing} (the PDF check needs poppler-utils; on Debian: \
+             apt-get install poppler-utils)"
+        );
+        test_support::skipped(&message);
+        return Vec::new();
+    }
+    let url = browser.file_url("print.html");
+    let pdf = browser.rt.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(180),
+            xtask::pdf::print(browser.client(), &url),
+        )
+        .await
+    });
+    let pdf = match pdf {
+        Ok(Ok(pdf)) => pdf,
+        Ok(Err(e)) => return vec![format!("printing print.html: {e:#}")],
+        Err(_) => return vec!["printing print.html took over 180 s".to_owned()],
+    };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target/")
+        .join("browser-pdf");
+    std::fs::create_dir_all(&dir).expect("creating target/browser-pdf");
+    let path = dir.join(xtask::pdf::FILE_NAME);
+    std::fs::write(&path, &pdf).expect("writing the PDF");
+    println!("PDF: {} ({} kB)", path.display(), pdf.len() / 1000);
+
+    // What the print page holds, as the browser rendered it (the PDF was printed from it).
+    let page = browser.js(
+        "const text = (n) => n.textContent.replace(/\\s+/g, ' ').trim();
+         return {
+           titles: [...document.querySelectorAll('#mdbook-content h1')].map(text),
+           labels: [...document.querySelectorAll('pre.mermaid svg')].flatMap((svg) =>
+             [...svg.querySelectorAll('text, foreignObject > div')].map((n) =>
+               n instanceof HTMLElement ? n.innerText.replace(/\\s+/g, ' ').trim() : text(n))
+             .filter((t) => t)),
+           code: [...document.querySelectorAll('#mdbook-content pre > code')].flatMap((c) =>
+             c.innerText.split('\\n')).filter((l) => l.trim()),
+         };",
+        vec![],
+    );
+    let strings = |key: &str| -> Vec<String> {
+        page[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    let (titles, labels, code) = (strings("titles"), strings("labels"), strings("code"));
+    let mut problems = Vec::new();
+    if titles.len() < 10 || labels.is_empty() || code.is_empty() {
+        problems.push(format!(
+            "print.html: {} titles, {} diagram labels, {} code lines: too few to check",
+            titles.len(),
+            labels.len(),
+            code.len()
+        ));
+    }
+
+    let tool = |name: &str, args: &[&str]| -> String {
+        let out = std::process::Command::new(name)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("running {name}: {e}"));
+        assert!(
+            out.status.success(),
+            "{name} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let p = path.to_str().expect("a UTF-8 path");
+    let info = tool("pdfinfo", &[p]);
+    let pages: usize = Regex::new(r"(?m)^Pages:\s+(\d+)")
+        .expect("regex")
+        .captures(&info)
+        .and_then(|c| c[1].parse().ok())
+        .unwrap_or(0);
+    if pages < 10 {
+        problems.push(format!("the PDF has {pages} pages:\n{info}"));
+    }
+
+    // Bookmarks: pdftohtml's XML output lists the outline. A title wrapped on the page loses
+    // its space in the outline, so titles are compared without whitespace.
+    let xml = tool("pdftohtml", &["-xml", "-i", "-q", "-stdout", p]);
+    let outline: Vec<String> = Regex::new(r"<item[^>]*>([^<]*)</item>")
+        .expect("regex")
+        .captures_iter(&xml)
+        .map(|c| dense(&unescape(&c[1])))
+        .collect();
+    for title in &titles {
+        if !outline.contains(&dense(title)) {
+            problems.push(format!("the PDF has no bookmark {title:?}"));
+        }
+    }
+
+    // Text, in the page's layout (a line of a table stays one line): every chapter title and
+    // code line, compared without whitespace (a wrapped line is still all there).
+    let layout = tool("pdftotext", &["-layout", "-enc", "UTF-8", p, "-"]);
+    let text = dense(&layout);
+    // Diagram labels wrap inside their shapes, next to other shapes' text: each label's words
+    // must be words of the PDF (its text is text, not a picture).
+    let words: BTreeSet<String> = layout.split_whitespace().map(dense).collect();
+    for title in &titles {
+        if !text.contains(&dense(title)) {
+            problems.push(format!("the PDF's text lacks the chapter title {title:?}"));
+        }
+    }
+    for label in &labels {
+        let missing: Vec<&str> = label
+            .split_whitespace()
+            .filter(|w| {
+                !dense(w).is_empty() && !words.contains(&dense(w)) && !text.contains(&dense(w))
+            })
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "the PDF's text lacks {missing:?} of the diagram label {label:?}"
+            ));
+        }
+    }
+    let mut missing_code = 0;
+    for line in &code {
+        if !text.contains(&dense(line)) {
+            missing_code += 1;
+            if missing_code <= 10 {
+                problems.push(format!("the PDF's text lacks the code line {line:?}"));
+            }
+        }
+    }
+    if missing_code > 10 {
+        problems.push(format!("… {missing_code} code lines missing in all"));
+    }
+
+    // Nothing printed past the right margin: with 0.6 in margins on A4 the text column ends at
+    // 595 - 43 = 552 pt; a clipped line would run on beyond it.
+    let bbox = tool("pdftotext", &["-bbox", p, "-"]);
+    let page_width: f64 = Regex::new(r#"<page width="([\d.]+)""#)
+        .expect("regex")
+        .captures(&bbox)
+        .and_then(|c| c[1].parse().ok())
+        .unwrap_or(595.0);
+    let right_edge = page_width - 0.6 * 72.0 + 2.0;
+    let word = Regex::new(
+        r#"<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>"#,
+    )
+    .expect("regex");
+    let beyond: Vec<String> = word
+        .captures_iter(&bbox)
+        .filter(|c| c[1].parse::<f64>().unwrap_or(0.0) > right_edge)
+        .map(|c| unescape(&c[2]))
+        .take(10)
+        .collect();
+    if !beyond.is_empty() {
+        problems.push(format!(
+            "text runs past the right margin ({right_edge:.0} pt of {page_width:.0}): {beyond:?}"
+        ));
+    }
+    println!(
+        "PDF: {pages} pages, {} bookmarks; checked {} titles, {} diagram labels, {} code lines",
+        outline.len(),
+        titles.len(),
+        labels.len(),
+        code.len()
+    );
+    problems
+}
+
+/// `s` without whitespace and hyphens: pdftotext drops a hyphen where a line wraps, and those of
+/// the monospace font.
+fn dense(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && !['-', '\u{ad}', '\u{2010}', '\u{2011}'].contains(c))
+        .collect()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -769,15 +1314,18 @@ struct Browser {
     /// Runs the WebDriver client and the server; dropping it stops the server.
     rt: tokio::runtime::Runtime,
     _driver: Driver,
-    _one_at_a_time: MutexGuard<'static, ()>,
 }
 
 impl Browser {
     /// Starts everything, or returns `None` (after saying so) when Chromium is not installed.
     fn start() -> Option<Browser> {
-        let (chromium, chromedriver) = find_browser()?;
-        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((chromium, chromedriver)) = chromium::find() else {
+            test_support::skipped(&format!(
+                "no chromium: the browser tests {}",
+                chromium::INSTALL_HINT
+            ));
+            return None;
+        };
         let dir = book_dir();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -785,32 +1333,41 @@ impl Browser {
             .build()
             .expect("starting the async runtime");
         let base = serve(&rt, &dir);
-        let driver = Driver::start(&chromedriver);
-        let caps = capabilities(&chromium, &driver.profile);
-        let mut builder =
-            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
-        builder.capabilities(caps);
-        let client = match rt.block_on(async {
-            tokio::time::timeout(COMMAND_TIMEOUT, builder.connect(&driver.url)).await
-        }) {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => panic!("chromedriver could not start {}: {e}", chromium.display()),
-            Err(_) => panic!(
-                "chromedriver did not start {} within {COMMAND_TIMEOUT:?}",
-                chromium.display()
-            ),
-        };
+        // Chromium's profile, home and TMPDIR go under target/tmp.
+        let driver = Driver::start(&chromedriver, Path::new(env!("CARGO_TARGET_TMPDIR")))
+            .expect("starting chromedriver");
+        let client = rt
+            .block_on(chromium::connect(&driver, &chromium, true))
+            .unwrap_or_else(|e| panic!("{e:#}"));
         let browser = Browser {
             client: Some(client),
             base,
             dir,
             rt,
             _driver: driver,
-            _one_at_a_time: guard,
         };
-        // Every page load downloads everything, as on a reader's first visit.
-        browser.cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true }));
         Some(browser)
+    }
+
+    /// Before each check: the default theme, nothing logged.
+    fn reset(&self) {
+        self.js(
+            "try { localStorage.clear(); } catch (e) {} return true;",
+            vec![],
+        );
+        self.logs("browser");
+        self.logs("performance");
+    }
+
+    /// Presses and releases each key in turn, as a keyboard does (WebDriver key actions).
+    fn keys(&self, keys: &[char]) {
+        let mut actions = KeyActions::new("keyboard".to_owned());
+        for &key in keys {
+            actions = actions
+                .then(KeyAction::Down { value: key })
+                .then(KeyAction::Up { value: key });
+        }
+        self.run("pressing keys", self.client().perform_actions(actions));
     }
 
     fn client(&self) -> &Client {
@@ -1011,8 +1568,7 @@ impl Browser {
 
     /// A Chrome DevTools Protocol command, through chromedriver.
     fn cdp(&self, cmd: &str, params: Value) -> Value {
-        let command =
-            SessionCommand::new("goog/cdp/execute", json!({ "cmd": cmd, "params": params }));
+        let command = SessionCommand::cdp(cmd, params);
         self.run(
             &format!("DevTools command {cmd}"),
             self.client().issue_cmd(command),
@@ -1044,93 +1600,6 @@ fn save_screenshot(name: &str, png: &[u8]) -> PathBuf {
     path
 }
 
-/// `POST /session/{id}/{path}` with a JSON body: chromedriver's own commands that fantoccini has
-/// no method for (the logs, DevTools commands).
-#[derive(Debug)]
-struct SessionCommand {
-    path: &'static str,
-    body: Value,
-}
-
-impl SessionCommand {
-    fn new(path: &'static str, body: Value) -> SessionCommand {
-        SessionCommand { path, body }
-    }
-}
-
-impl WebDriverCompatibleCommand for SessionCommand {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/{}",
-            session.unwrap_or("none"),
-            self.path
-        ))
-    }
-
-    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(self.body.to_string()))
-    }
-}
-
-/// The WebDriver capabilities: which Chromium, its flags and profile, and what to log.
-fn capabilities(chromium: &Path, profile: &Path) -> Capabilities {
-    let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| (*f).to_owned()).collect();
-    args.push(format!(
-        "--user-data-dir={}",
-        profile.join("chromium").display()
-    ));
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": args,
-            "perfLoggingPrefs": { "enableNetwork": true, "enablePage": false },
-        },
-        "goog:loggingPrefs": { "browser": "ALL", "performance": "ALL" },
-        "timeouts": { "pageLoad": 30_000, "script": 30_000, "implicit": 0 },
-    });
-    match caps {
-        Value::Object(map) => map,
-        _ => unreachable!("an object"),
-    }
-}
-
-/// Chromium and chromedriver from `PATH`, or `None` after saying loudly that the test is
-/// skipped. Under CI (`CI` set and not `false`/`0`) a missing browser fails the test instead.
-fn find_browser() -> Option<(PathBuf, PathBuf)> {
-    let chromium = ["chromium", "chromium-browser"]
-        .iter()
-        .find_map(|name| on_path(name));
-    let chromedriver = on_path("chromedriver");
-    if let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) {
-        return Some((chromium, chromedriver));
-    }
-    // The test harness names each test's thread after the test.
-    let current = std::thread::current();
-    let test = current.name().unwrap_or("a browser test");
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    let message = format!(
-        "{test}: skipped: no chromium (the browser tests need `chromium` and `chromedriver` on PATH; \
-         on Debian: apt-get install chromium chromium-driver)"
-    );
-    assert!(!ci, "CI is set, so the browser tests must run: {message}");
-    // Written straight to stderr, past the test harness's capture: a skip must be seen in a
-    // plain `cargo test` run, not only with --nocapture.
-    let _ = writeln!(std::io::stderr(), "\n*** {message}\n");
-    None
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
 /// Serves `dir` on a free loopback port from a task of `rt`; returns its root URL.
 fn serve(rt: &tokio::runtime::Runtime, dir: &Path) -> String {
     let listener =
@@ -1145,83 +1614,4 @@ fn serve(rt: &tokio::runtime::Runtime, dir: &Path) -> String {
         axum::serve(listener, app).await.expect("serving the book");
     });
     format!("http://{addr}/")
-}
-
-/// A chromedriver process on a free loopback port, and the temporary folder that holds
-/// Chromium's profile and home. Dropping it kills and reaps chromedriver, then removes the folder.
-struct Driver {
-    child: Child,
-    url: String,
-    profile: PathBuf,
-}
-
-impl Driver {
-    fn start(chromedriver: &Path) -> Driver {
-        let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "chromium-{}-{}",
-            std::process::id(),
-            unique()
-        ));
-        let tmp = profile.join("tmp");
-        std::fs::create_dir_all(&tmp).expect("creating Chromium's profile folder");
-        let port = free_port();
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            // Chromium keeps crash reports and its certificate store under $HOME: keep them in
-            // the temporary folder too, so a run leaves nothing in the user's home.
-            .env("HOME", &profile)
-            .env("XDG_CONFIG_HOME", profile.join(".config"))
-            .env("XDG_CACHE_HOME", profile.join(".cache"))
-            // Chromium's scoped temporary folders, too.
-            .env("TMPDIR", &tmp)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", chromedriver.display()));
-        let mut driver = Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            profile,
-        };
-        let start = Instant::now();
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(status)) = driver.child.try_wait() {
-                panic!("chromedriver exited at start ({status})");
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "chromedriver did not listen on port {port} within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        driver
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Chromium may still be flushing its profile for a moment after chromedriver is gone.
-        for _ in 0..20 {
-            if std::fs::remove_dir_all(&self.profile).is_ok() || !self.profile.exists() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("finding a free loopback port")
-}
-
-fn unique() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

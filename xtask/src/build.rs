@@ -43,6 +43,8 @@ pub fn build(root: &Path, dest: &Path, verbose: bool) -> Result<Built> {
         let mut book = MDBook::load_with_config(root, config).context("loading the book")?;
         // Replaces the `[preprocessor.mermaid]` command of book.toml with the same code, in-process.
         book.with_preprocessor(mdbook_mermaid::Mermaid);
+        // Likewise `[preprocessor.questions]`: each chapter's computed questions.
+        book.with_preprocessor(crate::questions::Questions);
         book.build().context("building the book")
     })?;
     let warnings = collector.0.lock().expect("collector lock").clone();

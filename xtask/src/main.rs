@@ -30,6 +30,30 @@ enum Command {
         #[arg(long)]
         dest: Option<std::path::PathBuf>,
     },
+    /// Build the book into `book/` (or --dest) and print it to `processes-vs-threads.pdf` there,
+    /// with headless Chromium (needs `chromium` and `chromedriver`).
+    Pdf {
+        #[arg(long)]
+        dest: Option<std::path::PathBuf>,
+    },
+    /// Write the example crates, as a workspace of their own, to
+    /// `book/processes-vs-threads-examples.tar.gz` (or into --dest).
+    Tarball {
+        #[arg(long)]
+        dest: Option<std::path::PathBuf>,
+    },
+    /// The questions preprocessor for the stock `mdbook` CLI (book.toml runs it).
+    #[command(hide = true)]
+    QuestionsPreprocessor {
+        #[command(subcommand)]
+        supports: Option<Supports>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Supports {
+    /// mdBook asks whether a renderer is supported.
+    Supports { renderer: String },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +79,23 @@ fn main() -> ExitCode {
                 }
             })
         }
+        Command::Pdf { dest } => {
+            let dest = dest.unwrap_or_else(|| root.join("book"));
+            xtask::pdf::run(&root, &dest, &xtask::tmp_dir(&root)).map(|pdf| {
+                println!("Printed the book to {}", pdf.display());
+            })
+        }
+        Command::Tarball { dest } => {
+            let dest = dest.unwrap_or_else(|| root.join("book"));
+            xtask::tarball::run(&root, &dest).map(|tarball| {
+                println!("Wrote the examples to {}", tarball.display());
+            })
+        }
+        Command::QuestionsPreprocessor { supports } => xtask::questions::run_as_command(
+            supports
+                .as_ref()
+                .map(|Supports::Supports { renderer }| renderer.as_str()),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

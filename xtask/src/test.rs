@@ -32,7 +32,10 @@ pub fn run(root: &Path) -> ExitCode {
     if skips.is_empty() {
         println!("\nNo test was skipped.");
     } else {
-        println!("\n{} tests were skipped (they checked nothing):", skips.len());
+        println!(
+            "\n{} tests were skipped (they checked nothing):",
+            skips.len()
+        );
         for line in &skips {
             println!("  {line}");
         }

@@ -151,7 +151,11 @@ fn os_error(message: &str) -> Option<(&str, i32)> {
     let at = message.find(" (os error ")?;
     let code = message[at + 11..].split(')').next()?.parse().ok()?;
     let text = std::io::Error::from_raw_os_error(code).to_string();
-    let text = text.split(" (os error").next().unwrap_or_default().to_owned();
+    let text = text
+        .split(" (os error")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let before = &message[..at];
     Some((before.strip_suffix(text.as_str()).unwrap_or(before), code))
 }

@@ -415,7 +415,10 @@ fn reachable_copy(program: &str) -> (PathBuf, Option<tempfile::TempDir>) {
         .arg(&copy)
         .status()
         .unwrap_or_else(|e| panic!("running install to copy {program}: {e}"));
-    assert!(copied.success(), "install could not copy {program}: {copied}");
+    assert!(
+        copied.success(),
+        "install could not copy {program}: {copied}"
+    );
     (copy, Some(dir))
 }
 

@@ -1,0 +1,84 @@
+//! The offline copy's second half: `cargo xtask tarball` packs the example crates as a workspace
+//! of their own, which builds offline from the unpacked folder with its pinned toolchain and lock
+//! file, each crate's README naming its chapters. (The PDF is checked by the browser tests,
+//! which print it with the same code as `cargo xtask pdf`.)
+//!
+//! Cost: building the unpacked copy means building every example a second time, in a target
+//! directory of its own (several minutes on two cores, from a fresh clone). By default the test
+//! therefore checks what can differ between the copy and the checkout without compiling: the
+//! files, the chapters each README names, and that cargo resolves the copy's workspace offline
+//! from the lock file's versions (`cargo metadata --offline`); the sources are the very
+//! files the main suite compiles and tests. `TARBALL_BUILD=1` also builds every crate and target
+//! of the copy and runs the tests of one small crate in it (the Pages workflow sets it).
+
+use std::path::Path;
+use std::process::Command;
+
+use book_checks::root;
+
+/// The crate whose tests run inside the unpacked copy: small, quick, and with a snapshot test.
+const TESTED_CRATE: &str = "shared-memory";
+
+#[test]
+fn the_examples_tarball_builds_and_tests_on_its_own() {
+    let root = root();
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let tarball = xtask::tarball::run(&root, &tmp.join("tarball")).expect("writing the tarball");
+
+    let unpacked = tmp.join("tarball-unpacked");
+    let folder = unpacked.join(xtask::tarball::FOLDER);
+    // Only the crates of this run: a crate removed from examples/ must not linger.
+    let _ = std::fs::remove_dir_all(folder.join("examples"));
+    let file = std::fs::File::open(&tarball).expect("opening the tarball");
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    archive.set_preserve_mtime(true);
+    archive.unpack(&unpacked).expect("unpacking the tarball");
+
+    for name in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "rust-toolchain.toml",
+        "README.md",
+    ] {
+        assert!(folder.join(name).is_file(), "the tarball lacks {name}");
+    }
+    let chapters = xtask::tarball::chapters_by_crate(&root).expect("chapters");
+    let mut problems = Vec::new();
+    for (krate, found) in &chapters {
+        let readme = std::fs::read_to_string(folder.join("examples").join(krate).join("README.md"))
+            .unwrap_or_default();
+        if found.is_empty() {
+            problems.push(format!(
+                "examples/{krate}: no chapter in SUMMARY.md refers to it, so its README names none"
+            ));
+        }
+        for (title, _) in found {
+            if !readme.contains(title.as_str()) {
+                problems.push(format!(
+                    "examples/{krate}/README.md does not name {title:?}"
+                ));
+            }
+        }
+    }
+
+    let cargo = |args: &[&str]| {
+        let out = Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(&folder)
+            .env("CARGO_TARGET_DIR", tmp.join("tarball-target"))
+            .output()
+            .expect("running cargo");
+        assert!(
+            out.status.success(),
+            "`cargo {}` failed in the unpacked tarball:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    cargo(&["metadata", "--offline", "--locked", "--format-version", "1"]);
+    if std::env::var("TARBALL_BUILD").is_ok_and(|v| v == "1") {
+        cargo(&["test", "--offline", "--workspace", "--no-run", "--quiet"]);
+        cargo(&["test", "--offline", "--quiet", "-p", TESTED_CRATE]);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -1,0 +1,231 @@
+//! `cargo xtask tarball`: `book/processes-vs-threads-examples.tar.gz`, the book's example crates
+//! as a Cargo workspace of their own. It holds every crate under `examples/`, the two support
+//! crates under `crates/`, the chapters' Markdown (`src/`, which one test reads), and a
+//! workspace `Cargo.toml` (the root one without the book's tooling), `Cargo.lock` and
+//! `rust-toolchain.toml`, so that `cargo test` inside the unpacked folder builds and tests the
+//! examples with the same toolchain and dependency versions as the book. Each crate gets a
+//! `README.md` naming the chapters that show it (unless it has its own).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use regex::Regex;
+
+/// The tarball's file name, in the built book's folder.
+pub const FILE_NAME: &str = "processes-vs-threads-examples.tar.gz";
+/// The one folder the tarball unpacks into.
+pub const FOLDER: &str = "processes-vs-threads-examples";
+
+/// Writes the tarball into `dir` and returns its path.
+pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let out = dir.join(FILE_NAME);
+    let file =
+        std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    // Each file keeps its modification time: unpacked over an earlier copy, Cargo rebuilds
+    // exactly what changed.
+    tar.mode(tar::HeaderMode::Complete);
+    let folder = Path::new(FOLDER);
+
+    add_text(
+        &mut tar,
+        &folder.join("Cargo.toml"),
+        &workspace_manifest(root)?,
+    )?;
+    for name in ["Cargo.lock", "rust-toolchain.toml"] {
+        tar.append_path_with_name(root.join(name), folder.join(name))
+            .with_context(|| format!("adding {name}"))?;
+    }
+    let chapters = chapters_by_crate(root)?;
+    add_text(
+        &mut tar,
+        &folder.join("README.md"),
+        &index_readme(&chapters),
+    )?;
+    for sub in ["crates", "examples"] {
+        for path in files_below(&root.join(sub))? {
+            let rel = path.strip_prefix(root).expect("below the root");
+            append_file(&mut tar, &path, &folder.join(rel))?;
+        }
+    }
+    for path in files_below(&root.join("src"))?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+    {
+        let rel = path.strip_prefix(root).expect("below the root");
+        append_file(&mut tar, &path, &folder.join(rel))?;
+    }
+    for (krate, found) in &chapters {
+        let dir = root.join("examples").join(krate);
+        if !dir.join("README.md").exists() {
+            let readme = crate_readme(krate, found);
+            add_text(
+                &mut tar,
+                &folder.join("examples").join(krate).join("README.md"),
+                &readme,
+            )?;
+        }
+    }
+    let gz = tar.into_inner().context("finishing the tar archive")?;
+    gz.finish().context("finishing the gzip stream")?;
+    Ok(out)
+}
+
+/// The root `Cargo.toml` as the tarball's: its members only the crates it holds, and no path
+/// dependency on the book's tooling.
+pub fn workspace_manifest(root: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(root.join("Cargo.toml")).context("reading Cargo.toml")?;
+    let mut manifest: toml::Table = toml::from_str(&text).context("parsing Cargo.toml")?;
+    let workspace = manifest
+        .get_mut("workspace")
+        .and_then(|w| w.as_table_mut())
+        .context("Cargo.toml has no [workspace]")?;
+    workspace.insert(
+        "members".into(),
+        toml::Value::Array(vec!["crates/*".into(), "examples/*".into()]),
+    );
+    if let Some(deps) = workspace
+        .get_mut("dependencies")
+        .and_then(|d| d.as_table_mut())
+    {
+        deps.retain(|_, spec| {
+            let path = spec.get("path").and_then(|p| p.as_str());
+            path.is_none_or(|p| p.starts_with("crates/") || p.starts_with("examples/"))
+        });
+    }
+    Ok(format!(
+        "# The example crates of \"Processes vs Threads, Verified\", as a workspace of their own.\n\
+         # `cargo test` runs every example's tests; `cargo run -p <crate>` runs one.\n\n{}",
+        toml::to_string(&manifest).context("writing Cargo.toml")?
+    ))
+}
+
+/// For each crate under `examples/`: the chapters (title, file under `src/`) whose Markdown
+/// refers to it, in the order of `SUMMARY.md`. The book's appendices that list every example
+/// are left out.
+pub fn chapters_by_crate(root: &Path) -> Result<BTreeMap<String, Vec<(String, String)>>> {
+    let summary =
+        std::fs::read_to_string(root.join("src/SUMMARY.md")).context("reading SUMMARY.md")?;
+    let link = Regex::new(r"\[([^\]]+)\]\(([^)]+\.md)\)").expect("regex");
+    let chapters: Vec<(String, String)> = link
+        .captures_iter(&summary)
+        .map(|c| (c[1].to_owned(), c[2].to_owned()))
+        .filter(|(_, file)| !["examples.md", "verification.md"].contains(&file.as_str()))
+        .collect();
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(root.join("examples")).context("reading examples/")? {
+        let path = entry?.path();
+        if !path.join("Cargo.toml").is_file() {
+            continue;
+        }
+        let krate = path
+            .file_name()
+            .expect("a name")
+            .to_string_lossy()
+            .into_owned();
+        let needle = format!("examples/{krate}/");
+        let mut found = Vec::new();
+        for (title, file) in &chapters {
+            let text = std::fs::read_to_string(root.join("src").join(file)).unwrap_or_default();
+            if text.contains(&needle) {
+                found.push((title.clone(), file.clone()));
+            }
+        }
+        out.insert(krate, found);
+    }
+    Ok(out)
+}
+
+fn crate_readme(krate: &str, chapters: &[(String, String)]) -> String {
+    let mut s = format!("# {krate}\n\n");
+    match chapters {
+        [] => s.push_str(
+            "An example of the book \"Processes vs Threads, Verified\"; no chapter shows it.\n",
+        ),
+        [(title, file)] => {
+            let _ = writeln!(
+                s,
+                "The example of the chapter \"{title}\" of the book \"Processes vs Threads, \
+                 Verified\" (`src/{file}` in this folder)."
+            );
+        }
+        many => {
+            s.push_str(
+                "Shown in these chapters of the book \"Processes vs Threads, Verified\":\n\n",
+            );
+            for (title, file) in many {
+                let _ = writeln!(s, "- \"{title}\" (`src/{file}`)");
+            }
+        }
+    }
+    let _ = write!(
+        s,
+        "\nRun it with `cargo run -p {krate}` (the chapter names each `--bin`), test it with \
+         `cargo test -p {krate}`, from the folder above `examples/`.\n"
+    );
+    s
+}
+
+fn index_readme(chapters: &BTreeMap<String, Vec<(String, String)>>) -> String {
+    let mut s = String::from(
+        "# The examples of \"Processes vs Threads, Verified\"\n\n\
+         Every example crate of the book, as a Cargo workspace of its own (Linux only).\n\n\
+         - `cargo test` builds and tests them all (the toolchain is pinned by \
+         `rust-toolchain.toml`, the dependency versions by `Cargo.lock`).\n\
+         - `cargo run -p <crate>` runs one; `examples/<crate>/README.md` names its chapter.\n\
+         - `src/` holds the chapters' Markdown.\n\n\
+         | Crate | Chapters |\n|---|---|\n",
+    );
+    for (krate, found) in chapters {
+        let titles: Vec<&str> = found.iter().map(|(t, _)| t.as_str()).collect();
+        let _ = writeln!(s, "| `{krate}` | {} |", titles.join(", "));
+    }
+    s
+}
+
+/// Every file below `dir`, sorted, leaving out `target/` folders and hidden files.
+fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || name == "target" {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                dirs.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn append_file<W: std::io::Write>(
+    tar: &mut tar::Builder<W>,
+    path: &Path,
+    name: &Path,
+) -> Result<()> {
+    tar.append_path_with_name(path, name)
+        .with_context(|| format!("adding {}", path.display()))
+}
+
+fn add_text<W: std::io::Write>(tar: &mut tar::Builder<W>, name: &Path, text: &str) -> Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(text.len() as u64);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_cksum();
+    tar.append_data(&mut header, name, text.as_bytes())
+        .with_context(|| format!("adding {}", name.display()))
+}
