@@ -7,8 +7,8 @@
 //! directory of its own (several minutes on two cores, from a fresh clone). By default the test
 //! therefore checks what can differ between the copy and the checkout without compiling: the
 //! files, the chapters each README names, and that cargo resolves the copy's workspace offline
-//! from the lock file's versions (`cargo metadata --offline`); the sources are the very
-//! files the main suite compiles and tests. `TARBALL_BUILD=1` also builds every crate and target
+//! from the lock file's versions with nothing to download (`cargo metadata`, `cargo fetch
+//! --offline`); the sources are the very files the main suite compiles and tests. `TARBALL_BUILD=1` also builds every crate and target
 //! of the copy and runs the tests of one small crate in it (the Pages workflow sets it).
 
 use std::path::Path;
@@ -75,7 +75,17 @@ fn the_examples_tarball_builds_and_tests_on_its_own() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    cargo(&["metadata", "--offline", "--format-version", "1"]);
+    // The workspace's manifests, then every package the Linux build needs, resolved from the
+    // lock file and found in the local cache (no network).
+    cargo(&[
+        "metadata",
+        "--offline",
+        "--no-deps",
+        "--format-version",
+        "1",
+    ]);
+    let host = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    cargo(&["fetch", "--offline", "--target", &host]);
     if std::env::var("TARBALL_BUILD").is_ok_and(|v| v == "1") {
         cargo(&["test", "--offline", "--workspace", "--no-run", "--quiet"]);
         cargo(&["test", "--offline", "--quiet", "-p", TESTED_CRATE]);
