@@ -392,31 +392,24 @@ fn chapter_statements_hold_for_the_reference_numbers() {
     assert!(median("size-fork-wait-1024") > 10.0 * median("size-fork-wait-0"));
     assert!(median("size-posix-spawn-1024") < 1.25 * median("size-posix-spawn-0"));
     assert!(median("size-thread-spawn-1024") < 1.25 * median("size-thread-spawn-0"));
-    // Creation: fork + wait takes about 3 times a thread's spawn + join unpinned, about
-    // 6 times pinned; the fork figure hardly changes with pinning, the thread figure
-    // does.
+    // Creation: fork + wait takes between 5 and 8 times a thread's spawn + join, pinned
+    // or not; the thread figure is higher unpinned.
     let fork_vs_thread = |p: &str| {
         median(&format!("creation-fork-wait-{p}"))
             / median(&format!("creation-thread-spawn-{p}"))
     };
-    let (unpinned, pinned) = (fork_vs_thread("unpinned"), fork_vs_thread("pinned"));
+    for pinning in ["unpinned", "pinned"] {
+        let ratio = fork_vs_thread(pinning);
+        assert!(
+            (5.0..8.0).contains(&ratio),
+            "{pinning} fork/thread = {ratio}"
+        );
+    }
+    let thread = median("creation-thread-spawn-unpinned")
+        / median("creation-thread-spawn-pinned");
     assert!(
-        (2.5..3.5).contains(&unpinned),
-        "unpinned fork/thread = {unpinned}"
-    );
-    assert!(
-        (5.5..7.0).contains(&pinned),
-        "pinned fork/thread = {pinned}"
-    );
-    let fork =
-        median("creation-fork-wait-unpinned") / median("creation-fork-wait-pinned");
-    assert!(
-        (0.87..1.15).contains(&fork),
-        "fork unpinned/pinned = {fork}"
-    );
-    assert!(
-        median("creation-thread-spawn-unpinned")
-            > 1.5 * median("creation-thread-spawn-pinned")
+        (1.1..2.5).contains(&thread),
+        "thread spawn unpinned/pinned = {thread}"
     );
     // Shared memory: processes and threads alike, far below a pipe round trip.
     let shm = median("latency-shm-processes") / median("latency-shm-threads");
