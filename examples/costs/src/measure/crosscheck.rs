@@ -81,7 +81,9 @@ pub fn run(
 
     // ANCHOR: perf
     match run_tool("perf", &["bench", "sched", "pipe", "-l", "10"]) {
-        Err(why) => skipped.push(format!("{why} (Debian: apt-get install linux-perf)")),
+        Err(why) => {
+            skipped.push(format!("{why} (Debian: apt-get install linux-perf)"));
+        }
         Ok(_) => {
             for (who, flag, what) in [
                 (Who::Process, None, "pipe ping-pong, processes"),
