@@ -4,7 +4,8 @@
 //! 1. Run a program to completion, its output read through a pipe (`Stdio::piped`), and
 //!    look at its exit status.
 //! 2. Start one that would run forever, `kill` it, and `wait` for it: the status says which
-//!    signal ended it.
+//!    signal ended it. (It prints only once the child is reaped: a program ended by SIGPIPE
+//!    while printing must not leave a child running.)
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -37,10 +38,13 @@ fn run() -> Result<()> {
         .stdout(Stdio::piped())
         .spawn()
         .context("spawning sleep")?;
-    println!("  started pid {}", child.id());
+    let pid = child.id();
     child.kill().context("kill")?; // SIGKILL
     let status = child.wait().context("wait")?; // reaps it: no zombie
-    println!("  it ended by signal {:?}", status.signal());
+    println!(
+        "  started pid {pid}, killed it; it ended by signal {:?}",
+        status.signal()
+    );
     let mut rest = String::new();
     child.stdout.take().unwrap().read_to_string(&mut rest)?;
     // ANCHOR_END: kill
