@@ -384,6 +384,36 @@ pub fn with_process_limit(program: &str, args: &[&str], nproc: u32) -> Option<Pr
     }
 }
 
+/// Runs `program args` allowed 1, 2, … `up_to` tasks (see [`with_process_limit`]). Up to
+/// `must_fail_up_to` the program cannot start all its tasks: it must end with exit 1 and one
+/// line on stderr that contains each of `says`, with no hang and nothing left behind. Above
+/// that it may succeed; if it fails (other processes of the same user count against the limit
+/// too), it must fail the same clean way. Returns `false`, after a loud skip, when the limit
+/// cannot be set here.
+#[track_caller]
+pub fn assert_task_limits_end_cleanly(
+    program: &str,
+    args: &[&str],
+    must_fail_up_to: u32,
+    up_to: u32,
+    says: &[&str],
+) -> bool {
+    for limit in 1..=up_to {
+        let Some(cmd) = with_process_limit(program, args, limit) else {
+            return false;
+        };
+        let out = run_command(cmd);
+        if limit > must_fail_up_to && out.status.success() {
+            continue;
+        }
+        out.assert_code(1).assert_one_line_error();
+        for needle in says {
+            out.assert_stderr_contains(needle);
+        }
+    }
+    true
+}
+
 /// [`with_process_limit`] with a limit of one: the program's first `fork` or thread creation
 /// fails.
 pub fn with_one_process_allowed(program: &str, args: &[&str]) -> Option<Prepared> {

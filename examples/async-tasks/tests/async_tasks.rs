@@ -1,7 +1,7 @@
 //! Runs each async-tasks program as a child process and compares its output with the book's.
 
 use test_support::{
-    PIDS, assert_stdout_failures_end_cleanly, run, run_command, with_process_limit,
+    PIDS, assert_stdout_failures_end_cleanly, assert_task_limits_end_cleanly, run,
 };
 
 const PROGRAMS: [(&str, &str); 3] = [
@@ -41,18 +41,9 @@ fn an_argument_is_one_clear_error() {
 #[test]
 fn too_few_tasks_allowed_is_one_clear_error() {
     for (bin, _) in [PROGRAMS[0], PROGRAMS[2]] {
-        for nproc in 1..=2 {
-            let Some(cmd) = with_process_limit(bin, &[], nproc) else {
-                return;
-            };
-            let out = run_command(cmd);
-            out.assert_code(1);
-            let last = out.stderr.trim_end().lines().last().unwrap_or_default();
-            assert!(
-                last.starts_with("async-tasks: error: ") && last.contains("EAGAIN"),
-                "nproc={nproc}: {bin} should end with one EAGAIN line, stderr:\n{}",
-                out.stderr
-            );
+        let says = ["async-tasks: error: ", "EAGAIN"];
+        if !assert_task_limits_end_cleanly(bin, &[], 2, 2, &says) {
+            return;
         }
     }
 }

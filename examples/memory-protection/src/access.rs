@@ -3,10 +3,14 @@
 //! first `__ptrace_may_access` in kernel/ptrace.c, then the Yama security module.
 
 use std::fmt;
+use std::fs::File;
+use std::io::IoSliceMut;
 
-use anyhow::{Context, Result};
-use example_support::proc::status_field;
-use nix::unistd::{Pid, getgid, getuid};
+use anyhow::{Context, Result, bail, ensure};
+use example_support::{errno_text, proc::status_field};
+use nix::errno::Errno;
+use nix::sys::uio::{RemoteIoVec, process_vm_readv};
+use nix::unistd::{Pid, getgid, getpid, getuid};
 
 /// What those checks look at, for one caller and its target.
 pub struct Conditions {
@@ -104,3 +108,56 @@ pub fn has_cap_sys_ptrace() -> Result<bool> {
     let caps = u64::from_str_radix(&hex, 16).context("parsing CapEff")?;
     Ok(caps & (1 << 19) != 0)
 }
+
+/// The secret the target keeps on its heap.
+pub fn secret_of(pid: Pid) -> String {
+    format!("a secret of pid {pid}")
+}
+
+// ANCHOR: attempt
+/// Tries to read the target's memory two ways: `process_vm_readv`, and opening
+/// `/proc/PID/mem`. Prints the conditions and the answers; fails unless each answer is
+/// the one the kernel's checks predict for these conditions.
+pub fn attempt(
+    who: &str,
+    target: Pid,
+    remote: RemoteIoVec,
+    now: &Conditions,
+) -> Result<()> {
+    let me = getpid();
+    println!("{who} pid {me}: {now}");
+    let mut bytes = vec![0; remote.len];
+    let read = process_vm_readv(target, &mut [IoSliceMut::new(&mut bytes)], &[remote]);
+    let read =
+        read.map(|_| format!("allowed, read {:?}", String::from_utf8_lossy(&bytes)));
+    let opened = File::open(format!("/proc/{target}/mem"))
+        .map(|_| "allowed".to_owned())
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+    let refused_by = now.refused_by();
+    for (way, answer, refusal) in [
+        ("process_vm_readv", read, Errno::EPERM),
+        ("open /proc/PID/mem", opened, Errno::EACCES),
+    ] {
+        let said = match (answer, &refused_by) {
+            (Ok(said), None) => said,
+            (Err(e), Some(check)) if e == refusal => {
+                format!("refused with {}, by {check}", errno_text(e))
+            }
+            (answer, _) => {
+                let got = answer.map_or_else(errno_text, |_| "allowed".to_owned());
+                let predicted = refused_by
+                    .as_ref()
+                    .map_or("allowed".into(), |c| format!("refused by {c}"));
+                bail!("{way} by pid {me}: {got}, where the checks predict: {predicted}")
+            }
+        };
+        println!("{who} pid {me}: {way}: {said}");
+    }
+    let got = String::from_utf8_lossy(&bytes);
+    ensure!(
+        refused_by.is_some() || got == secret_of(target),
+        "read {got:?}"
+    );
+    Ok(())
+}
+// ANCHOR_END: attempt

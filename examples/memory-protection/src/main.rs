@@ -9,16 +9,14 @@
 
 mod access;
 
-use std::fs::File;
-use std::io::{self, IoSliceMut, PipeReader, PipeWriter, Read as _, Write as _};
+use std::io::{self, PipeReader, PipeWriter, Read as _, Write as _};
 use std::process::ExitCode;
 
-use access::{Conditions, has_cap_sys_ptrace, same_ids};
-use anyhow::{Context, Result, bail, ensure};
-use example_support::{child::in_child, errno_text};
-use nix::errno::Errno;
+use access::{Conditions, attempt, has_cap_sys_ptrace, same_ids, secret_of};
+use anyhow::{Context, Result, ensure};
+use example_support::child::in_child;
 use nix::sys::prctl::set_dumpable;
-use nix::sys::uio::{RemoteIoVec, process_vm_readv};
+use nix::sys::uio::RemoteIoVec;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Gid, Pid, Uid, fork, geteuid, getpid};
 use nix::unistd::{setgroups, setresgid, setresuid};
@@ -57,10 +55,6 @@ fn run() -> Result<()> {
     );
     println!("Each answer was the one the kernel's checks predict.");
     Ok(())
-}
-
-fn secret_of(pid: Pid) -> String {
-    format!("a secret of pid {pid}")
 }
 
 // ANCHOR: protect-target
@@ -161,51 +155,3 @@ fn stranger(
     }
 }
 // ANCHOR_END: protect-stranger
-
-// ANCHOR: attempt
-/// Tries to read the target's memory two ways: `process_vm_readv`, and opening
-/// `/proc/PID/mem`. Prints the conditions and the answers; fails unless each answer is
-/// the one the kernel's checks predict for these conditions.
-fn attempt(
-    who: &str,
-    target: Pid,
-    remote: RemoteIoVec,
-    now: &Conditions,
-) -> Result<()> {
-    let me = getpid();
-    println!("{who} pid {me}: {now}");
-    let mut bytes = vec![0; remote.len];
-    let read = process_vm_readv(target, &mut [IoSliceMut::new(&mut bytes)], &[remote]);
-    let read =
-        read.map(|_| format!("allowed, read {:?}", String::from_utf8_lossy(&bytes)));
-    let opened = File::open(format!("/proc/{target}/mem"))
-        .map(|_| "allowed".to_owned())
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
-    let refused_by = now.refused_by();
-    for (way, answer, refusal) in [
-        ("process_vm_readv", read, Errno::EPERM),
-        ("open /proc/PID/mem", opened, Errno::EACCES),
-    ] {
-        let said = match (answer, &refused_by) {
-            (Ok(said), None) => said,
-            (Err(e), Some(check)) if e == refusal => {
-                format!("refused with {}, by {check}", errno_text(e))
-            }
-            (answer, _) => {
-                let got = answer.map_or_else(errno_text, |_| "allowed".to_owned());
-                let predicted = refused_by
-                    .as_ref()
-                    .map_or("allowed".into(), |c| format!("refused by {c}"));
-                bail!("{way} by pid {me}: {got}, where the checks predict: {predicted}")
-            }
-        };
-        println!("{who} pid {me}: {way}: {said}");
-    }
-    let got = String::from_utf8_lossy(&bytes);
-    ensure!(
-        refused_by.is_some() || got == secret_of(target),
-        "read {got:?}"
-    );
-    Ok(())
-}
-// ANCHOR_END: attempt

@@ -82,18 +82,9 @@ fn an_argument_is_refused_in_one_line() {
 #[test]
 fn a_refused_fork_or_thread_is_one_clear_line() {
     for bin in [PIPES, EOF, SIGPIPE, CHANNEL] {
-        for limit in 1..=2 {
-            let Some(cmd) = test_support::with_process_limit(bin, &[], limit) else {
-                return;
-            };
-            let out = test_support::run_command(cmd);
-            if limit > 1 && out.status.success() {
-                continue;
-            }
-            out.assert_code(1)
-                .assert_one_line_error()
-                .assert_stderr_contains("EAGAIN")
-                .assert_stderr_contains("RLIMIT_NPROC");
+        let says = ["EAGAIN", "RLIMIT_NPROC"];
+        if !test_support::assert_task_limits_end_cleanly(bin, &[], 1, 2, &says) {
+            return;
         }
     }
 }

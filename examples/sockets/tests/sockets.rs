@@ -86,18 +86,9 @@ fn a_refused_socketpair_is_one_clear_line() {
 #[test]
 fn a_refused_fork_is_one_clear_line() {
     for (bin, highest) in [(SOCKETS, 2), (BOUNDARIES, 3)] {
-        for limit in 1..=highest {
-            let Some(cmd) = test_support::with_process_limit(bin, &[], limit) else {
-                return;
-            };
-            let out = test_support::run_command(cmd);
-            if limit > 1 && out.status.success() {
-                continue;
-            }
-            out.assert_code(1)
-                .assert_one_line_error()
-                .assert_stderr_contains("fork(): EAGAIN")
-                .assert_stderr_contains("RLIMIT_NPROC");
+        let says = ["fork(): EAGAIN", "RLIMIT_NPROC"];
+        if !test_support::assert_task_limits_end_cleanly(bin, &[], 1, highest, &says) {
+            return;
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Runs each std-idioms program as a child process and compares its output with the book's.
 
 use test_support::{
-    PIDS, assert_stdout_failures_end_cleanly, run, run_command, with_process_limit,
+    PIDS, assert_stdout_failures_end_cleanly, assert_task_limits_end_cleanly, run,
 };
 
 const PROGRAMS: [(&str, &str); 3] = [
@@ -41,21 +41,9 @@ fn an_argument_is_one_clear_error() {
 #[test]
 fn too_few_tasks_allowed_is_one_clear_error() {
     for (bin, _) in PROGRAMS {
-        for nproc in 1..=4 {
-            let Some(cmd) = with_process_limit(bin, &[], nproc) else {
-                return;
-            };
-            let out = run_command(cmd);
-            if out.status.success() {
-                continue; // this program needed fewer tasks
-            }
-            out.assert_code(1);
-            let last = out.stderr.trim_end().lines().last().unwrap_or_default();
-            assert!(
-                last.starts_with("std-idioms: error: ") && last.contains("EAGAIN"),
-                "nproc={nproc}: {bin} should end with one EAGAIN line, stderr:\n{}",
-                out.stderr
-            );
+        let says = ["std-idioms: error: ", "EAGAIN"];
+        if !assert_task_limits_end_cleanly(bin, &[], 1, 4, &says) {
+            return;
         }
     }
 }
