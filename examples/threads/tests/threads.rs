@@ -168,22 +168,10 @@ fn a_refused_thread_ends_in_one_line_at_every_limit() {
     }
 }
 
-/// Runs `bin` under a task limit of `limit`; `None` after a loud skip. As root it runs
-/// from a fresh copy of the binary, whose `exec` fails with `ETXTBSY` while a process
-/// that another test thread is starting still holds the copy's write descriptor (until
-/// its own `exec`): that one failure is tried again.
+/// Runs `bin` under a task limit of `limit`; `None` after a loud skip.
 fn run_with_process_limit(bin: &str, limit: u32) -> Option<test_support::Finished> {
-    for _ in 0..5 {
-        let out = test_support::run_command(test_support::with_process_limit(
-            bin,
-            &[],
-            limit,
-        )?);
-        if !(out.status.code() == Some(126) && out.stderr.contains("Text file busy")) {
-            return Some(out);
-        }
-    }
-    panic!("{bin} could not be started: Text file busy, five times");
+    let cmd = test_support::with_process_limit(bin, &[], limit)?;
+    Some(test_support::run_command(cmd))
 }
 
 /// With room for one descriptor beyond stdin, stdout and stderr (`RLIMIT_NOFILE` 4),
