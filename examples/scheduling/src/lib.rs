@@ -47,7 +47,7 @@ pub fn ms(time: Duration) -> u128 {
     time.as_millis()
 }
 
-/// The autogroup of a process, e.g. `/autogroup-10`, or why there is none.
+/// The autogroup of a process, e.g. `/autogroup-10`, the root one, or why there is none.
 pub fn autogroup(pid: Pid) -> Result<String> {
     let enabled = fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled");
     match enabled.as_deref().map(str::trim) {
@@ -57,12 +57,12 @@ pub fn autogroup(pid: Pid) -> Result<String> {
     }
     let path = format!("/proc/{pid}/autogroup");
     let text = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    // "/autogroup-10 nice 0"
-    Ok(text
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_owned())
+    // "/autogroup-10 nice 0"; empty in the root autogroup, where a process is whose
+    // session no setsid created.
+    Ok(match text.split_whitespace().next() {
+        Some(group) => group.to_owned(),
+        None => "the root autogroup (/proc/PID/autogroup is empty)".into(),
+    })
 }
 
 /// The control groups of a process, one `ID:CONTROLLERS:PATH` line each.
