@@ -173,7 +173,10 @@ fn every_page_loads_with_no_error_and_nothing_from_outside_loopback(
         let mut weights = Vec::new();
         // Every page load downloads everything, as on a reader's first visit.
         browser.cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true }));
-        while let Some(rel) = queue.lock().expect("the page queue").pop_front() {
+        loop {
+            // Taken in a statement of its own, so the queue is unlocked while the page is read.
+            let next = queue.lock().expect("the page queue").pop_front();
+            let Some(rel) = next else { break };
             let t0 = Instant::now();
             let visit = browser.open(&browser.http(&rel));
             let t_open = t0.elapsed();

@@ -1,34 +1,91 @@
-//! `cargo xtask test`: the README's test command. Runs `cargo test --workspace --no-fail-fast`
-//! and then lists every test that skipped itself because something it needs is missing on this
-//! machine (a browser, `strace`, root for the tests that switch to user `nobody`). Each skip is
-//! also printed where it happens, past the test harness's output capture; under CI a skip fails
-//! its test instead (see `test_support::skipped`).
+//! `cargo xtask test`: the README's test command.
+//!
+//! 1. `cargo fmt --all --check`: stops here if a file is not formatted.
+//! 2. `cargo test --workspace --no-fail-fast`, with Clippy's driver compiling the workspace's
+//!    own crates (`build.rustc-workspace-wrapper`, as `cargo clippy` does it), so one build
+//!    both lints every target (`-D warnings`) and produces the test binaries. A separate
+//!    `cargo clippy` would compile every dependency a second time, in check mode.
+//! 3. Lists every test that skipped itself because something it needs is missing on this
+//!    machine (a browser, `strace`, root for the tests that switch to user `nobody`). Each skip
+//!    is also printed where it happens, past the test harness's output capture; under CI a skip
+//!    fails its test instead (see `test_support::skipped`).
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-/// Runs the whole suite from the repository root `root`; exits as `cargo test` did.
+/// Runs the whole suite from the repository root `root`; exits 0 only if formatting, lints
+/// and every test passed.
 pub fn run(root: &Path) -> ExitCode {
     let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
+        .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let log = target.join("skipped-tests.txt");
     // Skips are appended by the tests of this run only.
     let _ = std::fs::remove_file(&log);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["test", "--workspace", "--no-fail-fast"])
+    let under_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+
+    let mut skipped_here = Vec::new();
+    match Command::new(&cargo)
+        .args(["fmt", "--all", "--check"])
         .current_dir(root)
-        .status();
-    let status = match status {
+        .status()
+    {
+        Ok(status) if status.success() => {}
+        Ok(_) => {
+            eprintln!(
+                "error: some files are not formatted (the diff is above); run `cargo fmt --all`"
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("error: could not run cargo fmt: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let mut test = Command::new(&cargo);
+    test.args(["test", "--workspace", "--no-fail-fast"])
+        .current_dir(root);
+    match clippy_driver() {
+        Some(driver) => {
+            let mut wrapper = OsString::from("build.rustc-workspace-wrapper='");
+            wrapper.push(driver.as_os_str());
+            wrapper.push("'");
+            test.arg("--config")
+                .arg(wrapper)
+                // cargo-clippy's way of passing its arguments to the driver.
+                .env("CLIPPY_ARGS", "-Dwarnings__CLIPPY_HACKERY__");
+        }
+        None if under_ci => {
+            eprintln!(
+                "error: clippy-driver not found in the toolchain; \
+                 run `rustup component add clippy`"
+            );
+            return ExitCode::FAILURE;
+        }
+        None => {
+            let why = "lints: clippy-driver not found in the toolchain \
+                       (rustup component add clippy); the code was not linted";
+            eprintln!("*** SKIPPED {why}");
+            skipped_here.push(why.to_owned());
+        }
+    }
+    let status = match test.status() {
         Ok(status) => status,
         Err(e) => {
             eprintln!("error: could not run cargo test: {e}");
             return ExitCode::FAILURE;
         }
     };
+
     let skips = std::fs::read_to_string(&log).unwrap_or_default();
-    let skips: Vec<&str> = skips.lines().filter(|l| !l.is_empty()).collect();
+    let skips: Vec<&str> = skipped_here
+        .iter()
+        .map(String::as_str)
+        .chain(skips.lines().filter(|l| !l.is_empty()))
+        .collect();
     if skips.is_empty() {
         println!("\nNo test was skipped.");
     } else {
@@ -44,4 +101,16 @@ pub fn run(root: &Path) -> ExitCode {
         Some(0) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     }
+}
+
+/// `clippy-driver` of the toolchain that runs this build, if that toolchain has Clippy.
+fn clippy_driver() -> Option<PathBuf> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()?;
+    let sysroot = String::from_utf8(out.stdout).ok()?;
+    let driver = Path::new(sysroot.trim()).join("bin/clippy-driver");
+    driver.is_file().then_some(driver)
 }
