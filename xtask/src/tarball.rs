@@ -62,7 +62,8 @@ pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
     for (krate, found) in &chapters {
         let dir = root.join("examples").join(krate);
         if !dir.join("README.md").exists() {
-            let readme = crate_readme(krate, found);
+            let runs = dir.join("src/main.rs").exists();
+            let readme = crate_readme(krate, found, runs);
             add_text(
                 &mut tar,
                 &folder.join("examples").join(krate).join("README.md"),
@@ -140,7 +141,8 @@ pub fn chapters_by_crate(root: &Path) -> Result<BTreeMap<String, Vec<(String, St
     Ok(out)
 }
 
-fn crate_readme(krate: &str, chapters: &[(String, String)]) -> String {
+/// `runs`: the crate has a program to run (`src/main.rs`); otherwise it holds only tests.
+fn crate_readme(krate: &str, chapters: &[(String, String)], runs: bool) -> String {
     let mut s = format!("# {krate}\n\n");
     match chapters {
         [] => s.push_str(
@@ -162,11 +164,19 @@ fn crate_readme(krate: &str, chapters: &[(String, String)]) -> String {
             }
         }
     }
-    let _ = write!(
-        s,
-        "\nRun it with `cargo run -p {krate}` (the chapter names each `--bin`), test it with \
-         `cargo test -p {krate}`, from the folder above `examples/`.\n"
-    );
+    if runs {
+        let _ = write!(
+            s,
+            "\nRun it with `cargo run -p {krate}` (the chapter names each `--bin`), test it \
+             with `cargo test -p {krate}`, from the folder above `examples/`.\n"
+        );
+    } else {
+        let _ = write!(
+            s,
+            "\nIt has no program to run: `cargo test -p {krate}`, from the folder above \
+             `examples/`, compiles its cases in `tests/`.\n"
+        );
+    }
     s
 }
 
