@@ -531,6 +531,38 @@ fn ci_runs_exactly_the_readme_test_command() {
             "`cargo xtask test` (xtask/src/test.rs) lost `{part}`: formatting or lints unchecked"
         );
     }
+    // It runs no doctests (`--all-targets`), so a code example in a doc comment would be
+    // code that nothing compiles.
+    let fence = Regex::new(r"^\s*//[/!]\s*```(\w*)").expect("regex");
+    let mut stack: Vec<PathBuf> = ["crates", "examples", "xtask", "tests"]
+        .iter()
+        .map(|d| root().join(d))
+        .collect();
+    let mut untested = Vec::new();
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(&path).expect("a source folder");
+            stack.extend(entries.flatten().map(|e| e.path()));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            let mut inside = false;
+            for (n, line) in text.lines().enumerate() {
+                let Some(c) = fence.captures(line) else {
+                    continue;
+                };
+                // An opening fence with no language is Rust to rustdoc.
+                if !inside && !["text", "console"].contains(&&c[1]) {
+                    untested.push(format!("{}:{}", path.display(), n + 1));
+                }
+                inside = !inside;
+            }
+        }
+    }
+    assert!(
+        untested.is_empty(),
+        "code examples in doc comments, which the test command does not compile: {}",
+        untested.join(", ")
+    );
 }
 
 #[test]

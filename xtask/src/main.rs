@@ -22,8 +22,8 @@ enum Command {
         #[arg(long)]
         no_open: bool,
     },
-    /// Run every test (`cargo test --workspace --no-fail-fast`), then list every test that was
-    /// skipped because something it needs is missing here.
+    /// Check formatting, run every test with Clippy linting the same build, then list every
+    /// test that was skipped because something it needs is missing here.
     Test,
     /// Build the book once into `book/` (or --dest) and fail on any mdBook warning.
     Build {

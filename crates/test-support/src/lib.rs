@@ -2,14 +2,7 @@
 //!
 //! The test harness is multi-threaded, so it never forks: every test runs the example's binary
 //! (`env!("CARGO_BIN_EXE_<name>")`) as a child process with [`run`] and asserts on its output
-//! and exit status.
-//!
-//! ```no_run
-//! // In an example's integration test the path is `env!("CARGO_BIN_EXE_fork")`.
-//! let out = test_support::run("target/debug/fork", &[]);
-//! out.assert_success();
-//! out.assert_stdout_snapshot("output.txt", &[test_support::PIDS]);
-//! ```
+//! and exit status; `examples/fork/tests/fork.rs` is a short example of their use.
 //!
 //! Snapshots are compared with `snapbox`; `SNAPSHOTS=overwrite cargo test` rewrites them from a
 //! real run (already redacted).
