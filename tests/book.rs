@@ -565,6 +565,49 @@ fn ci_runs_exactly_the_readme_test_command() {
     );
 }
 
+/// `cargo xtask test` first builds xtask alone (`cargo run -p xtask`), then the whole workspace;
+/// a dependency of xtask that the workspace builds with more features is compiled twice, and
+/// with it everything above it (libc lies under tokio and mdBook). xtask's Cargo.toml turns
+/// those features on itself.
+#[test]
+fn every_dependency_of_xtask_is_built_once() {
+    let features = |args: &[&str]| -> BTreeMap<String, BTreeSet<String>> {
+        let mut all = vec!["tree", "-f", "{p}|{f}", "--prefix", "none", "--offline"];
+        all.extend_from_slice(args);
+        let mut cargo = test_support::command(env!("CARGO"), &all);
+        cargo.current_dir(root());
+        let out = test_support::run_command(cargo);
+        out.assert_success();
+        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for line in out.stdout.lines() {
+            let line = line.replace(" (*)", "");
+            if let Some((package, list)) = line.split_once('|') {
+                map.entry(package.trim().to_owned())
+                    .or_default()
+                    .extend(list.split(',').filter(|f| !f.is_empty()).map(str::to_owned));
+            }
+        }
+        map
+    };
+    let alone = features(&["-p", "xtask", "-e", "normal,build"]);
+    let workspace = features(&["--workspace", "-e", "normal,build,dev"]);
+    let mut problems = Vec::new();
+    for (package, mine) in &alone {
+        if let Some(theirs) = workspace.get(package)
+            && theirs != mine
+        {
+            let extra: Vec<&String> = theirs.difference(mine).collect();
+            problems.push(format!("{package}: the workspace adds {extra:?}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "turn these features on in xtask/Cargo.toml too, or `cargo xtask test` compiles \
+         them twice:\n{}",
+        problems.join("\n")
+    );
+}
+
 #[test]
 fn every_repository_path_the_prose_names_exists() {
     let path = Regex::new(r"`((?:examples|crates|tests|xtask|theme)/[^`\s]*)`").expect("regex");
