@@ -519,7 +519,7 @@ fn ci_runs_exactly_the_readme_test_command() {
         ".ci/run does not run the README's test command `{command}` on a line of its own"
     );
     // The test command itself checks formatting and lints every crate in its build.
-    let xtask = std::fs::read_to_string(root().join("xtask/src/test.rs")).expect("test.rs");
+    let xtask = std::fs::read_to_string(root().join("xtask/entry/src/test.rs")).expect("test.rs");
     for part in [
         r#"["fmt", "--all", "--check"]"#,
         "build.rustc-workspace-wrapper",
@@ -528,7 +528,7 @@ fn ci_runs_exactly_the_readme_test_command() {
     ] {
         assert!(
             xtask.contains(part),
-            "`cargo xtask test` (xtask/src/test.rs) lost `{part}`: formatting or lints unchecked"
+            "`cargo xtask test` (xtask/entry/src/test.rs) lost `{part}`: formatting or lints unchecked"
         );
     }
     // It runs no doctests (`--all-targets`), so a code example in a doc comment would be
@@ -565,10 +565,10 @@ fn ci_runs_exactly_the_readme_test_command() {
     );
 }
 
-/// `cargo xtask test` first builds xtask alone (`cargo run -p xtask`), then the whole workspace;
-/// a dependency of xtask that the workspace builds with more features is compiled twice, and
-/// with it everything above it (libc lies under tokio and mdBook). xtask's Cargo.toml turns
-/// those features on itself.
+/// `cargo book` and `cargo xtask build` build xtask alone (`cargo run -p xtask`), the test
+/// command the whole workspace; a dependency of xtask that the workspace builds with more
+/// features is compiled twice, and with it everything above it (libc lies under tokio and
+/// mdBook). xtask's Cargo.toml turns those features on itself.
 #[test]
 fn every_dependency_of_xtask_is_built_once() {
     let features = |args: &[&str]| -> BTreeMap<String, BTreeSet<String>> {
@@ -602,8 +602,8 @@ fn every_dependency_of_xtask_is_built_once() {
     }
     assert!(
         problems.is_empty(),
-        "turn these features on in xtask/Cargo.toml too, or `cargo xtask test` compiles \
-         them twice:\n{}",
+        "turn these features on in xtask/Cargo.toml too, or `cargo book` after a test run \
+         compiles them again:\n{}",
         problems.join("\n")
     );
 }

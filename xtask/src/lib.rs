@@ -10,7 +10,6 @@ pub mod pdf;
 pub mod questions;
 pub mod serve;
 pub mod tarball;
-pub mod test;
 
 use std::path::PathBuf;
 

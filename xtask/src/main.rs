@@ -67,7 +67,7 @@ fn main() -> ExitCode {
                 open: !no_open,
             },
         ),
-        Command::Test => return xtask::test::run(&root),
+        Command::Test => return xtask_entry::test::run(&root),
         Command::Build { dest } => {
             let dest = dest.unwrap_or_else(|| root.join("book"));
             xtask::build::build(&root, &dest, true).and_then(|built| {

@@ -2,8 +2,8 @@
 //!
 //! 1. `cargo fmt --all --check`: stops here if a file is not formatted.
 //! 2. `cargo test --workspace --all-targets --no-fail-fast` (no doctests: the workspace has
-//!    none, and each crate's empty doctest run cost half a second), with Clippy's driver compiling the workspace's
-//!    own crates (`build.rustc-workspace-wrapper`, as `cargo clippy` does it), so one build
+//!    none, and each crate's empty doctest run cost half a second), with Clippy's driver
+//!    compiling the workspace's own crates (`build.rustc-workspace-wrapper`, as `cargo clippy` does it), so one build
 //!    both lints every target (`-D warnings`) and produces the test binaries. A separate
 //!    `cargo clippy` would compile every dependency a second time, in check mode.
 //! 3. Lists every test that skipped itself because something it needs is missing on this
