@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use test_support::{Finished, PIDS, Redaction, TIDS};
+use test_support::{PIDS, Redaction, TIDS};
 
 const CLONE: &str = env!("CARGO_BIN_EXE_clone");
 const UNSHARE: &str = env!("CARGO_BIN_EXE_unshare");
@@ -199,13 +199,15 @@ fn under_a_process_limit_each_program_fails_in_one_line() {
         if bin == FLAGS && !strace_is_installed() {
             continue;
         }
-        for limit in 1..tasks {
-            let Some(cmd) = test_support::with_process_limit(bin, &[], limit) else {
-                return;
-            };
-            let out: Finished = test_support::run_command(cmd);
-            out.assert_code(1).assert_one_line_error();
-            out.assert_stderr_contains("Resource temporarily unavailable");
+        let says = ["Resource temporarily unavailable"];
+        if !test_support::assert_task_limits_end_cleanly(
+            bin,
+            &[],
+            tasks - 1,
+            tasks - 1,
+            &says,
+        ) {
+            return;
         }
     }
 }

@@ -4,7 +4,7 @@
 //! only its own increments); the tests check the text against the snapshots, the flags,
 //! and that every failure ends in one line.
 
-use test_support::{Finished, PIDS, Redaction};
+use test_support::{PIDS, Redaction};
 
 const RACES: &str = env!("CARGO_BIN_EXE_mutex-races");
 const PROCESSES: &str = env!("CARGO_BIN_EXE_processes");
@@ -79,19 +79,14 @@ fn closed_or_full_stdout_ends_cleanly() {
 /// left behind. Below `needs` tasks, which the program keeps alive at once, it must
 /// stop.
 fn under_task_limits(bin: &str, args: &[&str], needs: u32) {
-    for nproc in 1..=needs + 1 {
-        let Some(cmd) = test_support::with_process_limit(bin, args, nproc) else {
-            return;
-        };
-        let out: Finished = test_support::run_command(cmd);
-        if out.status.success() && nproc >= needs {
-            continue;
-        }
-        out.assert_code(1)
-            .assert_one_line_error()
-            .assert_stderr_contains(": EAGAIN: ")
-            .assert_stderr_contains("RLIMIT_NPROC");
-    }
+    let says = [": EAGAIN: ", "RLIMIT_NPROC"];
+    test_support::assert_task_limits_end_cleanly(
+        bin,
+        args,
+        needs - 1,
+        needs + 1,
+        &says,
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! reply arrive whole); the tests compare the output with the snapshots the chapter shows,
 //! and check that every way of failing ends in one clear line.
 
-use test_support::{PIDS, run, run_command};
+use test_support::{PIDS, run};
 
 const SHARED_MEMORY: &str = env!("CARGO_BIN_EXE_shared-memory");
 const MAILBOX: &str = env!("CARGO_BIN_EXE_mailbox");
@@ -61,18 +61,9 @@ fn stdout_failures_end_cleanly() {
 #[test]
 fn a_process_limit_ends_in_one_clear_line() {
     for bin in ALL {
-        for nproc in 1..=3 {
-            let Some(cmd) = test_support::with_process_limit(bin, &[], nproc) else {
-                return;
-            };
-            let out = run_command(cmd);
-            if nproc > 1 && out.status.success() {
-                continue;
-            }
-            out.assert_code(1).assert_one_line_error();
-            out.assert_stderr_contains("fork()")
-                .assert_stderr_contains("EAGAIN")
-                .assert_stderr_contains("RLIMIT_NPROC");
+        let says = ["fork()", "EAGAIN", "RLIMIT_NPROC"];
+        if !test_support::assert_task_limits_end_cleanly(bin, &[], 1, 3, &says) {
+            return;
         }
     }
 }

@@ -53,15 +53,15 @@ fn an_argument_is_a_usage_error() {
 fn under_a_process_limit_each_program_fails_in_one_line() {
     // The tasks each program needs at once, itself included.
     for (bin, tasks) in [(SIGNALS, 4), (TGKILL, 2), (SIGWAIT, 2)] {
-        for limit in 1..tasks {
-            let Some(cmd) = test_support::with_process_limit(bin, &[], limit) else {
-                return;
-            };
-            test_support::run_command(cmd)
-                .assert_code(1)
-                .assert_one_line_error()
-                .assert_stderr_contains("spawning a thread: EAGAIN: ")
-                .assert_stderr_contains("RLIMIT_NPROC");
+        let says = ["spawning a thread: EAGAIN: ", "RLIMIT_NPROC"];
+        if !test_support::assert_task_limits_end_cleanly(
+            bin,
+            &[],
+            tasks - 1,
+            tasks - 1,
+            &says,
+        ) {
+            return;
         }
     }
 }

@@ -94,18 +94,15 @@ fn every_refused_thread_or_fork_ends_in_one_line() {
         (FORK_MUTEX, 3, 3),     // main, the thread holding the lock, the child
         (PIPE_SEMAPHORE, 4, 7), // the parent and 3 children in the room; 6 children
     ] {
-        for nproc in 1..=most {
-            let Some(cmd) = test_support::with_process_limit(bin, &[], nproc) else {
-                return;
-            };
-            let out = test_support::run_command(cmd);
-            if out.status.success() && nproc >= needs {
-                continue;
-            }
-            out.assert_code(1)
-                .assert_one_line_error()
-                .assert_stderr_contains(": EAGAIN: ")
-                .assert_stderr_contains("RLIMIT_NPROC");
+        let says = [": EAGAIN: ", "RLIMIT_NPROC"];
+        if !test_support::assert_task_limits_end_cleanly(
+            bin,
+            &[],
+            needs - 1,
+            most,
+            &says,
+        ) {
+            return;
         }
     }
 }

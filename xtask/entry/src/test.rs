@@ -49,7 +49,7 @@ pub fn run(root: &Path) -> ExitCode {
     let mut test = Command::new(&cargo);
     test.args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
         .current_dir(root);
-    match clippy_driver() {
+    match clippy_driver(root) {
         Some(driver) => {
             let mut wrapper = OsString::from("build.rustc-workspace-wrapper='");
             wrapper.push(driver.as_os_str());
@@ -105,10 +105,12 @@ pub fn run(root: &Path) -> ExitCode {
 }
 
 /// `clippy-driver` of the toolchain that runs this build, if that toolchain has Clippy.
-fn clippy_driver() -> Option<PathBuf> {
+fn clippy_driver(root: &Path) -> Option<PathBuf> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    // From the root, so that rustup picks the toolchain rust-toolchain.toml pins.
     let out = Command::new(rustc)
         .args(["--print", "sysroot"])
+        .current_dir(root)
         .output()
         .ok()?;
     let sysroot = String::from_utf8(out.stdout).ok()?;
