@@ -28,13 +28,45 @@ pub fn run(root: &Path) -> ExitCode {
     let under_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
 
     let mut skipped_here = Vec::new();
-    match Command::new(&cargo)
-        .args(["fmt", "--all", "--check"])
-        .current_dir(root)
-        .status()
-    {
-        Ok(status) if status.success() => {}
-        Ok(_) => {
+    let mut missing = |tool: &str, what: &str| -> Result<(), ExitCode> {
+        let component = if tool == "rustfmt" {
+            "rustfmt"
+        } else {
+            "clippy"
+        };
+        if under_ci {
+            eprintln!(
+                "error: {tool} not found in the toolchain; run `rustup component add {component}`"
+            );
+            return Err(ExitCode::FAILURE);
+        }
+        let why =
+            format!("{what}: {tool} not found in the toolchain (rustup component add {component})");
+        eprintln!("*** SKIPPED {why}");
+        skipped_here.push(why);
+        Ok(())
+    };
+    let sysroot = sysroot(root);
+    let tool = |name: &str| {
+        let path = sysroot.as_ref()?.join("bin").join(name);
+        path.is_file().then_some(path)
+    };
+
+    let fmt = match tool("rustfmt") {
+        Some(_) => Command::new(&cargo)
+            .args(["fmt", "--all", "--check"])
+            .current_dir(root)
+            .status()
+            .map(Some),
+        None => match missing("rustfmt", "formatting was not checked") {
+            Ok(()) => Ok(None),
+            Err(code) => return code,
+        },
+    };
+    match fmt {
+        Ok(None) => {}
+        Ok(Some(status)) if status.success() => {}
+        Ok(Some(_)) => {
             eprintln!(
                 "error: some files are not formatted (the diff is above); run `cargo fmt --all`"
             );
@@ -49,7 +81,7 @@ pub fn run(root: &Path) -> ExitCode {
     let mut test = Command::new(&cargo);
     test.args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
         .current_dir(root);
-    match clippy_driver(root) {
+    match tool("clippy-driver") {
         Some(driver) => {
             let mut wrapper = OsString::from("build.rustc-workspace-wrapper='");
             wrapper.push(driver.as_os_str());
@@ -59,18 +91,10 @@ pub fn run(root: &Path) -> ExitCode {
                 // cargo-clippy's way of passing its arguments to the driver.
                 .env("CLIPPY_ARGS", "-Dwarnings__CLIPPY_HACKERY__");
         }
-        None if under_ci => {
-            eprintln!(
-                "error: clippy-driver not found in the toolchain; \
-                 run `rustup component add clippy`"
-            );
-            return ExitCode::FAILURE;
-        }
         None => {
-            let why = "lints: clippy-driver not found in the toolchain \
-                       (rustup component add clippy); the code was not linted";
-            eprintln!("*** SKIPPED {why}");
-            skipped_here.push(why.to_owned());
+            if let Err(code) = missing("clippy-driver", "the code was not linted") {
+                return code;
+            }
         }
     }
     let status = match test.status() {
@@ -104,8 +128,9 @@ pub fn run(root: &Path) -> ExitCode {
     }
 }
 
-/// `clippy-driver` of the toolchain that runs this build, if that toolchain has Clippy.
-fn clippy_driver(root: &Path) -> Option<PathBuf> {
+/// The sysroot of the toolchain that builds the workspace, where `rustfmt` and
+/// `clippy-driver` are when the toolchain has them.
+fn sysroot(root: &Path) -> Option<PathBuf> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     // From the root, so that rustup picks the toolchain rust-toolchain.toml pins.
     let out = Command::new(rustc)
@@ -114,6 +139,5 @@ fn clippy_driver(root: &Path) -> Option<PathBuf> {
         .output()
         .ok()?;
     let sysroot = String::from_utf8(out.stdout).ok()?;
-    let driver = Path::new(sysroot.trim()).join("bin/clippy-driver");
-    driver.is_file().then_some(driver)
+    Some(PathBuf::from(sysroot.trim()))
 }
