@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use test_support::{PIDS, Redaction, TIDS};
+use test_support::{PIDS, Redaction, TIDS, assert_task_limits_end_cleanly};
 
 const CLONE: &str = env!("CARGO_BIN_EXE_clone");
 const UNSHARE: &str = env!("CARGO_BIN_EXE_unshare");
@@ -200,13 +200,7 @@ fn under_a_process_limit_each_program_fails_in_one_line() {
             continue;
         }
         let says = ["Resource temporarily unavailable"];
-        if !test_support::assert_task_limits_end_cleanly(
-            bin,
-            &[],
-            tasks - 1,
-            tasks - 1,
-            &says,
-        ) {
+        if !assert_task_limits_end_cleanly(bin, &[], tasks - 1, tasks - 1, &says) {
             return;
         }
     }

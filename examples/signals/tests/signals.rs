@@ -3,7 +3,7 @@
 //! (`tgkill`), one thread takes every signal with `sigwait` (`sigwait`); each also under a
 //! process limit, with stdout closed or full, and with an argument it does not take.
 
-use test_support::{PIDS, TIDS};
+use test_support::{PIDS, TIDS, assert_task_limits_end_cleanly};
 
 const SIGNALS: &str = env!("CARGO_BIN_EXE_signals");
 const TGKILL: &str = env!("CARGO_BIN_EXE_tgkill");
@@ -54,13 +54,7 @@ fn under_a_process_limit_each_program_fails_in_one_line() {
     // The tasks each program needs at once, itself included.
     for (bin, tasks) in [(SIGNALS, 4), (TGKILL, 2), (SIGWAIT, 2)] {
         let says = ["spawning a thread: EAGAIN: ", "RLIMIT_NPROC"];
-        if !test_support::assert_task_limits_end_cleanly(
-            bin,
-            &[],
-            tasks - 1,
-            tasks - 1,
-            &says,
-        ) {
+        if !assert_task_limits_end_cleanly(bin, &[], tasks - 1, tasks - 1, &says) {
             return;
         }
     }
