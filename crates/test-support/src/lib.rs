@@ -64,15 +64,6 @@ pub fn run_command(cmd: impl Into<Prepared>) -> Finished {
     finished
 }
 
-/// Run `program` like [`run`] does, but with its stdout a pipe whose reading end is already
-/// closed, as in `program | head -n 0`: every write to stdout fails with `EPIPE` (or raises
-/// `SIGPIPE`). [`Finished::stdout`] is empty.
-pub fn run_with_closed_stdout(program: impl AsRef<Path>, args: &[&str]) -> Finished {
-    let (reader, writer) = std::io::pipe().expect("creating a pipe");
-    drop(reader);
-    run_with_stdout(command(program, args), writer.into())
-}
-
 fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
     let program = format!("{cmd:?}");
     let children_before = children_of_this_thread();
@@ -381,7 +372,7 @@ pub fn with_process_limit(program: &str, args: &[&str], nproc: u32) -> Option<Pr
 /// `must_fail_up_to` the program cannot start all its tasks: it must end with exit 1 and one
 /// line on stderr that contains each of `says`, with no hang and nothing left behind. Above
 /// that it may succeed; if it fails (other processes of the same user count against the limit
-/// too), it must fail the same clean way. Returns `false`, after a loud skip, when the limit
+/// too), it must fail the same clean way. Checks nothing, after a loud skip, when the limit
 /// cannot be set here.
 #[track_caller]
 pub fn assert_task_limits_end_cleanly(
@@ -390,10 +381,10 @@ pub fn assert_task_limits_end_cleanly(
     must_fail_up_to: u32,
     up_to: u32,
     says: &[&str],
-) -> bool {
+) {
     for limit in 1..=up_to {
         let Some(cmd) = with_process_limit(program, args, limit) else {
-            return false;
+            return;
         };
         let out = run_command(cmd);
         if limit > must_fail_up_to && out.status.success() {
@@ -404,13 +395,6 @@ pub fn assert_task_limits_end_cleanly(
             out.assert_stderr_contains(needle);
         }
     }
-    true
-}
-
-/// [`with_process_limit`] with a limit of one: the program's first `fork` or thread creation
-/// fails.
-pub fn with_one_process_allowed(program: &str, args: &[&str]) -> Option<Prepared> {
-    with_process_limit(program, args, 1)
 }
 
 /// A copy of `program` that every user can execute: the binary is copied into a new directory
@@ -531,6 +515,16 @@ pub fn skipped(reason: &str) {
     let line = format!("*** SKIPPED {crate_name}::{test}: {reason}");
     if in_ci() {
         panic!("{line} (a skip fails under CI)");
+    }
+    // A test that meets the same missing tool for each of its programs says so once.
+    static SAID: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    if !SAID
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(line.clone())
+    {
+        return;
     }
     let _ = writeln!(std::io::stderr(), "{line}");
     if let Some(mut file) = skip_log().and_then(|log| {

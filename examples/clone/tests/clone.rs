@@ -200,8 +200,6 @@ fn under_a_process_limit_each_program_fails_in_one_line() {
             continue;
         }
         let says = ["Resource temporarily unavailable"];
-        if !assert_task_limits_end_cleanly(bin, &[], tasks - 1, tasks - 1, &says) {
-            return;
-        }
+        assert_task_limits_end_cleanly(bin, &[], tasks - 1, tasks - 1, &says);
     }
 }
