@@ -225,13 +225,7 @@ fn line_chart(
                 PathElement::new(vec![(x, r.min), (x, r.max)], BLACK.stroke_width(1))
             }))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()?;
+        series_key(&mut chart)?;
         root.present()?;
     }
     Ok(svg)
@@ -387,6 +381,20 @@ where
     Ok(())
 }
 
+/// The key of a chart's labelled series, top left, on a white box.
+fn series_key<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
 /// A small colour key in the bottom left corner, below the row labels.
 fn legend(
     root: &DrawingArea<SVGBackend<'_>, Shift>,
@@ -500,13 +508,7 @@ fn size_chart(
                 ))?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()?;
+        series_key(&mut chart)?;
         root.present()?;
     }
     Ok(svg)

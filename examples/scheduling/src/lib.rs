@@ -16,6 +16,12 @@ use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::time::{ClockId, clock_gettime};
 use nix::unistd::Pid;
 
+/// The phases of a run in which busy tasks start together and stop together, kept in an
+/// `AtomicU32` that every task reads: waiting for the start, running, stopped.
+pub const WAIT: u32 = 0;
+pub const GO: u32 = 1;
+pub const STOP: u32 = 2;
+
 // ANCHOR: pin
 /// Restricts the calling thread to one CPU, the first its affinity mask allows (a
 /// cpuset cgroup or `taskset` may have removed others). Threads it creates and

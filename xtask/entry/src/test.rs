@@ -28,12 +28,9 @@ pub fn run(root: &Path) -> ExitCode {
     let under_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
 
     let mut skipped_here = Vec::new();
-    let mut missing = |tool: &str, what: &str| -> Result<(), ExitCode> {
-        let component = if tool == "rustfmt" {
-            "rustfmt"
-        } else {
-            "clippy"
-        };
+    // A tool of the toolchain (from rustup `component`) that is not installed: a loud skip
+    // of `what`, an error under CI.
+    let mut missing = |tool: &str, component: &str, what: &str| -> Result<(), ExitCode> {
         if under_ci {
             eprintln!(
                 "error: {tool} not found in the toolchain; run `rustup component add {component}`"
@@ -58,7 +55,7 @@ pub fn run(root: &Path) -> ExitCode {
             .current_dir(root)
             .status()
             .map(Some),
-        None => match missing("rustfmt", "formatting was not checked") {
+        None => match missing("rustfmt", "rustfmt", "formatting was not checked") {
             Ok(()) => Ok(None),
             Err(code) => return code,
         },
@@ -92,7 +89,7 @@ pub fn run(root: &Path) -> ExitCode {
                 .env("CLIPPY_ARGS", "-Dwarnings__CLIPPY_HACKERY__");
         }
         None => {
-            if let Err(code) = missing("clippy-driver", "the code was not linted") {
+            if let Err(code) = missing("clippy-driver", "clippy", "the code was not linted") {
                 return code;
             }
         }

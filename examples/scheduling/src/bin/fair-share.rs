@@ -16,7 +16,8 @@ use example_support::mapping::Mapping;
 use nix::time::ClockId;
 use nix::unistd::{ForkResult, fork, getpid};
 use scheduling::{
-    autogroup, cgroups, cpu_limit, cpu_time, ensure_within, ms, pin_to_one_cpu,
+    GO, STOP, WAIT, autogroup, cgroups, cpu_limit, cpu_time, ensure_within, ms,
+    pin_to_one_cpu,
 };
 
 fn main() -> ExitCode {
@@ -27,11 +28,9 @@ fn main() -> ExitCode {
 const BUDGET: Duration = Duration::from_millis(50);
 const THREADS: usize = 4;
 
-// The phases of the run, in memory shared by both processes. The threads spin while
-// they wait; the other process waits on a pipe, so it ends if we die first.
-const WAIT: u32 = 0;
-const GO: u32 = 1;
-const STOP: u32 = 2;
+// The phase of the run (WAIT, GO, STOP) is in memory shared by both processes. The
+// threads spin while they wait; the other process waits on a pipe, so it ends if we die
+// first.
 
 // ANCHOR: spin
 /// Busy from GO until STOP; returns the CPU time this thread used meanwhile.

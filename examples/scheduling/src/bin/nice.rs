@@ -12,7 +12,7 @@ use anyhow::{Context, Result, ensure};
 use nix::errno::Errno;
 use nix::time::ClockId;
 use nix::unistd::gettid;
-use scheduling::{cpu_time, ensure_within, ms, pin_to_one_cpu};
+use scheduling::{GO, STOP, WAIT, cpu_time, ensure_within, ms, pin_to_one_cpu};
 
 fn main() -> ExitCode {
     example_support::main("nice", run)
@@ -22,10 +22,6 @@ fn main() -> ExitCode {
 const BUDGET: Duration = Duration::from_millis(90);
 /// How much nicer (lower priority) the third thread makes itself.
 const NICER: i32 = 5;
-
-const WAIT: u32 = 0;
-const GO: u32 = 1;
-const STOP: u32 = 2;
 
 // ANCHOR: nice
 /// The nice value of one thread: `who` is a thread id.
