@@ -280,53 +280,241 @@ fn the_promised_diagrams_are_there() {
     }
 }
 
+/// The comparison table: one row per aspect, whose name links to the one chapter that explains
+/// it, and a verdict of at most about a dozen words for the process and for the thread.
 #[test]
-fn the_comparison_table_has_all_ten_aspects_each_with_its_links() {
+fn the_comparison_table_gives_each_aspect_a_short_verdict_and_one_link() {
     let text = std::fs::read_to_string(root().join("src/at-a-glance.md")).expect("at-a-glance.md");
-    let examples = example_crates();
     let link = Regex::new(r"\]\(([^)#]*)(#[^)]*)?\)").expect("regex");
-    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+        .collect();
     let mut problems = Vec::new();
-    for aspect in ASPECTS {
-        let Some(row) = rows.iter().find(|r| {
-            r.split('|')
-                .nth(1)
-                .is_some_and(|cell| cell.trim().trim_matches('*') == aspect)
-        }) else {
-            problems.push(format!("no row for {aspect:?}"));
-            continue;
-        };
-        let targets: Vec<(String, String)> = link
-            .captures_iter(row)
-            .map(|c| {
-                (
-                    c[1].to_owned(),
-                    c.get(2).map_or("", |m| m.as_str()).to_owned(),
-                )
-            })
-            .collect();
-        if !targets
+    if rows.first().map(|r| r.as_slice()) != Some(&["Aspect", "Process", "Thread"][..]) {
+        problems.push(format!(
+            "the header is not Aspect | Process | Thread: {:?}",
+            rows.first()
+        ));
+    }
+    let aspects: Vec<String> = rows
+        .iter()
+        .skip(1)
+        .map(|r| {
+            link.replace_all(r[0], "]")
+                .trim_matches(['[', ']', '*'])
+                .to_owned()
+        })
+        .collect();
+    if aspects != ASPECTS {
+        problems.push(format!("the rows are {aspects:?}, expected {ASPECTS:?}"));
+    }
+    for row in rows.iter().skip(1) {
+        let links: Vec<&str> = row
             .iter()
-            .any(|(file, _)| file.ends_with(".md") && file != "examples.md")
+            .flat_map(|c| link.captures_iter(c))
+            .map(|c| c.get(1).expect("target").as_str())
+            .collect();
+        if links.len() != 1
+            || !links[0].ends_with(".md")
+            || !root().join("src").join(links[0]).is_file()
         {
-            problems.push(format!("{aspect}: no link to the chapter that explains it"));
+            problems.push(format!("{}: links {links:?}, not one chapter", row[0]));
         }
-        let shown_by: Vec<&str> = targets
-            .iter()
-            .filter(|(file, _)| file == "examples.md")
-            .map(|(_, frag)| frag.trim_start_matches('#'))
-            .collect();
-        if shown_by.is_empty() {
-            problems.push(format!(
-                "{aspect}: no link to the example that demonstrates it"
-            ));
-        }
-        for name in shown_by {
-            if !examples.iter().any(|e| e == name) {
+        for cell in &row[1..] {
+            let words = cell.split_whitespace().count();
+            if words > 14 {
                 problems.push(format!(
-                    "{aspect}: links examples.md#{name}, which is no example crate"
+                    "{}: {words} words, more than a verdict: {cell:?}",
+                    row[0]
                 ));
             }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What chapters other than Cost say about the reference run (examples/costs/reference/), each
+/// with the range its words allow: (page, words, row, divided by row, low, high). A range of
+/// whole numbers such as "5–8×" covers the ratios that round into it; a range repeated on
+/// several lines must hold for each.
+const REFERENCE_CLAIMS: [(&str, &str, &str, &str, f64, f64); 17] = [
+    (
+        "at-a-glance.md",
+        "5–8× a thread's",
+        "creation-fork-wait-unpinned",
+        "creation-thread-spawn-unpinned",
+        4.5,
+        8.5,
+    ),
+    (
+        "at-a-glance.md",
+        "5–8× a thread's",
+        "creation-fork-wait-pinned",
+        "creation-thread-spawn-pinned",
+        4.5,
+        8.5,
+    ),
+    (
+        "at-a-glance.md",
+        "Within 15 % of a thread's",
+        "switch-pipe-processes-pinned",
+        "switch-pipe-threads-pinned",
+        0.85,
+        1.15,
+    ),
+    (
+        "at-a-glance.md",
+        "Within 15 % of a thread's",
+        "switch-pipe-processes-unpinned",
+        "switch-pipe-threads-unpinned",
+        0.85,
+        1.15,
+    ),
+    (
+        "at-a-glance.md",
+        "adds 3–5× the memory",
+        "memory-process-private",
+        "memory-thread",
+        2.5,
+        5.5,
+    ),
+    (
+        "at-a-glance.md",
+        "adds 3–5× the memory",
+        "scaling-processes-1",
+        "scaling-threads-1",
+        2.5,
+        5.5,
+    ),
+    (
+        "at-a-glance.md",
+        "adds 3–5× the memory",
+        "scaling-processes-10",
+        "scaling-threads-10",
+        2.5,
+        5.5,
+    ),
+    (
+        "at-a-glance.md",
+        "adds 3–5× the memory",
+        "scaling-processes-100",
+        "scaling-threads-100",
+        2.5,
+        5.5,
+    ),
+    (
+        "at-a-glance.md",
+        "adds 3–5× the memory",
+        "scaling-processes-1000",
+        "scaling-threads-1000",
+        2.5,
+        5.5,
+    ),
+    (
+        "communication.md",
+        "more than ten times as fast",
+        "latency-pipe-processes",
+        "latency-shm-processes",
+        10.0,
+        f64::INFINITY,
+    ),
+    (
+        "communication.md",
+        "more than ten times as fast",
+        "throughput-shm-processes",
+        "throughput-pipe-processes",
+        10.0,
+        f64::INFINITY,
+    ),
+    (
+        "communication.md",
+        "took longer than a pipe round trip",
+        "switch-condvar-threads-pinned",
+        "switch-pipe-processes-pinned",
+        1.0,
+        f64::INFINITY,
+    ),
+    (
+        "communication/shared-memory.md",
+        "more than ten times as many bytes",
+        "throughput-shm-processes",
+        "throughput-pipe-processes",
+        10.0,
+        f64::INFINITY,
+    ),
+    (
+        "communication/sockets.md",
+        "a small round trip took longer",
+        "latency-socketpair-processes",
+        "latency-pipe-processes",
+        1.0,
+        f64::INFINITY,
+    ),
+    (
+        "communication/sockets.md",
+        "bulk data moved faster",
+        "throughput-socketpair-processes",
+        "throughput-pipe-processes",
+        1.0,
+        f64::INFINITY,
+    ),
+    (
+        "communication/message-queues.md",
+        "took longer than through a pipe",
+        "latency-mq-processes",
+        "latency-pipe-processes",
+        1.0,
+        f64::INFINITY,
+    ),
+    (
+        "communication/message-queues.md",
+        "more bytes per second than a pipe",
+        "throughput-mq-processes",
+        "throughput-pipe-processes",
+        1.0,
+        f64::INFINITY,
+    ),
+];
+
+#[test]
+fn what_the_chapters_say_about_the_reference_run_holds() {
+    let path = root().join("examples/costs/reference/reference.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("reference.json"))
+            .expect("JSON");
+    let median = |id: &str| {
+        json["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["id"] == id)
+            .and_then(|r| r["median"].as_f64())
+    };
+    let mut problems = Vec::new();
+    for (page, words, top, bottom, low, high) in REFERENCE_CLAIMS {
+        let text = std::fs::read_to_string(root().join("src").join(page)).expect("a chapter");
+        if !text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(words)
+        {
+            problems.push(format!(
+                "{page} no longer says {words:?}: remove its line here"
+            ));
+        }
+        match (median(top), median(bottom)) {
+            (Some(a), Some(b)) if (low..=high).contains(&(a / b)) => {}
+            (Some(a), Some(b)) => problems.push(format!(
+                "{page} says {words:?}, but {top} / {bottom} = {:.2} is outside {low}..{high}: \
+                 reword the chapter",
+                a / b
+            )),
+            _ => problems.push(format!(
+                "{page}: reference.json has no row {top} or {bottom}"
+            )),
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -700,6 +888,76 @@ fn the_rebuttal_device_stays_on_the_comparison_page_and_in_chapter_openings() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Program output quoted in the prose, a code span with ": " in it (`…` marks an omission), is
+/// real: each of its parts occurs in an output snapshot or a compiler error under `examples/`.
+#[test]
+fn every_output_quoted_in_the_prose_occurs_in_a_snapshot() {
+    let mut outputs = String::new();
+    let examples = root().join("examples");
+    for file in [
+        files_with_extension(&examples, "txt"),
+        files_with_extension(&examples, "stderr"),
+    ]
+    .concat()
+    {
+        outputs.push_str(&std::fs::read_to_string(file).expect("a snapshot"));
+    }
+    let span = Regex::new(r"`([^`]+)`").expect("regex");
+    let mut problems = Vec::new();
+    for page in pages() {
+        let prose: Vec<&str> = prose_lines(&page.text)
+            .into_iter()
+            .map(|(_, l)| l.trim())
+            .collect();
+        let prose = prose.join(" ");
+        for quote in span.captures_iter(&prose).map(|c| c[1].to_owned()) {
+            if !quote.contains(": ") {
+                continue;
+            }
+            for part in quote.split('…').map(str::trim).filter(|p| !p.is_empty()) {
+                if !outputs.contains(part) {
+                    problems.push(format!(
+                        "{}: `{quote}` is in no output snapshot",
+                        page.rel.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The placeholders of verification.md's table are exactly those the output snapshots use.
+#[test]
+fn verification_lists_every_placeholder_the_outputs_use() {
+    let placeholder = Regex::new(r"\[[A-Z]+\]").expect("regex");
+    let mut used = BTreeSet::new();
+    for file in files_with_extension(&root().join("examples"), "txt") {
+        let text = std::fs::read_to_string(&file).expect("a snapshot");
+        used.extend(placeholder.find_iter(&text).map(|m| m.as_str().to_owned()));
+    }
+    let page =
+        std::fs::read_to_string(root().join("src/verification.md")).expect("verification.md");
+    let listed: BTreeSet<String> = page
+        .lines()
+        .filter(|l| l.starts_with("| `["))
+        .flat_map(|l| {
+            l.split('|')
+                .nth(1)
+                .unwrap_or_default()
+                .split(',')
+                .map(|p| p.trim().trim_matches('`').to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let unlisted: Vec<_> = used.difference(&listed).collect();
+    let unused: Vec<_> = listed.difference(&used).collect();
+    assert!(
+        unlisted.is_empty() && unused.is_empty(),
+        "verification.md's placeholder table: outputs use {unlisted:?} that it does not list; it lists {unused:?} that no output uses"
+    );
 }
 
 /// Cargo writes every binary of the workspace to `target/<profile>/<name>`: two programs with
