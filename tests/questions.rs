@@ -1,7 +1,9 @@
 //! The "Predict, then check" questions (questions.toml, xtask/src/questions.rs): every answer is
 //! recomputed from its source (an output snapshot, a compiler message, a program) and must still
 //! be the answer the question was reviewed against; every chapter with examples has questions;
-//! the built book shows each computed answer, hidden in a `<details>`, before `## Run it`.
+//! the built book asks each question before the output that answers it, with no number to more
+//! than two significant figures, and shows each computed answer, hidden in a `<details>`,
+//! before `## Run it`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -77,42 +79,82 @@ fn every_chapter_with_examples_has_questions() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-#[test]
-fn the_built_book_shows_each_computed_answer_hidden_before_run_it() {
-    let dest = Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/questions-book"));
-    let built = built(dest);
-    let question_warnings: Vec<&String> = built
+/// Chapters whose questions do not yet meet a rule below; each test fails once a chapter here
+/// meets its rule, so that the exemption is removed.
+const NOT_YET_ASKED_FIRST: [&str; 1] = ["cost.md"];
+const NOT_YET_TWO_FIGURES: [&str; 1] = ["cost.md"];
+
+/// The chapters in the book, each with its questions in the order the page asks them.
+fn chapters_in_the_book() -> Vec<(PathBuf, Vec<Question>)> {
+    let root = root();
+    let summary = std::fs::read_to_string(root.join("src/SUMMARY.md")).expect("SUMMARY.md");
+    let mut by_chapter: BTreeMap<PathBuf, Vec<Question>> = BTreeMap::new();
+    for q in all_questions() {
+        by_chapter.entry(q.chapter.clone()).or_default().push(q);
+    }
+    by_chapter
+        .into_iter()
+        .filter(|(chapter, _)| summary.contains(&format!("]({})", chapter.to_string_lossy())))
+        .map(|(chapter, qs)| {
+            let source = std::fs::read_to_string(root.join("src").join(&chapter)).expect("chapter");
+            let refs: Vec<&Question> = qs.iter().collect();
+            let ordered = questions::in_page_order(&source, &refs)
+                .into_iter()
+                .cloned()
+                .collect();
+            (chapter, ordered)
+        })
+        .collect()
+}
+
+fn book() -> &'static book_checks::Built {
+    let built = built(Path::new(concat!(
+        env!("CARGO_TARGET_TMPDIR"),
+        "/questions-book"
+    )));
+    let warnings: Vec<&String> = built
         .warnings
         .iter()
         .filter(|w| w.contains("question"))
         .collect();
     assert!(
-        question_warnings.is_empty(),
-        "the questions preprocessor warned:\n{question_warnings:#?}"
+        warnings.is_empty(),
+        "the questions preprocessor warned:\n{warnings:#?}"
     );
-    let root = root();
-    let mut by_chapter: BTreeMap<PathBuf, Vec<Question>> = BTreeMap::new();
-    for q in all_questions() {
-        by_chapter.entry(q.chapter.clone()).or_default().push(q);
+    built
+}
+
+/// Checks each chapter in the book with `check`, except those in `exempt`, which must still fail.
+fn each_chapter(
+    exempt: &[&str],
+    mut check: impl FnMut(&Path, &[Question]) -> Vec<String>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (chapter, qs) in chapters_in_the_book() {
+        let found = check(&chapter, &qs);
+        let name = chapter.to_string_lossy().into_owned();
+        match (exempt.contains(&name.as_str()), found.is_empty()) {
+            (true, true) => {
+                problems.push(format!("{name} meets the rule now: remove its exemption"))
+            }
+            (true, false) => println!("{name}: exempt for now from {} problems", found.len()),
+            (false, _) => problems.extend(found),
+        }
     }
+    problems
+}
+
+#[test]
+fn the_built_book_asks_each_question_and_hides_each_answer_before_run_it() {
+    let built = book();
     let h2 = Selector::parse("#mdbook-content h2").expect("selector");
     let details = Selector::parse("details.answer").expect("selector");
     let summary_tag = Selector::parse("summary").expect("selector");
-    let mut problems = Vec::new();
-    let summary = std::fs::read_to_string(root.join("src/SUMMARY.md")).expect("SUMMARY.md");
-    for (chapter, qs) in &by_chapter {
-        let linked = format!("]({})", chapter.to_string_lossy());
-        if !summary.contains(&linked) {
-            println!(
-                "{}: not in SUMMARY.md, so not in the book",
-                chapter.display()
-            );
-            continue;
-        }
-        let html_path = built.dir.join(chapter.with_extension("html"));
-        let Ok(text) = std::fs::read_to_string(&html_path) else {
-            problems.push(format!("{}: not in the built book", html_path.display()));
-            continue;
+    let problems = each_chapter(&[], |chapter, qs| {
+        let mut problems = Vec::new();
+        let Ok(text) = std::fs::read_to_string(built.dir.join(chapter.with_extension("html")))
+        else {
+            return vec![format!("{}: not in the built book", chapter.display())];
         };
         let html = Html::parse_document(&text);
         let headings: Vec<String> = html
@@ -121,13 +163,12 @@ fn the_built_book_shows_each_computed_answer_hidden_before_run_it() {
             .collect();
         let at = headings.iter().position(|h| h == questions::HEADING);
         let run_it = headings.iter().rposition(|h| h == "Run it");
-        match (at, run_it) {
-            (Some(q), Some(r)) if q + 1 == r => {}
-            _ => problems.push(format!(
+        if !matches!((at, run_it), (Some(q), Some(r)) if q + 1 == r) {
+            problems.push(format!(
                 "{}: expected `{}` just before `Run it`, the h2 headings are {headings:?}",
                 chapter.display(),
                 questions::HEADING
-            )),
+            ));
         }
         let answers: Vec<_> = html.select(&details).collect();
         if answers.len() != qs.len() {
@@ -138,15 +179,33 @@ fn the_built_book_shows_each_computed_answer_hidden_before_run_it() {
                 qs.len()
             ));
         }
-        for (q, element) in qs.iter().zip(&answers) {
-            if element.value().attr("open").is_some() {
-                problems.push(format!("{}: an answer is open", chapter.display()));
+        let section = text.find("id=\"predict-then-check\"").unwrap_or(text.len());
+        for (n, (q, element)) in qs.iter().zip(&answers).enumerate() {
+            let asked = text.find(&format!("id=\"question-{}\"", n + 1));
+            let inline = q.id.is_some();
+            if asked.is_none_or(|at| (at < section) != inline) {
+                problems.push(format!(
+                    "{}: question {} is not asked {}",
+                    chapter.display(),
+                    n + 1,
+                    if inline {
+                        "at its marker"
+                    } else {
+                        "at the end"
+                    }
+                ));
             }
-            if element.select(&summary_tag).next().is_none() {
-                problems.push(format!("{}: an answer has no <summary>", chapter.display()));
+            if element.value().attr("open").is_some()
+                || element.select(&summary_tag).next().is_none()
+            {
+                problems.push(format!(
+                    "{}: answer {} is open or has no <summary>",
+                    chapter.display(),
+                    n + 1
+                ));
             }
             let shown: String = element.text().collect();
-            match q.answer(&root) {
+            match q.answer(&root()) {
                 Ok(answer) if shown.contains(&answer.value) => {}
                 Ok(answer) => problems.push(format!(
                     "{}: the answer {:?} to {:?} is not in the page: {shown:?}",
@@ -157,7 +216,89 @@ fn the_built_book_shows_each_computed_answer_hidden_before_run_it() {
                 Err(e) => problems.push(format!("{}: {e:#}", chapter.display())),
             }
         }
-    }
+        problems
+    });
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A question comes before the output, compiler message or table that answers it: none of the
+/// lines its answer is read from appears on the page above it.
+#[test]
+fn no_question_is_asked_after_its_answer_is_shown() {
+    let built = book();
+    let tag = regex::Regex::new(r"<[^>]*>").expect("regex");
+    let problems = each_chapter(&NOT_YET_ASKED_FIRST, |chapter, qs| {
+        let text = std::fs::read_to_string(built.dir.join(chapter.with_extension("html")))
+            .unwrap_or_default();
+        let mut problems = Vec::new();
+        for (n, q) in qs.iter().enumerate() {
+            let Some(at) = text.find(&format!("id=\"question-{}\"", n + 1)) else {
+                continue; // reported by the test above
+            };
+            let above = tag
+                .replace_all(&text[..at], "")
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            let Ok(answer) = q.answer(&root()) else {
+                continue;
+            };
+            for line in answer
+                .evidence
+                .iter()
+                .map(|l| l.trim())
+                .filter(|l| !l.is_empty())
+            {
+                if above.contains(line) {
+                    problems.push(format!(
+                        "{}: question {} ({:?}) comes after its answer, {line:?}: move its marker \
+                         before the output that answers it",
+                        chapter.display(),
+                        n + 1,
+                        q.ask
+                    ));
+                }
+            }
+        }
+        problems
+    });
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Numbers are asked for as comparisons or orders of magnitude: no answer has a number with more
+/// than two significant figures (trailing zeros of a whole number do not count).
+#[test]
+fn no_answer_has_more_than_two_significant_figures() {
+    let number = regex::Regex::new(r"\b\d+(?:\.\d+)?\b").expect("regex");
+    let figures = |n: &str| {
+        let digits = if n.contains('.') {
+            n.replace('.', "")
+        } else {
+            n.trim_end_matches('0').to_owned()
+        };
+        digits.trim_start_matches('0').len()
+    };
+    let problems = each_chapter(&NOT_YET_TWO_FIGURES, |chapter, qs| {
+        let mut problems = Vec::new();
+        for q in qs {
+            let Ok(answer) = q.answer(&root()) else {
+                continue;
+            };
+            for n in number.find_iter(&answer.value).map(|m| m.as_str()) {
+                if figures(n) > 2 {
+                    problems.push(format!(
+                        "{}: {:?} is answered with {n}: ask for a comparison or an order of \
+                         magnitude instead",
+                        chapter.display(),
+                        q.ask
+                    ));
+                }
+            }
+        }
+        problems
+    });
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

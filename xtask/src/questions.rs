@@ -1,5 +1,5 @@
-//! "Predict, then check": the questions at the end of each chapter, and the mdBook preprocessor
-//! that puts them there.
+//! "Predict, then check": the questions of each chapter, and the mdBook preprocessor that puts
+//! them there.
 //!
 //! The questions live in `questions.toml` at the repository root, one `[[question]]` table each:
 //! the chapter, the question, the file its answer comes from (an output snapshot, a trybuild
@@ -9,6 +9,12 @@
 //! from. `reviewed` records the answer a person last checked the question against; the test
 //! `tests/questions.rs` recomputes every answer and fails when one differs from it (the
 //! question may no longer make sense) or can no longer be computed at all.
+//!
+//! A question with an `id` is asked where the chapter has the marker `<!-- question: ID -->`,
+//! before the output or listing that answers it, so that the reader predicts, reads on and
+//! checks; one without is asked in the section `Predict, then check` before `## Run it`. That
+//! section holds every answer, each in a closed `<details id="answer-N">`, so the answers come
+//! after all the questions, on screen and on paper.
 //!
 //! The in-process build (`xtask::build`) registers [`Questions`] directly; the stock
 //! `mdbook build` runs the same code through `cargo xtask questions-preprocessor`
@@ -27,7 +33,7 @@ use serde::Deserialize;
 /// Where the questions are, relative to the repository root.
 pub const FILE: &str = "questions.toml";
 
-/// The heading the questions go under, just before `## Run it`.
+/// The heading of the answers (and of the questions asked at the end), just before `## Run it`.
 pub const HEADING: &str = "Predict, then check";
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +49,10 @@ struct File {
 pub struct Question {
     /// The chapter, relative to `src/` (e.g. `memory.md`).
     pub chapter: PathBuf,
+    /// Where the chapter asks it: the marker `<!-- question: ID -->`. Without one, the question
+    /// is asked at the end of the chapter.
+    #[serde(default)]
+    pub id: Option<String>,
     /// The question, in Markdown.
     pub ask: String,
     /// The file the answer is computed from, relative to the repository root.
@@ -147,40 +157,94 @@ impl Question {
     }
 }
 
-/// The Markdown inserted into a chapter for its questions: a heading, then each question
-/// followed by its answer inside a `<details>` element (closed in the browser, opened for
-/// print by theme/reader.js, readable without JavaScript).
-pub fn render(root: &Path, questions: &[&Question]) -> (String, Vec<String>) {
-    let mut out = format!("## {HEADING}\n\n");
-    out.push_str(
-        "Decide on an answer before you open it; each answer is read from the example's real \
-         output or the compiler's message when the book is built.\n\n",
-    );
+/// The marker in a chapter where the question `id` is asked.
+pub fn marker(id: &str) -> String {
+    format!("<!-- question: {id} -->")
+}
+
+/// The chapter with its questions: each question with a marker in `content` replaces it, the
+/// others and every answer go into a section before the last `## Run it` (or at the end).
+/// Questions are numbered in the order the page asks them. Also returns the problems found: an
+/// answer that cannot be computed, a marker missing or left over.
+pub fn place(root: &Path, content: &str, questions: &[&Question]) -> (String, Vec<String>) {
     let mut problems = Vec::new();
-    for (n, question) in questions.iter().enumerate() {
+    let ordered = in_page_order(content, questions);
+    let mut content = content.to_owned();
+    let mut at_end = String::new();
+    let mut answers = String::new();
+    for (n, question) in ordered.iter().enumerate() {
         let n = n + 1;
-        let _ = writeln!(out, "**Question {n}.** {}\n", question.ask.trim());
-        out.push_str("<details class=\"answer\">\n<summary>Answer ");
-        let _ = write!(out, "{n}");
-        out.push_str("</summary>\n\n");
+        let ask = format!("**Question {n}.** {}", question.ask.trim());
+        match question.id.as_deref() {
+            Some(id) if content.contains(&marker(id)) => {
+                let asked = format!(
+                    "<blockquote class=\"question\" id=\"question-{n}\">\n\n{ask} \
+                     [Answer {n}](#answer-{n})\n\n</blockquote>"
+                );
+                content = content.replacen(&marker(id), &asked, 1);
+            }
+            other => {
+                if let Some(id) = other {
+                    problems.push(format!("the chapter has no marker {}", marker(id)));
+                }
+                let _ = writeln!(at_end, "<p id=\"question-{n}\"></p>\n\n{ask}\n");
+            }
+        }
+        let _ = write!(
+            answers,
+            "<details class=\"answer\" id=\"answer-{n}\">\n<summary>Answer {n}</summary>\n\n"
+        );
         match question.answer(root) {
             Ok(answer) => {
-                let _ = writeln!(out, "{}\n", question.sentence(&answer));
                 let _ = writeln!(
-                    out,
+                    answers,
+                    "{} ([question {n}](#question-{n}))\n",
+                    question.sentence(&answer)
+                );
+                let _ = writeln!(
+                    answers,
                     "From `{}`:\n\n```text\n{}\n```\n",
                     question.from.display(),
                     answer.evidence.join("\n")
                 );
             }
             Err(e) => {
-                let _ = writeln!(out, "(This answer could not be computed: {e:#}.)\n");
+                let _ = writeln!(answers, "(This answer could not be computed: {e:#}.)\n");
                 problems.push(format!("{e:#}"));
             }
         }
-        out.push_str("</details>\n\n");
+        answers.push_str("</details>\n\n");
     }
-    (out, problems)
+    if let Some(left) = content.find("<!-- question: ") {
+        let line = content[left..].lines().next().unwrap_or_default();
+        problems.push(format!(
+            "{line} names no question of this chapter in {FILE}"
+        ));
+    }
+    let section = format!(
+        "## {HEADING}\n\n{}{at_end}{answers}",
+        if at_end.is_empty() {
+            "The answers to the questions asked along the chapter. Decide on yours before you \
+             open one: each is read from the example's real output or the compiler's message \
+             when the book is built.\n\n"
+        } else {
+            "Decide on an answer before you open it; each answer is read from the example's real \
+             output or the compiler's message when the book is built.\n\n"
+        }
+    );
+    (insert(&content, &section), problems)
+}
+
+/// A chapter's questions in the order its page asks them (question N is the Nth): those with a
+/// marker in `content` in the markers' order, then the others in `questions.toml`'s order.
+pub fn in_page_order<'q>(content: &str, questions: &[&'q Question]) -> Vec<&'q Question> {
+    let mut ordered = questions.to_vec();
+    ordered.sort_by_key(|q| {
+        q.id.as_deref()
+            .and_then(|id| content.find(&marker(id)))
+            .unwrap_or(usize::MAX)
+    });
+    ordered
 }
 
 /// Inserts `section` before the chapter's last `## Run it` heading (or at its end).
@@ -208,7 +272,8 @@ fn escape_markdown(s: &str) -> String {
     out
 }
 
-/// The preprocessor: adds each chapter's questions before its `## Run it`.
+/// The preprocessor: asks each chapter's questions at their markers, and puts the answers before
+/// its `## Run it`.
 pub struct Questions;
 
 impl Preprocessor for Questions {
@@ -238,11 +303,11 @@ impl Preprocessor for Questions {
             let Some(qs) = by_chapter.get(path) else {
                 return;
             };
-            let (section, problems) = render(root, qs);
+            let (content, problems) = place(root, &chapter.content, qs);
             for p in problems {
                 tracing::warn!("{}: question: {p}", path.display());
             }
-            chapter.content = insert(&chapter.content, &section);
+            chapter.content = content;
             placed.push(path.to_owned());
         });
         // A chapter not (yet) in SUMMARY.md is no error here; tests/questions.rs checks that

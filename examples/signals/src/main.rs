@@ -78,7 +78,12 @@ fn run() -> Result<()> {
         receiver.join().map_err(|_| anyhow!("thread 3 panicked"))?
     })?;
     let handled_by = HANDLED_BY.load(SeqCst);
-    println!("The handler ran in tid {handled_by}: thread 3, the one not blocking it");
+    let which = if handled_by == receiver_tid {
+        "thread 3, the one not blocking it"
+    } else {
+        "not thread 3"
+    };
+    println!("The handler ran in tid {handled_by}: {which}");
     ensure!(
         handled_by == receiver_tid,
         "thread 3 (tid {receiver_tid}) did not handle it"

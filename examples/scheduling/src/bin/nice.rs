@@ -110,6 +110,10 @@ fn run() -> Result<()> {
             ms(*used)
         );
     }
+    let least = (1..=3)
+        .min_by_key(|&n| results[n - 1].0)
+        .expect("three threads");
+    println!("least CPU time: thread {least}");
     let [(first, _), (second, _), (third, _)] = results[..] else {
         unreachable!("three threads")
     };
@@ -124,6 +128,10 @@ fn run() -> Result<()> {
         "thread 3's nice did not change"
     );
     ensure!(results[1].1 == main_nice, "thread 2's nice changed too");
+    ensure!(
+        least == 3,
+        "thread {least}, not the nicer one, got the least CPU time"
+    );
     println!("Only the thread that was made nicer got less of the CPU.");
     // ANCHOR_END: check
     Ok(())
