@@ -178,8 +178,8 @@ pub fn place(root: &Path, content: &str, questions: &[&Question]) -> (String, Ve
         match question.id.as_deref() {
             Some(id) if content.contains(&marker(id)) => {
                 let asked = format!(
-                    "<blockquote class=\"question\" id=\"question-{n}\">\n\n{ask} \
-                     [Answer {n}](#answer-{n})\n\n</blockquote>"
+                    "<div class=\"question\" id=\"question-{n}\">\n\n{ask} \
+                     [Answer {n}](#answer-{n})\n\n</div>"
                 );
                 content = content.replacen(&marker(id), &asked, 1);
             }
