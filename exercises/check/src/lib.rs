@@ -47,9 +47,10 @@ pub const EXERCISES: [Exercise; 9] = [
         check: |p| {
             let end = p.end();
             if end.stderr.contains("children left behind") {
-                return Err("`run` returned and its children were never reaped: each \
-                            stays a zombie until its parent waits for it"
-                    .into());
+                return Err(
+                    "`run` returned without reaping its children: they stay zombies"
+                        .into(),
+                );
             }
             end.succeeded()?.says(&["job 1:", "job 2:", "job 3:"])
         },
@@ -64,8 +65,7 @@ pub const EXERCISES: [Exercise; 9] = [
                 let read = reader.map_or(&[][..], |r| &r.pipe_reads);
                 if holder.pipe_writes.iter().any(|ino| read.contains(ino)) {
                     return Err(format!(
-                        "the reader was still waiting for end of file after {}: `{}` \
-                         holds a write end of the pipe, inherited across exec",
+                        "no end of file after {}: `{}` inherited a write end of the pipe",
                         secs(end.limit),
                         holder.command
                     ));
@@ -84,8 +84,7 @@ pub const EXERCISES: [Exercise; 9] = [
                 .is_some_and(|t| t.pipe_writes.iter().any(|i| t.pipe_reads.contains(i)))
             {
                 return Err(format!(
-                    "the parent was still waiting for end of file after {}: it holds a \
-                     write end of the pipe it reads",
+                    "no end of file after {}: the parent itself holds a write end",
                     secs(end.limit)
                 ));
             }
@@ -110,8 +109,7 @@ pub const EXERCISES: [Exercise; 9] = [
         check: |p| match p.end().succeeded()?.number_after("visits: ") {
             Some(3) => Ok(()),
             Some(n) => Err(format!(
-                "the parent counted {n} visits, not 3: each child added 1 to a copy of \
-                 the counter in its own memory"
+                "{n} visits, not 3: each child added 1 to its own copy"
             )),
             None => Err("it printed no `visits: N` line".into()),
         },
@@ -124,11 +122,7 @@ pub const EXERCISES: [Exercise; 9] = [
             p.signal(Signal::SIGTERM);
             let end = p.end();
             if end.signal() == Some(Signal::SIGTERM) {
-                return Err(
-                    "SIGTERM ended the whole process: a thread that did not block \
-                            it received it, and its default action ran"
-                        .into(),
-                );
+                return Err("SIGTERM killed the process: a thread that did not block it took it".into());
             }
             end.succeeded()?.says(&["got SIGTERM"])
         },
@@ -140,8 +134,7 @@ pub const EXERCISES: [Exercise; 9] = [
             let end = p.end();
             if let Some(signal) = end.signal() {
                 return Err(format!(
-                    "the whole server died of {signal}: the job that crashed took every \
-                     thread of the process with it"
+                    "the whole server died of {signal} with the job that crashed"
                 ));
             }
             end.succeeded()?
@@ -156,8 +149,7 @@ pub const EXERCISES: [Exercise; 9] = [
             let end = p.end();
             if end.status.is_none() && end.hung.iter().any(|t| t.command == "sleep") {
                 return Err(format!(
-                    "the supervisor was still waiting after {} for `sleep infinity`, \
-                     which never ends",
+                    "still waiting for `sleep infinity` after {}: it never ends",
                     secs(end.limit)
                 ));
             }
@@ -175,8 +167,7 @@ pub const EXERCISES: [Exercise; 9] = [
             let end = p.end();
             if end.status.is_none() {
                 return Err(format!(
-                    "still waiting after {}: the blocking `recv` holds the runtime's only \
-                     thread, so the task that would send never runs",
+                    "stuck after {}: `recv` blocks the thread the sender needs to run",
                     secs(end.limit)
                 ));
             }
@@ -190,15 +181,33 @@ pub const EXERCISES: [Exercise; 9] = [
 
 impl Exercise {
     /// Runs the program `bin` (this exercise's starter, or a solution) and judges it.
-    /// Returns the verdict and what the program wrote on stderr.
-    pub fn check(&self, bin: &Path, limit: Duration) -> (Verdict, String) {
+    pub fn check(&self, bin: &Path, limit: Duration) -> Checked {
         let mut program = match Program::start(bin, limit) {
             Ok(program) => program,
-            Err(e) => return (Err(e), String::new()),
+            Err(e) => {
+                let (stderr, left_behind) = (String::new(), Vec::new());
+                return Checked {
+                    verdict: Err(e),
+                    stderr,
+                    left_behind,
+                };
+            }
         };
         let verdict = (self.check)(&mut program);
-        (verdict, program.end().stderr.clone())
+        let end = program.end();
+        Checked {
+            verdict,
+            stderr: end.stderr.clone(),
+            left_behind: end.left_behind.clone(),
+        }
     }
+}
+
+/// A check's verdict, and what the program said on stderr and left running.
+pub struct Checked {
+    pub verdict: Verdict,
+    pub stderr: String,
+    pub left_behind: Vec<String>,
 }
 
 /// Finds an exercise by name.
@@ -366,7 +375,7 @@ impl Program {
             let _ = killpg(self.group, Signal::SIGKILL);
             let _ = self.child.wait();
         }
-        let left_behind = reap_group(self.group, status.is_some());
+        let left_behind = reap_group(self.group, status.map(|_| LIMIT));
         RUNNING
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -395,10 +404,11 @@ impl Drop for Program {
     }
 }
 
-/// Reaps the processes the program left in its group, which are now this process's children
-/// or their descendants. Those still running after a moment (`grace`) are killed, and named.
-fn reap_group(group: Pid, grace: bool) -> Vec<String> {
-    let deadline = Instant::now() + if grace { LIMIT } else { Duration::ZERO };
+/// Reaps what the program left in its group, now this process's children (or theirs). What
+/// still runs `grace` after the program ended is named and killed; `None`: the group was
+/// killed already. Gives up after 10 s, naming what would not end.
+fn reap_group(group: Pid, grace: Option<Duration>) -> Vec<String> {
+    let deadline = grace.map(|grace| Instant::now() + grace);
     let mut left = Vec::new();
     for _ in 0..2000 {
         while matches!(
@@ -406,14 +416,15 @@ fn reap_group(group: Pid, grace: bool) -> Vec<String> {
             Ok(status) if status.pid().is_some()
         ) {}
         if killpg(group, None) == Err(Errno::ESRCH) {
-            break;
+            return left;
         }
-        if left.is_empty() && Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) && left.is_empty() {
             left = tasks(group).into_iter().map(|t| t.command).collect();
             let _ = killpg(group, Signal::SIGKILL);
         }
         thread::sleep(Duration::from_millis(5));
     }
+    left.push(format!("process group {group}, which would not end"));
     left
 }
 
@@ -526,28 +537,31 @@ const SOLUTION_LIMIT: Duration = Duration::from_secs(30);
 pub fn verify(name: &str, starter: &str, solution: &str, dir: &str) {
     let exercise =
         exercise(name).unwrap_or_else(|| panic!("{name} is not in EXERCISES"));
-    let ((said, starter_err), (solved, solution_err)) = thread::scope(|s| {
+    let (starter, solution) = thread::scope(|s| {
         let starter = s.spawn(|| exercise.check(Path::new(starter), LIMIT));
-        let solved = exercise.check(Path::new(solution), SOLUTION_LIMIT);
-        (starter.join().expect("the starter's check"), solved)
+        let solution = exercise.check(Path::new(solution), SOLUTION_LIMIT);
+        (starter.join().expect("the starter's check"), solution)
     });
-    if let Err(why) = solved {
+    if let Err(why) = solution.verdict {
         panic!("the solution of {name} fails its check: {why}");
     }
+    let Err(said) = starter.verdict else {
+        panic!(
+            "the starter of {name} passes its check; it must fail as the book says (if you \
+             solved it in this checkout, that is as it should be: `git stash` before the tests)"
+        );
+    };
+    let err = &starter.stderr;
     assert!(
-        solution_err.is_empty(),
-        "the solution of {name} wrote on stderr:\n{solution_err}"
+        err.lines().count() <= 1 && !err.contains("panicked"),
+        "the starter of {name} said more than one line on stderr:\n{err}"
     );
     assert!(
-        said.is_err(),
-        "the starter of {name} passes its check; it must fail as the book says (if you \
-         solved it in this checkout, that is as it should be: `git stash` before the tests)"
+        starter.left_behind.is_empty(),
+        "the starter of {name} left {:?} running",
+        starter.left_behind
     );
-    assert!(
-        starter_err.lines().count() <= 1 && !starter_err.contains("panicked"),
-        "the starter of {name} said more than one line on stderr:\n{starter_err}"
-    );
-    let line = verdict_line(name, &said) + "\n";
+    let line = verdict_line(name, &Err(said)) + "\n";
     let file = Path::new(dir).join("starter-says.txt");
     if std::env::var("SNAPSHOTS").is_ok_and(|v| v == "overwrite") {
         std::fs::write(&file, &line).expect("writing starter-says.txt");

@@ -80,7 +80,7 @@ fn starter(e: &Exercise) -> PathBuf {
 
 fn one(e: &Exercise) -> ExitCode {
     let verdict = match build(&[e], true) {
-        Ok(()) => e.check(&starter(e), LIMIT).0,
+        Ok(()) => e.check(&starter(e), LIMIT).verdict,
         Err(_) => Err("it does not compile (the errors are above)".into()),
     };
     println!("{}", verdict_line(e.name, &verdict));
@@ -105,7 +105,7 @@ fn list() -> ExitCode {
             .zip(&compiles)
             .map(|(e, ok)| {
                 s.spawn(move || match ok {
-                    true => e.check(&starter(e), LIMIT).0,
+                    true => e.check(&starter(e), LIMIT).verdict,
                     false => Err(format!(
                         "it does not compile: `cargo exercises {}`",
                         e.name
