@@ -2,8 +2,9 @@
 //! and why. `cargo exercises NAME` checks one (and shows the compiler's errors, if any);
 //! `cargo exercises --watch` checks them all again whenever a file under `exercises/` changes.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, SystemTime};
 
 use exercises::{EXERCISES, Exercise, LIMIT, exercise, verdict_line};
@@ -52,23 +53,34 @@ fn root() -> PathBuf {
     here.join("../..")
 }
 
-/// Builds the starters of `exercises`: `Err` holds the compiler's output.
+/// Builds the starters of `exercises`; `Err` holds cargo's messages, which `show` prints.
 fn build(exercises: &[&Exercise], show: bool) -> Result<(), String> {
+    let terminal = std::io::stderr().is_terminal();
+    let color = if show && terminal { "always" } else { "never" };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.args(["build", "--quiet"]).current_dir(root());
+    command.args(["build", "--quiet", "--color", color]);
     for e in exercises {
         command.args(["-p", e.name, "--bin", e.name]);
     }
-    command.stderr(if show {
-        Stdio::inherit()
+    // A first build takes a while, and `--quiet` shows nothing: say so on a terminal, and
+    // erase the line once it is done.
+    if terminal {
+        eprint!("building the exercises…");
+    }
+    let output = command.current_dir(root()).output();
+    if terminal {
+        eprint!("\r\x1b[K");
+    }
+    let out = output.map_err(|e| format!("could not run cargo: {e}"))?;
+    let messages = String::from_utf8_lossy(&out.stderr).into_owned();
+    if show {
+        eprint!("{messages}");
+    }
+    if out.status.success() {
+        Ok(())
     } else {
-        Stdio::piped()
-    });
-    match command.output() {
-        Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
-        Err(e) => Err(format!("could not run cargo: {e}")),
+        Err(messages)
     }
 }
 
