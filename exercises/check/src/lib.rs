@@ -230,10 +230,13 @@ fn secs(limit: Duration) -> String {
 /// The process groups of the programs under check, for [`stop_all`].
 static RUNNING: Mutex<Vec<Pid>> = Mutex::new(Vec::new());
 
-/// Kills every program under check, with everything it started (when the user interrupts).
+/// Kills every program under check, with everything it started, and reaps them (when the
+/// user interrupts).
 pub fn stop_all() {
-    for group in RUNNING.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        let _ = killpg(*group, Signal::SIGKILL);
+    let groups = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for group in groups {
+        let _ = killpg(group, Signal::SIGKILL);
+        reap_group(group, None);
     }
 }
 
