@@ -118,10 +118,7 @@ fn list() -> ExitCode {
             .map(|(e, ok)| {
                 s.spawn(move || match ok {
                     true => e.check(&starter(e), LIMIT).verdict,
-                    false => Err(format!(
-                        "it does not compile: `cargo exercises {}`",
-                        e.name
-                    )),
+                    false => Err(format!("it does not compile: `cargo exercises {}`", e.name)),
                 })
             })
             .collect();
@@ -176,8 +173,7 @@ fn newest(dir: &Path) -> SystemTime {
                 let path = entry.path();
                 if path.is_dir() {
                     dirs.push(path);
-                } else if let Ok(modified) = entry.metadata().and_then(|m| m.modified())
-                {
+                } else if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
                     newest = newest.max(modified);
                 }
             }
