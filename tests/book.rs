@@ -864,3 +864,90 @@ fn every_program_has_a_name_of_its_own() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Every exercise of `exercises::EXERCISES` is a crate under `exercises/` with its one-line
+/// test, a section on the exercises page that links to the section it practises, a solution on
+/// the last page, and a link back from the section it practises; the page clones the
+/// repository that book.toml names.
+#[test]
+fn every_exercise_links_to_its_section_and_back() {
+    let read = |rel: &str| std::fs::read_to_string(root().join(rel)).expect(rel);
+    // The text of the section that starts with `heading`, up to the next of its level.
+    let section = |text: &str, heading: &str| -> Option<String> {
+        let start = text.lines().position(|l| l == heading)?;
+        let lines = text.lines().skip(start + 1);
+        let body: Vec<&str> = lines.take_while(|l| !l.starts_with("## ")).collect();
+        Some(body.join("\n"))
+    };
+    // mdBook's id for a heading: lower case, spaces to `-`, punctuation dropped.
+    let id = |heading: &str| -> String {
+        let keep = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+        heading
+            .chars()
+            .filter_map(|c| match c {
+                c if keep(c) => Some(c.to_ascii_lowercase()),
+                c if c.is_whitespace() => Some('-'),
+                _ => None,
+            })
+            .collect()
+    };
+    let (page, solutions) = (read("src/exercises.md"), read("src/solutions.md"));
+    let mut problems = Vec::new();
+    let crates: BTreeSet<String> = std::fs::read_dir(root().join("exercises"))
+        .expect("exercises/")
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file() && e.file_name() != "check")
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let table: BTreeSet<String> = exercises::EXERCISES.iter().map(|e| e.name.into()).collect();
+    if crates != table {
+        problems.push(format!(
+            "exercises/ holds {crates:?}, EXERCISES lists {table:?}"
+        ));
+    }
+    for e in &exercises::EXERCISES {
+        let name = e.name;
+        let test = std::fs::read_to_string(root().join(format!("exercises/{name}/tests/check.rs")));
+        if !test.is_ok_and(|t| t.contains(&format!("verify!(\"{name}\")"))) {
+            problems.push(format!(
+                "exercises/{name}/tests/check.rs does not verify!({name:?})"
+            ));
+        }
+        let Some(body) = section(&page, &format!("## {name}")) else {
+            problems.push(format!("exercises.md has no section `## {name}`"));
+            continue;
+        };
+        if !body.contains(&format!("]({})", e.practises)) {
+            problems.push(format!(
+                "exercises.md#{name} does not link to {}",
+                e.practises
+            ));
+        }
+        if section(&solutions, &format!("## {name}")).is_none() {
+            problems.push(format!("solutions.md has no section `## {name}`"));
+        }
+        let (chapter, fragment) = e.practises.split_once('#').expect("FILE#FRAGMENT");
+        let text = read(&format!("src/{chapter}"));
+        let heading = text
+            .lines()
+            .find(|l| l.starts_with("## ") && id(&l[3..]) == fragment);
+        let back = heading.and_then(|h| section(&text, h)).unwrap_or_default();
+        let up = if chapter.contains('/') { "../" } else { "" };
+        if !back.contains(&format!("]({up}exercises.md#{name})")) {
+            problems.push(format!(
+                "{} does not link back to exercises.md#{name}",
+                e.practises
+            ));
+        }
+    }
+    let book = read("book.toml");
+    let repository = Regex::new(r#"git-repository-url = "([^"]+)""#)
+        .expect("regex")
+        .captures(&book)
+        .map(|c| c[1].to_owned())
+        .expect("book.toml names the repository");
+    if !page.contains(&format!("$ git clone {repository} ")) {
+        problems.push(format!("exercises.md does not `git clone {repository}`"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

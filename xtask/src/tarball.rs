@@ -1,10 +1,11 @@
 //! `cargo xtask tarball`: `book/processes-vs-threads-examples.tar.gz`, the book's example crates
-//! as a Cargo workspace of their own. It holds every crate under `examples/`, the two support
-//! crates under `crates/`, the chapters' Markdown (`src/`, which one test reads), and a
-//! workspace `Cargo.toml` (the root one without the book's tooling), `Cargo.lock` and
-//! `rust-toolchain.toml`, so that `cargo test` inside the unpacked folder builds and tests the
-//! examples with the same toolchain and dependency versions as the book. Each crate gets a
-//! `README.md` naming the chapters that show it (unless it has its own).
+//! as a Cargo workspace of their own. It holds every crate under `examples/` and `exercises/`
+//! (with the `cargo exercises` alias), the two support crates under `crates/`, the chapters'
+//! Markdown (`src/`, which one test reads), and a workspace `Cargo.toml` (the root one without
+//! the book's tooling), `Cargo.lock` and `rust-toolchain.toml`, so that `cargo test` inside the
+//! unpacked folder builds and tests the examples with the same toolchain and dependency
+//! versions as the book. Each example crate gets a `README.md` naming the chapters that show it
+//! (unless it has its own).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -46,7 +47,12 @@ pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
         &folder.join("README.md"),
         &index_readme(&chapters),
     )?;
-    for sub in ["crates", "examples"] {
+    add_text(
+        &mut tar,
+        &folder.join(".cargo/config.toml"),
+        &exercises_alias(root)?,
+    )?;
+    for sub in ["crates", "examples", "exercises"] {
         for path in files_below(&root.join(sub))? {
             let rel = path.strip_prefix(root).expect("below the root");
             append_file(&mut tar, &path, &folder.join(rel))?;
@@ -87,7 +93,11 @@ pub fn workspace_manifest(root: &Path) -> Result<String> {
         .context("Cargo.toml has no [workspace]")?;
     workspace.insert(
         "members".into(),
-        toml::Value::Array(vec!["crates/*".into(), "examples/*".into()]),
+        toml::Value::Array(vec![
+            "crates/*".into(),
+            "examples/*".into(),
+            "exercises/*".into(),
+        ]),
     );
     if let Some(deps) = workspace
         .get_mut("dependencies")
@@ -95,7 +105,11 @@ pub fn workspace_manifest(root: &Path) -> Result<String> {
     {
         deps.retain(|_, spec| {
             let path = spec.get("path").and_then(|p| p.as_str());
-            path.is_none_or(|p| p.starts_with("crates/") || p.starts_with("examples/"))
+            path.is_none_or(|p| {
+                ["crates/", "examples/", "exercises/"]
+                    .iter()
+                    .any(|d| p.starts_with(d))
+            })
         });
     }
     Ok(format!(
@@ -103,6 +117,18 @@ pub fn workspace_manifest(root: &Path) -> Result<String> {
          # `cargo test` runs every example's tests; `cargo run -p <crate>` runs one.\n\n{}",
         toml::to_string(&manifest).context("writing Cargo.toml")?
     ))
+}
+
+/// The repository's `cargo exercises` alias, alone: the other aliases run the book's tooling.
+fn exercises_alias(root: &Path) -> Result<String> {
+    let path = root.join(".cargo/config.toml");
+    let text = std::fs::read_to_string(&path).context("reading .cargo/config.toml")?;
+    let config: toml::Table = toml::from_str(&text).context("parsing .cargo/config.toml")?;
+    let alias = config
+        .get("alias")
+        .and_then(|a| a.get("exercises"))
+        .context(".cargo/config.toml has no `exercises` alias")?;
+    Ok(format!("[alias]\nexercises = {alias}\n"))
 }
 
 /// For each crate under `examples/`: the chapters (title, file under `src/`) whose Markdown
@@ -187,6 +213,8 @@ fn index_readme(chapters: &BTreeMap<String, Vec<(String, String)>>) -> String {
          - `cargo test` builds and tests them all (the toolchain is pinned by \
          `rust-toolchain.toml`, the dependency versions by `Cargo.lock`).\n\
          - `cargo run -p <crate>` runs one; `examples/<crate>/README.md` names its chapter.\n\
+         - `cargo exercises` checks the exercises under `exercises/`, each a program to fix; \
+         `exercises/<name>/README.md` says what to do.\n\
          - `src/` holds the chapters' Markdown.\n\n\
          | Crate | Chapters |\n|---|---|\n",
     );

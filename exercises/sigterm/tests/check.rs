@@ -1,0 +1,2 @@
+//! The starter fails its check with the line the book shows; the solution passes.
+exercises::verify!("sigterm");
