@@ -11,7 +11,7 @@ use scraper::{Html, Selector};
 use xtask::questions::{self, Question};
 
 /// Chapters with examples that need no questions: the appendices that list every example.
-const NO_QUESTIONS: [&str; 2] = ["examples.md", "verification.md"];
+const NO_QUESTIONS: [&str; 3] = ["examples.md", "verification.md", "cost-method.md"];
 
 fn all_questions() -> Vec<Question> {
     questions::load(&root()).expect("questions.toml loads")

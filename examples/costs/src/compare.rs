@@ -3,8 +3,6 @@
 //! Printed at the end of every run; not part of the reference files (it compares a run
 //! with the committed reference, which would compare the reference with itself).
 
-use std::fmt::Write as _;
-
 use crate::{Report, Row, Unit};
 
 /// A figure someone published, with where and on what.
@@ -128,9 +126,24 @@ pub struct PerfRun {
     pub usecs: f64,
 }
 
-/// A ratio outside 1/2 … 2, as printed (two decimals), is a large gap.
-fn large(ratio: f64) -> bool {
-    !(0.5..=2.0).contains(&((ratio * 100.0).round() / 100.0))
+/// Yours against theirs in plain words ("1.1× slower", "2.0× faster", "about the
+/// same") and whether yours is worse by more than twofold.
+fn versus(mine: f64, theirs: f64, unit: Unit) -> (String, bool) {
+    let r = mine / theirs;
+    // How many times worse yours is: slower, or more memory.
+    let worse = if unit == Unit::GibPerSec { 1.0 / r } else { r };
+    let (better, poorer) = match unit {
+        Unit::Kib => ("less", "more"),
+        _ => ("faster", "slower"),
+    };
+    let words = if worse.max(1.0 / worse) <= crate::SAME {
+        "about the same".to_string()
+    } else if worse > 1.0 {
+        format!("{}× {poorer}", crate::ratio_text(worse))
+    } else {
+        format!("{}× {better}", crate::ratio_text(1.0 / worse))
+    };
+    (words, worse > 2.0)
 }
 
 /// The conditions of this run that most often explain a large gap for `row`.
@@ -138,21 +151,13 @@ fn causes(report: &Report, row: &Row) -> String {
     let m = &report.machine;
     let mut causes = Vec::new();
     if m.virtual_machine {
-        causes.push(
-            "a virtual machine (wake-ups and page-table updates involve the \
-             hypervisor)",
-        );
+        causes.push("a virtual machine (wake-ups and page-table updates involve the hypervisor)");
     }
-    if !row.pinned
-        && matches!(
-            row.section,
-            crate::Section::ContextSwitch | crate::Section::Latency
-        )
-    {
+    if !row.pinned && matches!(row.section, crate::Section::ContextSwitch | crate::Section::Latency) {
         causes.push("unpinned (the figure includes waking the other CPU)");
     }
-    if m.load_before >= 1.0 {
-        causes.push("a busy machine (load average 1 or more at the start)");
+    if report.busy() {
+        causes.push("a busy machine (load average at or above the CPU count)");
     }
     if row.who == crate::Who::Process
         && let Some(s) = &m.address_space_switch
@@ -176,7 +181,7 @@ fn causes(report: &Report, row: &Row) -> String {
 
 /// Our median for `id` (`-max` picks the largest size) in the unit of `per`.
 fn ours<'a>(report: &'a Report, id: &str, per: Per) -> Option<(f64, &'a Row)> {
-    let row = report.headline_row(id)?;
+    let row = report.pick(id)?;
     match per {
         Per::Op => Some((row.median, row)),
         Per::MsPerGib => {
@@ -193,88 +198,81 @@ fn show(value: f64, per: Per, unit: Unit) -> String {
     }
 }
 
-/// The comparison block: heading, then one `  - ` line per comparison, each
-/// followed by an indented `    gap: ` line when the two differ more than twofold.
-pub fn comparison(
-    report: &Report,
-    reference: Option<&Report>,
-    perf: &[PerfRun],
-) -> String {
-    let mut out = String::new();
-    let w = &mut out;
-    let _ = writeln!(w, "Your machine next to the book and the world:");
+/// The comparison block: a heading, then one `  - ` line per comparison, with a
+/// `    gap: ` line after it where the reader's figure is more than twofold worse.
+/// Wrapped within [`crate::COLUMNS`].
+pub fn comparison(report: &Report, reference: Option<&Report>, perf: &[PerfRun]) -> String {
+    let mut lines = vec!["Your machine next to the book and the world:".to_string()];
+    let compared = |lines: &mut Vec<String>, row: &Row, label: String, (words, gap): (String, bool)| {
+        lines.push(format!("  - {label}: {words}"));
+        if gap {
+            lines.push(format!("    gap: likely {}", causes(report, row)));
+        }
+    };
     for id in VERSUS_REFERENCE {
         let Some((mine, row)) = ours(report, id, Per::Op) else {
             continue;
         };
+        let name = format!("{} ({})", row.label(), row.who.as_str());
         // The same row in the reference (for `-max` ids: the same size as ours).
-        let theirs = reference
-            .and_then(|r| r.row(&row.id))
-            .map(|r| (r.median, r));
-        match theirs {
-            Some((book, _)) => {
-                let ratio = mine / book;
-                let _ = writeln!(
-                    w,
-                    "  - {} ({}): yours {}, the book's reference {}: ratio {:.2}",
-                    row.label(),
-                    row.who.as_str(),
-                    row.unit.format(mine),
-                    row.unit.format(book),
-                    ratio
-                );
-                if large(ratio) {
-                    let _ = writeln!(w, "    gap: likely {}", causes(report, row));
-                }
-            }
-            None => {
-                let _ = writeln!(
-                    w,
-                    "  - {} ({}): yours {}, not in the book's reference run",
-                    row.label(),
-                    row.who.as_str(),
-                    row.unit.format(mine)
-                );
-            }
+        match reference.and_then(|r| r.row(&row.id)) {
+            Some(book) => compared(
+                &mut lines,
+                row,
+                format!("{name}: yours {}, the book's {}", row.unit.format(mine), row.unit.format(book.median)),
+                versus(mine, book.median, row.unit),
+            ),
+            None => lines.push(format!(
+                "  - {name}: yours {}, not in the book's reference run",
+                row.unit.format(mine)
+            )),
         }
     }
     for p in PUBLISHED {
         let Some((mine, row)) = ours(report, p.row, p.per) else {
             continue;
         };
-        let ratio = mine / p.value;
-        let _ = writeln!(
-            w,
-            "  - {} ({}): yours {}; published {} ({}; {}): ratio {:.2}",
-            row.label(),
-            row.who.as_str(),
-            show(mine, p.per, row.unit),
-            show(p.value, p.per, row.unit),
-            p.what,
-            p.hardware,
-            ratio
+        compared(
+            &mut lines,
+            row,
+            format!(
+                "{} ({}): yours {}, published {} ({}; {})",
+                row.label(),
+                row.who.as_str(),
+                show(mine, p.per, row.unit),
+                show(p.value, p.per, row.unit),
+                p.what,
+                p.hardware
+            ),
+            versus(mine, p.value, row.unit),
         );
-        if large(ratio) {
-            let _ = writeln!(w, "    gap: likely {}", causes(report, row));
-        }
-        let _ = writeln!(w, "    source: {}", p.source);
+        lines.push(format!("    source: {}", p.source));
     }
     for run in perf {
         if let Some(row) = report.row(run.row) {
-            let _ = writeln!(
-                w,
-                "  - {} ({}, pinned): yours {}; `{}` here, now: {}: ratio {:.2}",
-                row.what,
-                row.who.as_str(),
-                row.unit.format(row.median),
-                run.command,
-                Unit::Micros.format(run.usecs),
-                row.median / run.usecs
+            compared(
+                &mut lines,
+                row,
+                format!(
+                    "{} ({}, pinned): yours {}, `{}` here and now {}",
+                    row.what,
+                    row.who.as_str(),
+                    row.unit.format(row.median),
+                    run.command,
+                    Unit::Micros.format(run.usecs)
+                ),
+                versus(row.median, run.usecs, row.unit),
             );
-            if large(row.median / run.usecs) {
-                let _ = writeln!(w, "    gap: likely {}", causes(report, row));
-            }
         }
     }
-    out
+    crate::wrap_lines(&lines.join("\n"))
+}
+
+#[test]
+fn says_slower_and_faster_plainly() {
+    assert_eq!(versus(11.0, 10.0, Unit::Micros), ("about the same".to_string(), false));
+    assert_eq!(versus(25.0, 10.0, Unit::Micros), ("2.5× slower".to_string(), true));
+    assert_eq!(versus(5.0, 10.0, Unit::Micros), ("2.0× faster".to_string(), false));
+    assert_eq!(versus(5.0, 10.0, Unit::GibPerSec), ("2.0× slower".to_string(), false));
+    assert_eq!(versus(30.0, 10.0, Unit::Kib), ("3.0× more".to_string(), true));
 }

@@ -9,7 +9,8 @@ use nix::errno::Errno;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::sys::{BIN_TRUE, Mapping, fork_child};
+pub use super::sys::Page;
+use super::sys::{BIN_TRUE, creating, fork_child, small_pages};
 
 fn per_op(start: Instant, ops: u64) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / ops as f64
@@ -84,7 +85,7 @@ pub fn posix_spawn(ops: u64) -> Result<f64> {
             )
         };
         if rc != 0 {
-            return Err(Errno::from_raw(rc)).context("posix_spawn(/bin/true)");
+            return creating(Err(Errno::from_raw(rc)), "posix_spawn(/bin/true)");
         }
         match waitpid(Pid::from_raw(pid), None).context("waitpid()")? {
             WaitStatus::Exited(_, 0) => {}
@@ -100,9 +101,7 @@ pub fn posix_spawn(ops: u64) -> Result<f64> {
 pub fn thread_spawn(ops: u64) -> Result<f64> {
     let start = Instant::now();
     for _ in 0..ops {
-        std::thread::Builder::new()
-            .spawn(|| {})
-            .context("pthread_create()")?
+        creating(std::thread::Builder::new().spawn(|| {}), "pthread_create()")?
             .join()
             .map_err(|_| anyhow::anyhow!("a spawned thread panicked"))?;
     }
@@ -114,10 +113,8 @@ pub fn scoped_thread(ops: u64) -> Result<f64> {
     let start = Instant::now();
     for _ in 0..ops {
         std::thread::scope(|s| {
-            std::thread::Builder::new()
-                .spawn_scoped(s, || {})
+            creating(std::thread::Builder::new().spawn_scoped(s, || {}), "pthread_create()")
                 .map(|_| ())
-                .context("pthread_create()")
         })?;
     }
     Ok(per_op(start, ops))
@@ -125,17 +122,10 @@ pub fn scoped_thread(ops: u64) -> Result<f64> {
 // ANCHOR_END: thread-spawn
 
 // ANCHOR: touch
-/// A private mapping of `mib` MiB with every 4 KiB page written once, so each page has
-/// a page-table entry that fork must copy (and mark copy-on-write) for the child.
-pub fn touched_memory(mib: u64) -> Result<Option<Mapping>> {
-    if mib == 0 {
-        return Ok(None);
-    }
-    let mapping = Mapping::new((mib as usize) << 20, false)?;
-    mapping.no_huge_pages()?;
-    // SAFETY: the mapping is writable and exactly `len` bytes long.
-    unsafe { ptr::write_bytes(mapping.as_mut_ptr(), 1, mapping.len()) };
-    Ok(Some(mapping))
+/// `mib` MiB of private memory with every 4 KiB page written once, so each page has a
+/// page-table entry that fork must copy (and mark copy-on-write) for the child.
+pub fn touched_memory(mib: u64) -> Result<Vec<Page>> {
+    small_pages((mib as usize) << 8)
 }
 // ANCHOR_END: touch
 
@@ -164,9 +154,8 @@ pub fn thread_spawn_with_idle(idle: u64, trials: u32, ops: u64) -> Result<Vec<f6
         // However this closure returns, open the gate so the scope can join them all.
         let _open = super::memory::OpenOnDrop(&gate);
         for started in 0..idle {
-            std::thread::Builder::new()
-                .spawn_scoped(s, || gate.arrive_and_wait())
-                .with_context(|| format!("pthread_create() after {started} threads"))?;
+            let thread = std::thread::Builder::new().spawn_scoped(s, || gate.arrive_and_wait());
+            creating(thread, &format!("pthread_create() after {started} threads"))?;
         }
         gate.wait_for_arrivals(idle as u32);
         super::repeat(trials, || thread_spawn(ops))

@@ -17,7 +17,8 @@ use nix::sys::socket::{
 
 use super::pair::run_pair;
 use super::roundtrip::{echo, timed};
-use super::sys::{Mapping, pipe, raw, raw_write_all, read_exact};
+use super::sys::{pipe, raw, raw_write_all, read_exact};
+use example_support::mapping::Mapping;
 use super::throughput::{self, MESSAGE};
 
 /// A POSIX message queue descriptor, closed on drop.
@@ -306,9 +307,9 @@ fn futex(word: &AtomicU32, op: libc::c_int, value: u32) {
 /// turn over with a store and FUTEX_WAKE, then sleeps in FUTEX_WAIT until the turn is
 /// its own again. This is what a Mutex or Condvar does underneath, without the lock.
 pub fn futex_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>> {
-    let mapping = Mapping::new(4096, true)?;
-    // SAFETY: the mapping is page-aligned, zero-filled and outlives both tasks.
-    let turn: &AtomicU32 = unsafe { &*mapping.as_mut_ptr().cast::<AtomicU32>() };
+    // MAP_SHARED: a forked child maps the same word; the mapping outlives both tasks.
+    let turn = Mapping::<AtomicU32>::shared()?;
+    let turn = &*turn;
     run_pair(
         who,
         &[],

@@ -12,7 +12,7 @@ use std::sync::{Condvar, Mutex};
 use anyhow::{Context, Result, bail, ensure};
 use clap::ValueEnum;
 
-use super::sys::{Child, fork_child, pipe, raw, raw_write_all, read_exact};
+use super::sys::{Child, creating, fork_child, pipe, raw, raw_write_all, read_exact};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
 pub enum ProbeKind {
@@ -155,9 +155,8 @@ fn idle_threads(n: u32) -> Result<(f64, f64)> {
         // However this closure returns, open the gate so the scope can join them all.
         let _open_on_return = OpenOnDrop(&gate);
         for started in 0..n {
-            std::thread::Builder::new()
-                .spawn_scoped(s, || gate.arrive_and_wait())
-                .with_context(|| format!("pthread_create() after {started} threads"))?;
+            let thread = std::thread::Builder::new().spawn_scoped(s, || gate.arrive_and_wait());
+            creating(thread, &format!("pthread_create() after {started} threads"))?;
         }
         gate.wait_for_arrivals(n);
         let added = (own_memory()? - before) / n as f64;
@@ -247,8 +246,8 @@ pub fn run_probe(kind: ProbeKind, n: u32) -> Result<Vec<(String, f64)>> {
     };
     let output = Command::new(&exe)
         .args(["--memory-probe", kind_name, "--tasks", &n.to_string()])
-        .output()
-        .with_context(|| format!("spawning {}", exe.display()))?;
+        .output();
+    let output = creating(output, &format!("spawning {}", exe.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         // The probe said what went wrong in one line of its own, `costs: error: …`.

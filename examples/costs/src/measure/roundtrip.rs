@@ -14,9 +14,9 @@ use costs::Who;
 
 use super::pair::run_pair;
 use super::sys::{
-    Mapping, Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair,
-    wait_for, write_all,
+    Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair, wait_for, write_all,
 };
+use example_support::mapping::{Mapping, Zeroed};
 
 /// Round trips before the first timed trial: both tasks exist, caches and the scheduler
 /// have settled.
@@ -156,6 +156,9 @@ struct PingPong {
     pong: Slot,
 }
 
+// SAFETY: two Slots, each valid as zero bytes.
+unsafe impl Zeroed for PingPong {}
+
 const STOP: u64 = u64::MAX;
 
 /// Stops the partner when the main side returns, however it returns.
@@ -171,11 +174,9 @@ impl Drop for StopOnDrop<'_> {
 /// Round trips through shared memory: the same MAP_SHARED mapping between two processes
 /// (after fork) or two threads.
 pub fn shm_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>> {
-    let mapping = Mapping::new(4096, true)?;
-    // SAFETY: the mapping is page-aligned, zero-filled (a valid PingPong of zeros) and
-    // large enough; it outlives both tasks (a forked child has its own mapping of the
-    // same pages).
-    let table: &PingPong = unsafe { &*mapping.as_mut_ptr().cast::<PingPong>() };
+    // MAP_SHARED: a forked child maps the same pages; the mapping outlives both tasks.
+    let table = Mapping::<PingPong>::shared()?;
+    let table = &*table;
     run_pair(
         who,
         &[],

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, AtomicU32, Ordering};
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -55,12 +55,12 @@ fn heap_in_use() -> isize {
 
 /// A runtime on this thread only (`multi = false`) or with two worker threads.
 pub fn runtime(multi: bool) -> Result<Runtime> {
-    if multi {
+    let runtime = if multi {
         Builder::new_multi_thread().worker_threads(2).build()
     } else {
         Builder::new_current_thread().build()
-    }
-    .context("building a tokio runtime (spawning its threads)")
+    };
+    super::sys::creating(runtime, "building a tokio runtime (spawning its threads)")
 }
 
 // ANCHOR: task-spawn
