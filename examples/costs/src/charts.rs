@@ -26,11 +26,25 @@ enum Kind {
     /// A line per kind of row over a parameter. With a log value axis the parameter's
     /// values are spaced evenly (each is several times the one before); with a linear
     /// one, at their real distances.
-    Lines { x: fn(&Row) -> Option<u64>, x_title: &'static str, log_y: bool },
+    Lines {
+        x: fn(&Row) -> Option<u64>,
+        x_title: &'static str,
+        log_y: bool,
+    },
 }
 
-const fn bars(name: &'static str, title: &'static str, section: &'static [Section], log: bool) -> ChartSpec {
-    ChartSpec { name, title, sections: section, kind: Kind::Bars { log } }
+const fn bars(
+    name: &'static str,
+    title: &'static str,
+    section: &'static [Section],
+    log: bool,
+) -> ChartSpec {
+    ChartSpec {
+        name,
+        title,
+        sections: section,
+        kind: Kind::Bars { log },
+    }
 }
 
 const fn lines(
@@ -41,7 +55,12 @@ const fn lines(
     x_title: &'static str,
     log_y: bool,
 ) -> ChartSpec {
-    ChartSpec { name, title, sections: section, kind: Kind::Lines { x, x_title, log_y } }
+    ChartSpec {
+        name,
+        title,
+        sections: section,
+        kind: Kind::Lines { x, x_title, log_y },
+    }
 }
 
 #[rustfmt::skip]
@@ -80,16 +99,26 @@ fn colour(who: Who, nth: usize) -> &'static str {
 /// Renders chart `spec` of `report`; a report without rows for it (recorded before the
 /// harness measured them) gets a small chart that says so.
 pub fn render(report: &Report, spec: &ChartSpec) -> String {
-    let rows: Vec<&Row> =
-        report.rows.iter().filter(|r| spec.sections.contains(&r.section)).collect();
+    let rows: Vec<&Row> = report
+        .rows
+        .iter()
+        .filter(|r| spec.sections.contains(&r.section))
+        .collect();
     let mut svg = Svg::default();
     let height = match spec.kind {
         _ if rows.is_empty() => {
-            svg.text(0.0, 20.0, "start", &format!("{}: not recorded in this run", spec.title));
+            svg.text(
+                0.0,
+                20.0,
+                "start",
+                &format!("{}: not recorded in this run", spec.title),
+            );
             30.0
         }
         Kind::Bars { log } => bar_chart(&mut svg, &rows, log),
-        Kind::Lines { x, x_title, log_y } => line_chart(&mut svg, &rows, x, x_title, log_y),
+        Kind::Lines { x, x_title, log_y } => {
+            line_chart(&mut svg, &rows, x, x_title, log_y)
+        }
     };
     let desc: Vec<String> = rows
         .iter()
@@ -122,8 +151,15 @@ impl Svg {
     }
 
     fn line(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dash: &str) {
-        let d: Vec<String> = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-        let dash = if dash.is_empty() { String::new() } else { format!(" stroke-dasharray=\"{dash}\"") };
+        let d: Vec<String> = points
+            .iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect();
+        let dash = if dash.is_empty() {
+            String::new()
+        } else {
+            format!(" stroke-dasharray=\"{dash}\"")
+        };
         let _ = writeln!(
             self.0,
             "<polyline points=\"{}\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{width}\"{dash}/>",
@@ -140,7 +176,10 @@ impl Svg {
     }
 
     fn dot(&mut self, x: f64, y: f64, fill: &str) {
-        let _ = writeln!(self.0, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.5\" fill=\"{fill}\"/>");
+        let _ = writeln!(
+            self.0,
+            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.5\" fill=\"{fill}\"/>"
+        );
     }
 
     /// A whisker from `a` to `b` with a cap at each end, across (`vertical` = false) or
@@ -148,7 +187,11 @@ impl Svg {
     fn whisker(&mut self, a: (f64, f64), b: (f64, f64), vertical: bool) {
         self.line(&[a, b], FG, 1.0, "");
         for (x, y) in [a, b] {
-            let cap = if vertical { [(x - 4.0, y), (x + 4.0, y)] } else { [(x, y - 4.0), (x, y + 4.0)] };
+            let cap = if vertical {
+                [(x - 4.0, y), (x + 4.0, y)]
+            } else {
+                [(x, y - 4.0), (x, y + 4.0)]
+            };
             self.line(&cap, FG, 1.0, "");
         }
     }
@@ -171,15 +214,28 @@ impl Axis {
         if log {
             let lo = 10f64.powf(min.log10().floor());
             let hi = 10f64.powf(max.log10().ceil()).max(lo * 10.0);
-            Axis { lo, hi, log, from, to }
+            Axis {
+                lo,
+                hi,
+                log,
+                from,
+                to,
+            }
         } else {
-            Axis { lo: 0.0, hi: nice_step(max) * (max / nice_step(max)).ceil(), log, from, to }
+            Axis {
+                lo: 0.0,
+                hi: nice_step(max) * (max / nice_step(max)).ceil(),
+                log,
+                from,
+                to,
+            }
         }
     }
 
     fn at(&self, v: f64) -> f64 {
         let f = if self.log {
-            (v.max(self.lo).log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10())
+            (v.max(self.lo).log10() - self.lo.log10())
+                / (self.hi.log10() - self.lo.log10())
         } else {
             v / self.hi
         };
@@ -201,7 +257,11 @@ impl Axis {
 /// A round step that divides `max` into two to five parts.
 fn nice_step(max: f64) -> f64 {
     let p = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * p / 2.0).find(|s| max / s <= 5.0).unwrap_or(p)
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p / 2.0)
+        .find(|s| max / s <= 5.0)
+        .unwrap_or(p)
 }
 
 /// A tick label: "10 µs", "1 ms", "100 B", "1 MiB", "10 GiB/s".
@@ -239,7 +299,13 @@ fn bottom_labels(svg: &mut Svg, y: f64, labels: &[(f64, String)]) {
 fn bar_chart(svg: &mut Svg, rows: &[&Row], log: bool) -> f64 {
     let unit = rows[0].unit;
     // Room on the right for the value after the longest whisker.
-    let value_room = rows.iter().map(|r| unit.format(r.median).chars().count()).max().unwrap_or(0) as f64 * CHAR + 8.0;
+    let value_room = rows
+        .iter()
+        .map(|r| unit.format(r.median).chars().count())
+        .max()
+        .unwrap_or(0) as f64
+        * CHAR
+        + 8.0;
     let axis = Axis::new(rows, log, 0.0, WIDTH - value_room);
     let mut y = 0.0;
     for row in rows {
@@ -251,12 +317,21 @@ fn bar_chart(svg: &mut Svg, rows: &[&Row], log: bool) -> f64 {
         svg.rect(0.0, top, axis.at(row.median), 14.0, colour(row.who, 0));
         let mid = top + 7.0;
         svg.whisker((axis.at(row.min), mid), (axis.at(row.max), mid), false);
-        svg.text(axis.at(row.max) + 6.0, mid + 5.0, "start", &unit.format(row.median));
+        svg.text(
+            axis.at(row.max) + 6.0,
+            mid + 5.0,
+            "start",
+            &unit.format(row.median),
+        );
         y = top + 14.0 + 10.0;
     }
     // The axis: a baseline, ticks and their labels, and what is measured.
     svg.line(&[(0.0, y), (axis.to, y)], FG, 1.0, "");
-    let labels: Vec<(f64, String)> = axis.ticks().into_iter().map(|t| (axis.at(t), tick(unit, t))).collect();
+    let labels: Vec<(f64, String)> = axis
+        .ticks()
+        .into_iter()
+        .map(|t| (axis.at(t), tick(unit, t)))
+        .collect();
     for (x, _) in &labels {
         svg.line(&[(*x, y), (*x, y + 4.0)], FG, 1.0, "");
     }
@@ -272,7 +347,13 @@ fn bar_chart(svg: &mut Svg, rows: &[&Row], log: bool) -> f64 {
 
 /// A line per kind of row over the parameter `x_of`, whiskers at each point, and a key
 /// above the plot.
-fn line_chart(svg: &mut Svg, rows: &[&Row], x_of: fn(&Row) -> Option<u64>, x_title: &str, log_y: bool) -> f64 {
+fn line_chart(
+    svg: &mut Svg,
+    rows: &[&Row],
+    x_of: fn(&Row) -> Option<u64>,
+    x_title: &str,
+    log_y: bool,
+) -> f64 {
     let unit = rows[0].unit;
     let mut xs: Vec<u64> = rows.iter().filter_map(|r| x_of(r)).collect();
     xs.sort_unstable();
@@ -293,7 +374,10 @@ fn line_chart(svg: &mut Svg, rows: &[&Row], x_of: fn(&Row) -> Option<u64>, x_tit
         y += FONT + 6.0;
         svg.line(&[(0.0, y - 5.0), (26.0, y - 5.0)], style.0, 2.5, style.1);
         let name = format!("{what} ({})", who.as_str());
-        for (j, part) in wrap(&name, ((WIDTH - 32.0) / CHAR) as usize).iter().enumerate() {
+        for (j, part) in wrap(&name, ((WIDTH - 32.0) / CHAR) as usize)
+            .iter()
+            .enumerate()
+        {
             if j > 0 {
                 y += FONT + 3.0;
             }
@@ -305,7 +389,12 @@ fn line_chart(svg: &mut Svg, rows: &[&Row], x_of: fn(&Row) -> Option<u64>, x_tit
     svg.text(0.0, y + 8.0 + FONT, "start", rows[0].section.column());
     let (top, bottom) = (y + 20.0 + 1.5 * FONT, y + 20.0 + 1.5 * FONT + 230.0);
     let axis = Axis::new(rows, log_y, bottom, top);
-    let widest = axis.ticks().iter().map(|t| tick(unit, *t).chars().count()).max().unwrap_or(0);
+    let widest = axis
+        .ticks()
+        .iter()
+        .map(|t| tick(unit, *t).chars().count())
+        .max()
+        .unwrap_or(0);
     let left = widest as f64 * CHAR + 8.0;
     let right = WIDTH - 4.0 * CHAR;
     // Even spacing for sizes that grow by factors, real distances for the fork sizes.
@@ -326,9 +415,14 @@ fn line_chart(svg: &mut Svg, rows: &[&Row], x_of: fn(&Row) -> Option<u64>, x_tit
     }
     svg.line(&[(left, top), (left, bottom), (right, bottom)], FG, 1.0, "");
     for (i, (what, who)) in kinds.iter().enumerate() {
-        let series: Vec<&&Row> = rows.iter().filter(|r| r.what == *what && r.who == *who).collect();
-        let points: Vec<(f64, f64)> =
-            series.iter().filter_map(|r| Some((x_at(x_of(r)?), axis.at(r.median)))).collect();
+        let series: Vec<&&Row> = rows
+            .iter()
+            .filter(|r| r.what == *what && r.who == *who)
+            .collect();
+        let points: Vec<(f64, f64)> = series
+            .iter()
+            .filter_map(|r| Some((x_at(x_of(r)?), axis.at(r.median))))
+            .collect();
         svg.line(&points, styles[i].0, 2.0, styles[i].1);
         for (r, (px, py)) in series.iter().zip(&points) {
             svg.whisker((*px, axis.at(r.min)), (*px, axis.at(r.max)), true);
@@ -338,12 +432,21 @@ fn line_chart(svg: &mut Svg, rows: &[&Row], x_of: fn(&Row) -> Option<u64>, x_tit
     let labels: Vec<(f64, String)> = xs
         .iter()
         .map(|&x| {
-            let text = if x_title.starts_with("working set") { kib_text(x) } else { x.to_string() };
+            let text = if x_title.starts_with("working set") {
+                kib_text(x)
+            } else {
+                x.to_string()
+            };
             (x_at(x), text)
         })
         .collect();
     bottom_labels(svg, bottom + 6.0 + FONT, &labels);
-    svg.text((left + right) / 2.0, bottom + 12.0 + 2.0 * FONT, "middle", x_title);
+    svg.text(
+        (left + right) / 2.0,
+        bottom + 12.0 + 2.0 * FONT,
+        "middle",
+        x_title,
+    );
     bottom + 18.0 + 2.0 * FONT
 }
 
@@ -363,5 +466,8 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

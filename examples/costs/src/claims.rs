@@ -24,7 +24,12 @@ pub struct Claim {
     pub than: &'static str,
 }
 
-const fn c(key: &'static str, a: &'static str, b: &'static str, than: &'static str) -> Claim {
+const fn c(
+    key: &'static str,
+    a: &'static str,
+    b: &'static str,
+    than: &'static str,
+) -> Claim {
     Claim { key, a, b, than }
 }
 
@@ -83,7 +88,7 @@ pub fn ratio_text(r: f64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -102,7 +107,9 @@ pub fn compare(a: &Row, b: &Row) -> String {
         Unit::Micros if same => "took about as long as".to_string(),
         Unit::Micros if r > 1.0 => format!("was {x}× slower than"),
         Unit::Micros => format!("was {y}× faster than"),
-        Unit::GibPerSec if same => "moved about as many bytes per second as".to_string(),
+        Unit::GibPerSec if same => {
+            "moved about as many bytes per second as".to_string()
+        }
         Unit::GibPerSec if r > 1.0 => format!("was {x}× faster than"),
         Unit::GibPerSec => format!("was {y}× slower than"),
         Unit::Kib if same => "about as much as".to_string(),
@@ -113,10 +120,15 @@ pub fn compare(a: &Row, b: &Row) -> String {
 
 /// "72.4 ms", with the size or count where the other figure has another one.
 fn value(row: &Row, other: &Row) -> String {
-    let v = row.unit.format(row.median);
-    let param = |r: &Row| r.touched_mib.map(|m| format!("{m} MiB")).or(r.working_set_kib.map(crate::kib_text)).or(r.tasks.map(|n| format!("{n} idle")));
+    let v = crate::nbsp(&row.unit.format(row.median));
+    let param = |r: &Row| {
+        r.touched_mib
+            .map(|m| format!("{m} MiB"))
+            .or(r.working_set_kib.map(crate::kib_text))
+            .or(r.tasks.map(|n| format!("{n} idle")))
+    };
     match (param(row), param(other)) {
-        (Some(p), Some(q)) if p != q => format!("{v} at {p}"),
+        (Some(p), Some(q)) if p != q => format!("{v} at {}", crate::nbsp(&p)),
         _ => v,
     }
 }
@@ -126,7 +138,10 @@ impl Report {
     /// threads sharing one.
     fn widest_working_set(&self) -> Option<u64> {
         let ratio = |k: u64| {
-            Some(self.row(&format!("ws-threads-own-{k}"))?.median / self.row(&format!("ws-threads-shared-{k}"))?.median)
+            Some(
+                self.row(&format!("ws-threads-own-{k}"))?.median
+                    / self.row(&format!("ws-threads-shared-{k}"))?.median,
+            )
         };
         self.rows
             .iter()
@@ -138,7 +153,9 @@ impl Report {
 
     fn claim_rows(&self, claim: &Claim) -> Option<(&Row, &Row)> {
         let resolve = |id: &str| match id.strip_suffix("-widest") {
-            Some(prefix) => self.row(&format!("{prefix}-{}", self.widest_working_set()?)),
+            Some(prefix) => {
+                self.row(&format!("{prefix}-{}", self.widest_working_set()?))
+            }
             None => self.pick(id),
         };
         let (a, b) = (resolve(claim.a)?, resolve(claim.b)?);
@@ -150,7 +167,13 @@ impl Report {
     pub fn claim(&self, key: &str) -> Option<String> {
         let claim = CLAIMS.iter().find(|c| c.key == key)?;
         let (a, b) = self.claim_rows(claim)?;
-        Some(format!("{} {} ({} vs {})", compare(a, b), claim.than, value(a, b), value(b, a)))
+        Some(format!(
+            "{} {} ({} vs {})",
+            compare(a, b),
+            claim.than,
+            value(a, b),
+            value(b, a)
+        ))
     }
 
     /// The ratio of claim `key`'s two medians.
@@ -163,10 +186,16 @@ impl Report {
     /// The four claims of the usual comparison table, each with its verdict, the
     /// measured ratios and the conditions under which they hold: Markdown list items.
     pub fn verdict(&self) -> Vec<String> {
-        let claim = |key: &str| md(&self.claim(key).unwrap_or_else(|| "was not measured".to_string()));
+        let claim = |key: &str| {
+            md(&self
+                .claim(key)
+                .unwrap_or_else(|| "was not measured".to_string()))
+        };
         let ratio = |key: &str| self.claim_ratio(key).unwrap_or(1.0);
         let same = |key: &str| ratio(key).max(1.0 / ratio(key)) <= SAME;
-        let creation = if ratio("fork-thread-unpinned") > SAME && ratio("fork-thread-pinned") > SAME {
+        let creation = if ratio("fork-thread-unpinned") > SAME
+            && ratio("fork-thread-pinned") > SAME
+        {
             "yes"
         } else {
             "not always"
@@ -176,8 +205,16 @@ impl Report {
             _ if same("switch-pinned") => "not measurably, here",
             _ => "no, not here",
         };
-        let communication = if same("pipe") && same("shm") { "only by the mechanism" } else { "partly" };
-        let overhead = if ratio("process-thread") > SAME { "yes" } else { "not here" };
+        let communication = if same("pipe") && same("shm") {
+            "only by the mechanism"
+        } else {
+            "partly"
+        };
+        let overhead = if ratio("process-thread") > SAME {
+            "yes"
+        } else {
+            "not here"
+        };
         let conditions = match &self.machine.address_space_switch {
             Some(s) if s.pcid == Some(true) && s.ibpb() != Some("always-on") && !s.kpti() => {
                 "on a CPU with PCID, without KPTI, and with IBPB only on request, as here"
@@ -239,7 +276,11 @@ impl Report {
         for claim in CLAIMS {
             if let Some(text) = self.claim(claim.key) {
                 let key = claim.key;
-                let _ = write!(w, "\n<!-- ANCHOR: {key} -->\n{}\n<!-- ANCHOR_END: {key} -->\n", md(&text));
+                let _ = write!(
+                    w,
+                    "\n<!-- ANCHOR: {key} -->\n{}\n<!-- ANCHOR_END: {key} -->\n",
+                    md(&text)
+                );
             }
         }
         w
@@ -251,11 +292,20 @@ pub fn sentences(report: &Report) -> Vec<String> {
     if report.rows.is_empty() {
         return Vec::new();
     }
-    report.verdict().iter().map(|v| v.replace(['*', '`', '\\'], "")).collect()
+    report
+        .verdict()
+        .iter()
+        .map(|v| v.replace(['*', '`', '\\'], ""))
+        .collect()
 }
 
 #[test]
 fn ratios_keep_two_significant_figures() {
-    let texts: Vec<String> = [1.04, 1.43, 5.04, 9.96, 23.6, 139.5, 157.1, 2416.8].map(ratio_text).into();
-    assert_eq!(texts, ["1.0", "1.4", "5.0", "10", "24", "140", "160", "2,400"]);
+    let texts: Vec<String> = [1.04, 1.43, 5.04, 9.96, 23.6, 139.5, 157.1, 2416.8]
+        .map(ratio_text)
+        .into();
+    assert_eq!(
+        texts,
+        ["1.0", "1.4", "5.0", "10", "24", "140", "160", "2,400"]
+    );
 }

@@ -153,7 +153,12 @@ fn causes(report: &Report, row: &Row) -> String {
     if m.virtual_machine {
         causes.push("a virtual machine (wake-ups and page-table updates involve the hypervisor)");
     }
-    if !row.pinned && matches!(row.section, crate::Section::ContextSwitch | crate::Section::Latency) {
+    if !row.pinned
+        && matches!(
+            row.section,
+            crate::Section::ContextSwitch | crate::Section::Latency
+        )
+    {
         causes.push("unpinned (the figure includes waking the other CPU)");
     }
     if report.busy() {
@@ -201,9 +206,16 @@ fn show(value: f64, per: Per, unit: Unit) -> String {
 /// The comparison block: a heading, then one `  - ` line per comparison, with a
 /// `    gap: ` line after it where the reader's figure is more than twofold worse.
 /// Wrapped within [`crate::COLUMNS`].
-pub fn comparison(report: &Report, reference: Option<&Report>, perf: &[PerfRun]) -> String {
+pub fn comparison(
+    report: &Report,
+    reference: Option<&Report>,
+    perf: &[PerfRun],
+) -> String {
     let mut lines = vec!["Your machine next to the book and the world:".to_string()];
-    let compared = |lines: &mut Vec<String>, row: &Row, label: String, (words, gap): (String, bool)| {
+    let compared = |lines: &mut Vec<String>,
+                    row: &Row,
+                    label: String,
+                    (words, gap): (String, bool)| {
         lines.push(format!("  - {label}: {words}"));
         if gap {
             lines.push(format!("    gap: likely {}", causes(report, row)));
@@ -219,7 +231,11 @@ pub fn comparison(report: &Report, reference: Option<&Report>, perf: &[PerfRun])
             Some(book) => compared(
                 &mut lines,
                 row,
-                format!("{name}: yours {}, the book's {}", row.unit.format(mine), row.unit.format(book.median)),
+                format!(
+                    "{name}: yours {}, the book's {}",
+                    row.unit.format(mine),
+                    row.unit.format(book.median)
+                ),
                 versus(mine, book.median, row.unit),
             ),
             None => lines.push(format!(
@@ -270,9 +286,24 @@ pub fn comparison(report: &Report, reference: Option<&Report>, perf: &[PerfRun])
 
 #[test]
 fn says_slower_and_faster_plainly() {
-    assert_eq!(versus(11.0, 10.0, Unit::Micros), ("about the same".to_string(), false));
-    assert_eq!(versus(25.0, 10.0, Unit::Micros), ("2.5× slower".to_string(), true));
-    assert_eq!(versus(5.0, 10.0, Unit::Micros), ("2.0× faster".to_string(), false));
-    assert_eq!(versus(5.0, 10.0, Unit::GibPerSec), ("2.0× slower".to_string(), false));
-    assert_eq!(versus(30.0, 10.0, Unit::Kib), ("3.0× more".to_string(), true));
+    assert_eq!(
+        versus(11.0, 10.0, Unit::Micros),
+        ("about the same".to_string(), false)
+    );
+    assert_eq!(
+        versus(25.0, 10.0, Unit::Micros),
+        ("2.5× slower".to_string(), true)
+    );
+    assert_eq!(
+        versus(5.0, 10.0, Unit::Micros),
+        ("2.0× faster".to_string(), false)
+    );
+    assert_eq!(
+        versus(5.0, 10.0, Unit::GibPerSec),
+        ("2.0× slower".to_string(), false)
+    );
+    assert_eq!(
+        versus(30.0, 10.0, Unit::Kib),
+        ("3.0× more".to_string(), true)
+    );
 }

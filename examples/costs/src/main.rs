@@ -28,7 +28,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use measure::memory::ProbeKind;
 use measure::sys::Cpus;
 use measure::workingset::{self, Sets};
-use measure::{Plan, creation, crosscheck, ipc, machine, memory, repeat, roundtrip, tasks, throughput};
+use measure::{
+    Plan, creation, crosscheck, ipc, machine, memory, repeat, roundtrip, tasks,
+    throughput,
+};
 
 /// Measures what processes and threads cost on this machine: creation, context
 /// switches, communication, memory.
@@ -117,13 +120,19 @@ fn run(args: Args) -> Result<()> {
     let reference = args.reference.is_some() && !args.quick;
     if let Some(dir) = &args.reference {
         // Fail now, not after minutes of measuring.
-        std::fs::create_dir_all(dir).with_context(|| format!("mkdir({})", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("mkdir({})", dir.display()))?;
     }
     if reference {
         // The published reference has every cross-check, on a quiet machine.
-        for (tool, args) in [("perf", &["bench", "sched", "pipe", "-l", "10"][..]), ("stress-ng", &["--version"])] {
+        for (tool, args) in [
+            ("perf", &["bench", "sched", "pipe", "-l", "10"][..]),
+            ("stress-ng", &["--version"]),
+        ] {
             if let Err(why) = crosscheck::run_tool(tool, args) {
-                bail!("a reference run needs perf and stress-ng: {why} (Debian: apt-get install linux-perf stress-ng)");
+                bail!(
+                    "a reference run needs perf and stress-ng: {why} (Debian: apt-get install linux-perf stress-ng)"
+                );
             }
         }
         wait_for_a_quiet_machine()?;
@@ -133,7 +142,11 @@ fn run(args: Args) -> Result<()> {
     let plan = Plan::new(args.quick, args.trials, args.max_touch, machine.llc_kib());
 
     let cross_check = args.cross_check || args.reference.is_some();
-    let mut steps = if args.cross_check { 0 } else { jobs(&plan).len() as u64 };
+    let mut steps = if args.cross_check {
+        0
+    } else {
+        jobs(&plan).len() as u64
+    };
     if cross_check {
         steps += crosscheck::steps(&plan.cross);
     }
@@ -147,7 +160,11 @@ fn run(args: Args) -> Result<()> {
             machine.load_before, machine.logical_cpus
         ));
     }
-    let rows = if args.cross_check { Vec::new() } else { measure_all(&plan, &cpus, &progress)? };
+    let rows = if args.cross_check {
+        Vec::new()
+    } else {
+        measure_all(&plan, &cpus, &progress)?
+    };
     let (cross_checks, cross_checks_skipped) = if cross_check {
         crosscheck::run(&cpus, &plan.cross, |what| progress.step(what))?
     } else {
@@ -155,7 +172,10 @@ fn run(args: Args) -> Result<()> {
     };
     progress.0.finish_and_clear();
     if args.cross_check && cross_checks.is_empty() {
-        bail!("nothing to cross-check: {}", cross_checks_skipped.join("; "));
+        bail!(
+            "nothing to cross-check: {}",
+            cross_checks_skipped.join("; ")
+        );
     }
     machine.load_after = machine::load_average()?;
     let report = Report {
@@ -170,10 +190,21 @@ fn run(args: Args) -> Result<()> {
 
     // The demonstration's own check: every figure is a positive, finite number.
     let problems = report.problems();
-    ensure!(problems.is_empty(), "implausible figures: {}", problems.join("; "));
+    ensure!(
+        problems.is_empty(),
+        "implausible figures: {}",
+        problems.join("; ")
+    );
 
     if args.json || args.markdown {
-        print!("{}", if args.json { report.to_json() } else { report.to_markdown() });
+        print!(
+            "{}",
+            if args.json {
+                report.to_json()
+            } else {
+                report.to_markdown()
+            }
+        );
         return Ok(());
     }
     print!("{}", report.to_text());
@@ -200,11 +231,19 @@ fn run(args: Args) -> Result<()> {
     };
     let book = Report::from_json(include_str!("../reference/reference.json")).ok();
     println!();
-    print!("{}", costs::compare::comparison(&report, book.as_ref(), &perf));
+    print!(
+        "{}",
+        costs::compare::comparison(&report, book.as_ref(), &perf)
+    );
     if let Some(dir) = &args.reference {
         let written = write_reference(dir, &report)?;
         println!();
-        println!("Wrote {} files into {}: {}", written.len(), dir.display(), written.join(", "));
+        println!(
+            "Wrote {} files into {}: {}",
+            written.len(),
+            dir.display(),
+            written.join(", ")
+        );
     }
     Ok(())
 }
@@ -298,8 +337,22 @@ enum How {
     ChannelStream,
 }
 
-const fn m(id: &'static str, section: Section, what: &'static str, who: Who, over: Over, how: How) -> Spec {
-    Spec { id, section, what, who, over, how }
+const fn m(
+    id: &'static str,
+    section: Section,
+    what: &'static str,
+    who: Who,
+    over: Over,
+    how: How,
+) -> Spec {
+    Spec {
+        id,
+        section,
+        what,
+        who,
+        over,
+        how,
+    }
 }
 
 use How::*;
@@ -371,7 +424,11 @@ impl Job {
     fn id(&self) -> String {
         match (self.spec.over, self.value) {
             (_, Some(v)) => format!("{}-{v}", self.spec.id),
-            (Pinning | Pinned, _) => format!("{}-{}", self.spec.id, if self.pinned { "pinned" } else { "unpinned" }),
+            (Pinning | Pinned, _) => format!(
+                "{}-{}",
+                self.spec.id,
+                if self.pinned { "pinned" } else { "unpinned" }
+            ),
             _ => self.spec.id.to_string(),
         }
     }
@@ -379,7 +436,11 @@ impl Job {
     /// Operations (round trips, bytes, tasks) in one trial.
     fn per_trial(&self, plan: &Plan) -> u64 {
         let v = self.value.unwrap_or(0);
-        let trips = if self.pinned { plan.pinned_round_trips } else { plan.unpinned_round_trips };
+        let trips = if self.pinned {
+            plan.pinned_round_trips
+        } else {
+            plan.unpinned_round_trips
+        };
         match self.spec.how {
             _ if self.spec.over == Touched => plan.size_ops(v),
             ForkWait => plan.fork_ops,
@@ -389,20 +450,26 @@ impl Job {
             Probe(..) if self.spec.over == Counts => v,
             Probe(ProbeKind::Tasks, _) => plan.idle_async_tasks.into(),
             Probe(..) => plan.idle_tasks.into(),
-            Ws(_) => workingset::round_trips(v, plan.ws_budget_kib, plan.ws_round_trips),
+            Ws(_) => {
+                workingset::round_trips(v, plan.ws_budget_kib, plan.ws_round_trips)
+            }
             TaskChannel(false) => plan.pinned_round_trips,
             TaskChannel(true) | ShmPingPong | ChannelPingPong => plan.shm_round_trips,
-            PipePingPong | CondvarPingPong | Same(_) | SocketPingPong | UnixStreamPingPong
-            | MqPingPong | FutexPingPong => trips,
-            PipeStream | SocketStream | UnixStream | MqStream | ShmStream | ChannelStream => {
-                plan.stream_bytes
-            }
+            PipePingPong | CondvarPingPong | Same(_) | SocketPingPong
+            | UnixStreamPingPong | MqPingPong | FutexPingPong => trips,
+            PipeStream | SocketStream | UnixStream | MqStream | ShmStream
+            | ChannelStream => plan.stream_bytes,
         }
     }
 
     /// The trials' figures.
     fn run(&self, plan: &Plan, done: &mut Done) -> Result<Vec<f64>> {
-        let (t, ops, who, v) = (plan.trials, self.per_trial(plan), self.spec.who, self.value.unwrap_or(0));
+        let (t, ops, who, v) = (
+            plan.trials,
+            self.per_trial(plan),
+            self.spec.who,
+            self.value.unwrap_or(0),
+        );
         let bytes = plan.stream_bytes;
         if self.spec.over == Touched {
             done.touch(v)?;
@@ -421,12 +488,18 @@ impl Job {
                 repeat(t, || tasks::spawn_join(&rt, ops))
             }
             (Probe(kind, key), _) => {
-                let n = if self.spec.over == Counts { v as u32 } else { ops as u32 };
+                let n = if self.spec.over == Counts {
+                    v as u32
+                } else {
+                    ops as u32
+                };
                 done.probe(kind, n, key)
             }
             (PipePingPong, _) => roundtrip::pipe_pingpong(who, t, ops),
             (CondvarPingPong, _) => roundtrip::condvar_pingpong(t, ops),
-            (TaskChannel(multi), _) => tasks::channel_pingpong(&tasks::runtime(multi)?, t, ops),
+            (TaskChannel(multi), _) => {
+                tasks::channel_pingpong(&tasks::runtime(multi)?, t, ops)
+            }
             (Ws(sets), _) => workingset::pingpong(sets, v, t, ops),
             (SocketPingPong, _) => roundtrip::socket_pingpong(who, t, ops),
             (UnixStreamPingPong, _) => ipc::unix_stream_pingpong(who, t, ops),
@@ -455,11 +528,23 @@ fn jobs(plan: &Plan) -> Vec<Job> {
             Once => vec![(false, None)],
             Touched => plan.sizes.iter().map(|&v| (false, Some(v))).collect(),
             Idle => plan.load_tasks.iter().map(|&v| (false, Some(v))).collect(),
-            WorkingSets => plan.working_sets_kib.iter().map(|&v| (true, Some(v))).collect(),
-            Counts => plan.scaling_tasks.iter().map(|&v| (false, Some(v.into()))).collect(),
+            WorkingSets => plan
+                .working_sets_kib
+                .iter()
+                .map(|&v| (true, Some(v)))
+                .collect(),
+            Counts => plan
+                .scaling_tasks
+                .iter()
+                .map(|&v| (false, Some(v.into())))
+                .collect(),
         };
         for (pinned, value) in values {
-            jobs.extend(group.iter().map(|spec| Job { spec, pinned, value }));
+            jobs.extend(group.iter().map(|spec| Job {
+                spec,
+                pinned,
+                value,
+            }));
         }
     }
     jobs
@@ -503,7 +588,8 @@ impl Done {
     fn touch(&mut self, mib: u64) -> Result<()> {
         if self.touched.as_ref().is_none_or(|(m, _)| *m != mib) {
             self.touched = None; // free first
-            let pages = creation::touched_memory(mib).with_context(|| format!("touching {mib} MiB"))?;
+            let pages = creation::touched_memory(mib)
+                .with_context(|| format!("touching {mib} MiB"))?;
             self.touched = Some((mib, pages));
         }
         Ok(())
@@ -511,18 +597,28 @@ impl Done {
 
     fn samples(&self, id: &str) -> Result<Vec<f64>> {
         let row = self.rows.iter().find(|r| r.id == id);
-        Ok(row.with_context(|| format!("row {id} not measured yet"))?.samples.clone())
+        Ok(row
+            .with_context(|| format!("row {id} not measured yet"))?
+            .samples
+            .clone())
     }
 }
 
 /// Runs every job and records its row. Pinned jobs run with this thread, and so every
 /// task it creates meanwhile, on one CPU.
 fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>> {
-    let mut done = Done { memory_trials: plan.memory_trials, ..Done::default() };
+    let mut done = Done {
+        memory_trials: plan.memory_trials,
+        ..Done::default()
+    };
     for job in jobs(plan) {
         let spec = job.spec;
         let pinning = if job.pinned { "pinned" } else { "unpinned" };
-        progress.0.set_message(format!("{} ({}, {pinning})", spec.what, spec.who.as_str()));
+        progress.0.set_message(format!(
+            "{} ({}, {pinning})",
+            spec.what,
+            spec.who.as_str()
+        ));
         if spec.over != Touched {
             done.touched = None;
         }
@@ -537,7 +633,17 @@ fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>
                 }
             })?
         };
-        let mut row = Row::new(job.id(), spec.section, spec.what, spec.who, job.pinned, None, unit(spec.section), job.per_trial(plan), samples);
+        let mut row = Row::new(
+            job.id(),
+            spec.section,
+            spec.what,
+            spec.who,
+            job.pinned,
+            None,
+            unit(spec.section),
+            job.per_trial(plan),
+            samples,
+        );
         match spec.over {
             Touched => row.touched_mib = job.value,
             WorkingSets => row.working_set_kib = job.value,

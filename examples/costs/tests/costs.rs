@@ -23,18 +23,27 @@ const QUICK_ROWS: usize = 12 + 9 + 6 + 7 + 9 + 11 + 8 + 4 + 6;
 
 const MACHINE: Redaction = ("[MACHINE]", r"(?m)^Machine: (?<redacted>.+)$");
 /// The load line, and the warning under it on a busy machine.
-const LOAD: Redaction =
-    ("[LOAD]", r"(?m)^Load: (?<redacted>.+(?:\nWarning: .+(?:\n    .+)*)?)$");
+const LOAD: Redaction = (
+    "[LOAD]",
+    r"(?m)^Load: (?<redacted>.+(?:\nWarning: .+(?:\n    .+)*)?)$",
+);
 const CPUS: Redaction = ("[CPUS]", r"(?m)^CPUs: (?<redacted>.+)$");
 const CACHES: Redaction = ("[CACHES]", r"(?m)^Caches: (?<redacted>.+)$");
 /// The switch conditions and their detail lines (mitigations and PCID).
-const SWITCH: Redaction =
-    ("[SWITCH]", r"(?s)\nSwitch to another process: (?<redacted>.*?)\nEach figure");
+const SWITCH: Redaction = (
+    "[SWITCH]",
+    r"(?s)\nSwitch to another process: (?<redacted>.*?)\nEach figure",
+);
 /// A row's figures: median, fastest and slowest (checked below instead).
-const FIGURES: Redaction = ("[FIGURES]", r"(?m)^  .{46}  (?:process|thread |task   )  (?:pinned|      )  (?<redacted>\s*\S.*)$");
+const FIGURES: Redaction = (
+    "[FIGURES]",
+    r"(?m)^  .{46}  (?:process|thread |task   )  (?:pinned|      )  (?<redacted>\s*\S.*)$",
+);
 /// The verdicts: their words follow the numbers.
-const VERDICT: Redaction =
-    ("[VERDICT]", r"(?s)What the medians say:\n(?<redacted>.*?)\n\nYour machine");
+const VERDICT: Redaction = (
+    "[VERDICT]",
+    r"(?s)What the medians say:\n(?<redacted>.*?)\n\nYour machine",
+);
 /// The comparison with the book's reference and published figures: checked below.
 const COMPARISON: Redaction = (
     "[COMPARISON]",
@@ -50,27 +59,48 @@ fn quick_run_prints_a_well_formed_table() {
     let out = test_support::run(BIN, &["--quick"]);
     out.assert_success();
     let stdout = &out.stdout;
-    let wide: Vec<&str> =
-        stdout.lines().filter(|l| l.chars().count() > costs::COLUMNS).collect();
-    assert!(wide.is_empty(), "lines wider than {} columns: {wide:#?}", costs::COLUMNS);
+    let wide: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.chars().count() > costs::COLUMNS)
+        .collect();
+    assert!(
+        wide.is_empty(),
+        "lines wider than {} columns: {wide:#?}",
+        costs::COLUMNS
+    );
     // Every table row: label, who, pinning, then median and fastest – slowest, all
     // positive.
-    let row = Regex::new(r"^  .{46}  (process|thread |task   )  (pinned|      )  (.+)$")
+    let row =
+        Regex::new(r"^  .{46}  (process|thread |task   )  (pinned|      )  (.+)$")
+            .expect("regex");
+    let figure = Regex::new(r"(\d+(?:\.\d+)?)(?: (?:ns|µs|ms|GiB/s|MiB/s|KiB|B)\b)?")
         .expect("regex");
-    let figure = Regex::new(r"(\d+(?:\.\d+)?)(?: (?:ns|µs|ms|GiB/s|MiB/s|KiB|B)\b)?").expect("regex");
-    let rows: Vec<&str> = stdout.lines().filter_map(|l| Some(row.captures(l)?.get(3)?.as_str())).collect();
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| Some(row.captures(l)?.get(3)?.as_str()))
+        .collect();
     assert_eq!(rows.len(), QUICK_ROWS, "table rows:\n{stdout}");
     for figures in &rows {
-        let numbers: Vec<f64> =
-            figure.captures_iter(figures).map(|c| c[1].parse().expect("a number")).collect();
+        let numbers: Vec<f64> = figure
+            .captures_iter(figures)
+            .map(|c| c[1].parse().expect("a number"))
+            .collect();
         assert_eq!(numbers.len(), 3, "median, fastest, slowest on: {figures}");
-        assert!(numbers.iter().all(|n| *n > 0.0), "a figure is not positive: {figures}");
+        assert!(
+            numbers.iter().all(|n| *n > 0.0),
+            "a figure is not positive: {figures}"
+        );
     }
     // Progress goes to stderr only on a terminal: here stderr stays empty.
-    assert_eq!(out.stderr, "", "stderr should be empty when it is not a terminal");
+    assert_eq!(
+        out.stderr, "",
+        "stderr should be empty when it is not a terminal"
+    );
     out.assert_stdout_snapshot(
         "output-quick.txt",
-        &[MACHINE, LOAD, CPUS, CACHES, SWITCH, FIGURES, VERDICT, COMPARISON],
+        &[
+            MACHINE, LOAD, CPUS, CACHES, SWITCH, FIGURES, VERDICT, COMPARISON,
+        ],
     );
     assert_comparison_is_well_formed(stdout);
 }
@@ -85,21 +115,31 @@ fn assert_comparison_is_well_formed(stdout: &str) {
         .unwrap_or_else(|| panic!("no comparison block:\n{stdout}"));
     // Continuation lines of a wrapped line start with six spaces.
     let block = block.replace("\n      ", " ").replace("\n        ", " ");
-    let words = Regex::new(r": (about the same|([\d.,]+)× (slower|faster|more|less))$").expect("regex");
+    let words = Regex::new(r": (about the same|([\d.,]+)× (slower|faster|more|less))$")
+        .expect("regex");
     let (mut compared, mut published) = (0, 0);
     let mut lines = block.lines().peekable();
     while let Some(line) = lines.next() {
-        assert!(line.starts_with("  - "), "not a comparison line: {line:?}\n{block}");
+        assert!(
+            line.starts_with("  - "),
+            "not a comparison line: {line:?}\n{block}"
+        );
         if line.ends_with("not in the book's reference run") {
             continue;
         }
-        let caps = words.captures(line).unwrap_or_else(|| panic!("no verdict: {line}"));
+        let caps = words
+            .captures(line)
+            .unwrap_or_else(|| panic!("no verdict: {line}"));
         compared += 1;
         let worse: f64 = match (caps.get(2), caps.get(3).map(|m| m.as_str())) {
-            (Some(r), Some("slower" | "more")) => r.as_str().replace(',', "").parse().expect("a ratio"),
+            (Some(r), Some("slower" | "more")) => {
+                r.as_str().replace(',', "").parse().expect("a ratio")
+            }
             _ => 1.0,
         };
-        let gap = lines.peek().is_some_and(|l| l.starts_with("    gap: likely "));
+        let gap = lines
+            .peek()
+            .is_some_and(|l| l.starts_with("    gap: likely "));
         // The ratio is printed with two significant figures: 2.0 may be 2.04.
         if (worse - 2.0).abs() > 0.05 {
             assert_eq!(gap, worse > 2.0, "gap line after {line}");
@@ -113,7 +153,10 @@ fn assert_comparison_is_well_formed(stdout: &str) {
             assert!(source.starts_with("    source: "), "{source}");
         }
     }
-    assert!(compared >= costs::compare::VERSUS_REFERENCE.len(), "{block}");
+    assert!(
+        compared >= costs::compare::VERSUS_REFERENCE.len(),
+        "{block}"
+    );
     assert!(published >= 1, "no published figure compared:\n{block}");
     if perf_works() {
         assert_eq!(block.matches("` here and now ").count(), 2, "{block}");
@@ -178,7 +221,10 @@ fn quick_reference_writes_files_that_render_from_their_json() {
     let dir_arg = dir.to_str().expect("a UTF-8 path");
     let out = test_support::run(BIN, &["--quick", "--reference", dir_arg]);
     out.assert_success();
-    out.assert_stdout_contains(&format!("Wrote {} files into", 3 + costs::charts::CHARTS.len()));
+    out.assert_stdout_contains(&format!(
+        "Wrote {} files into",
+        3 + costs::charts::CHARTS.len()
+    ));
     let json =
         std::fs::read_to_string(dir.join("reference.json")).expect("reference.json");
     let report = Report::from_json(&json).expect("reference.json parses");
@@ -191,9 +237,16 @@ fn quick_reference_writes_files_that_render_from_their_json() {
         );
     }
     if perf_works() {
-        assert_eq!(out.stdout.matches("ratio ours/perf = ").count(), 2, "{}", out.stdout);
+        assert_eq!(
+            out.stdout.matches("ratio ours/perf = ").count(),
+            2,
+            "{}",
+            out.stdout
+        );
     } else {
-        eprintln!("perf bench sched pipe does not run here: cross-check lines not checked");
+        eprintln!(
+            "perf bench sched pipe does not run here: cross-check lines not checked"
+        );
     }
     std::fs::remove_dir_all(&dir).expect("removing the test's reference directory");
 }
@@ -209,23 +262,34 @@ fn committed() -> Report {
 #[test]
 fn committed_reference_is_complete_and_untouched() {
     let report = committed();
-    assert!(!report.quick, "the reference must be a full run, not --quick");
+    assert!(
+        !report.quick,
+        "the reference must be a full run, not --quick"
+    );
     assert_eq!(report.problems(), Vec::<String>::new());
     assert_eq!(report.max_touched_mib(), Some(1024));
     assert!(report.trials >= 5);
     for section in Section::ALL {
-        assert!(report.rows_in(section).next().is_some(), "no {section:?} rows");
+        assert!(
+            report.rows_in(section).next().is_some(),
+            "no {section:?} rows"
+        );
     }
     // The sweep goes past the last-level cache, with room for both working sets.
     let llc = report.machine.llc_kib();
     assert!(llc.is_none_or(|l| report.max_working_set_kib() >= Some((l * 2).min(256 << 10))));
     // Every comparison the chapter can include has its two rows.
     for claim in costs::CLAIMS {
-        assert!(report.claim(claim.key).is_some(), "claim {} lacks a row", claim.key);
+        assert!(
+            report.claim(claim.key).is_some(),
+            "claim {} lacks a row",
+            claim.key
+        );
     }
     for (name, expected) in reference_files(&report) {
         let path = crate_dir().join("reference").join(&name);
-        let committed = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name} missing"));
+        let committed =
+            std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name} missing"));
         assert!(
             committed == expected,
             "reference/{name} is not what reference.json renders to: regenerate it with `{}` \
@@ -233,42 +297,54 @@ fn committed_reference_is_complete_and_untouched() {
             costs::REFERENCE_COMMAND
         );
     }
-    assert!(report.cross_checks.iter().any(|c| c.tool_name == "perf"), "no perf cross-check");
+    assert!(
+        report.cross_checks.iter().any(|c| c.tool_name == "perf"),
+        "no perf cross-check"
+    );
 }
 
 /// The pages that show the reference run state no figure, ratio or comparison of their
 /// own: those come from the generated files they include, which follow the numbers.
 #[test]
 fn the_cost_pages_take_their_numbers_from_the_reference() {
-    let own = Regex::new(
-        r"\d\s?(?:×|ns\b|µs\b|ms\b|GiB/s|MiB/s)|\b(?:times as|the same as|as long as|faster|slower|cheaper)\b",
-    )
+    let own = Regex::new(concat!(
+        r"\d\s?(?:×|ns\b|µs\b|ms\b|GiB/s|MiB/s)",
+        r"|\b(?:times as|the same as|as long as|faster|slower|cheaper)\b"
+    ))
     .expect("regex");
+    // Includes, and quoted claims of the usual table ("switching … is faster"), are not
+    // the page's own words.
+    let not_own = Regex::new(r#"\{\{#include[^}]*\}\}|"[^"\n]*""#).expect("regex");
+    let read = |p: &str| std::fs::read_to_string(crate_dir().join("../../src").join(p));
     for page in ["cost.md", "cost-method.md"] {
-        let text = std::fs::read_to_string(crate_dir().join("../../src").join(page)).expect(page);
-        let include = Regex::new(r"\{\{#include[^}]*\}\}").expect("regex");
-        let prose = include.replace_all(&text, "");
+        let text = read(page).expect(page);
         let mut in_code = false;
-        for line in prose.lines() {
+        for line in not_own.replace_all(&text, "").lines() {
             in_code ^= line.starts_with("```");
-            // Quoted claims of the usual table are allowed: "switching … is faster".
-            let unquoted = Regex::new(r#""[^"]*""#).expect("regex").replace_all(line, "");
-            if let Some(m) = own.find(&unquoted).filter(|_| !in_code) {
-                panic!("{page} states {:?} itself; include it from claims.md instead: {line}", m.as_str());
+            if let Some(m) = own.find(line).filter(|_| !in_code) {
+                panic!(
+                    "{page} states {:?} itself; include it from claims.md: {line}",
+                    m.as_str()
+                );
             }
         }
     }
+    let pages =
+        read("cost.md").expect("cost.md") + &read("cost-method.md").expect("method");
     // Every chart, its table and the machine's description are on the pages.
-    let pages = ["cost.md", "cost-method.md"]
-        .map(|p| std::fs::read_to_string(crate_dir().join("../../src").join(p)).expect(p))
-        .concat();
     for chart in costs::charts::CHARTS {
-        for include in [format!("reference/{}.svg}}}}", chart.name), format!("reference/table.md:{}}}}}", chart.name)] {
+        for include in [
+            format!("reference/{}.svg}}}}", chart.name),
+            format!("reference/table.md:{}}}}}", chart.name),
+        ] {
             assert!(pages.contains(&include), "the cost pages lack {include}");
         }
     }
     for anchor in ["machine", "load", "cross-check", "published"] {
-        assert!(pages.contains(&format!("table.md:{anchor}}}}}")), "no table.md:{anchor}");
+        assert!(
+            pages.contains(&format!("table.md:{anchor}}}}}")),
+            "no table.md:{anchor}"
+        );
     }
 }
 

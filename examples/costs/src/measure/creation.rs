@@ -62,7 +62,6 @@ pub fn fork_exec(ops: u64) -> Result<f64> {
     Ok(per_op(start, ops))
 }
 
-// ANCHOR: posix-spawn
 /// posix_spawn of /bin/true, then waitpid. glibc implements it with clone(CLONE_VM |
 /// CLONE_VFORK): the child borrows the parent's memory until it execs, so no page table
 /// is copied, however much memory the parent has.
@@ -94,7 +93,6 @@ pub fn posix_spawn(ops: u64) -> Result<f64> {
     }
     Ok(per_op(start, ops))
 }
-// ANCHOR_END: posix-spawn
 
 // ANCHOR: thread-spawn
 /// std::thread::spawn of an empty closure, then join.
@@ -107,19 +105,22 @@ pub fn thread_spawn(ops: u64) -> Result<f64> {
     }
     Ok(per_op(start, ops))
 }
+// ANCHOR_END: thread-spawn
 
 /// std::thread::scope with one scoped thread: the scope joins it on exit.
 pub fn scoped_thread(ops: u64) -> Result<f64> {
     let start = Instant::now();
     for _ in 0..ops {
         std::thread::scope(|s| {
-            creating(std::thread::Builder::new().spawn_scoped(s, || {}), "pthread_create()")
-                .map(|_| ())
+            creating(
+                std::thread::Builder::new().spawn_scoped(s, || {}),
+                "pthread_create()",
+            )
+            .map(|_| ())
         })?;
     }
     Ok(per_op(start, ops))
 }
-// ANCHOR_END: thread-spawn
 
 // ANCHOR: touch
 /// `mib` MiB of private memory with every 4 KiB page written once, so each page has a
@@ -154,7 +155,8 @@ pub fn thread_spawn_with_idle(idle: u64, trials: u32, ops: u64) -> Result<Vec<f6
         // However this closure returns, open the gate so the scope can join them all.
         let _open = super::memory::OpenOnDrop(&gate);
         for started in 0..idle {
-            let thread = std::thread::Builder::new().spawn_scoped(s, || gate.arrive_and_wait());
+            let thread =
+                std::thread::Builder::new().spawn_scoped(s, || gate.arrive_and_wait());
             creating(thread, &format!("pthread_create() after {started} threads"))?;
         }
         gate.wait_for_arrivals(idle as u32);

@@ -18,8 +18,8 @@ use nix::sys::socket::{
 use super::pair::run_pair;
 use super::roundtrip::{echo, timed};
 use super::sys::{pipe, raw, raw_write_all, read_exact};
-use example_support::mapping::Mapping;
 use super::throughput::{self, MESSAGE};
+use example_support::mapping::Mapping;
 
 /// A POSIX message queue descriptor, closed on drop.
 struct Queue(libc::mqd_t);
@@ -41,7 +41,6 @@ pub fn mq_message_size() -> usize {
         .min(MESSAGE)
 }
 
-// ANCHOR: mq-open
 /// Opens a new queue and removes its name at once: the queue lives on, reachable only
 /// through the descriptor (which a forked child inherits), and nothing is left in
 /// /dev/mqueue however the program ends. SIGINT and SIGTERM are blocked meanwhile, so
@@ -81,7 +80,6 @@ fn new_queue(msgsize: usize) -> Result<Queue> {
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
     opened.with_context(|| format!("mq_open({name})"))
 }
-// ANCHOR_END: mq-open
 
 fn unsafe_zeroed_attr() -> libc::mq_attr {
     // SAFETY: mq_attr is plain integers; all zeros is a valid value.
@@ -206,7 +204,6 @@ pub fn mq_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
     )
 }
 
-// ANCHOR: unix-stream
 /// A connected pair of Unix stream sockets made the way a server and a client make
 /// them: bind to an address (in the abstract namespace, so no file is left behind),
 /// listen, connect, accept.
@@ -246,7 +243,6 @@ fn connected_pair() -> Result<(OwnedFd, OwnedFd)> {
     let server = unsafe { OwnedFd::from_raw_fd(fd) };
     Ok((client, server))
 }
-// ANCHOR_END: unix-stream
 
 /// The pipe ping-pong over a connected Unix stream socket.
 pub fn unix_stream_pingpong(
@@ -302,7 +298,6 @@ fn futex(word: &AtomicU32, op: libc::c_int, value: u32) {
     };
 }
 
-// ANCHOR: futex
 /// Round trips through one 32-bit word in a MAP_SHARED mapping: each side hands the
 /// turn over with a store and FUTEX_WAKE, then sleeps in FUTEX_WAIT until the turn is
 /// its own again. This is what a Mutex or Condvar does underneath, without the lock.
@@ -345,4 +340,3 @@ pub fn futex_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64
         },
     )
 }
-// ANCHOR_END: futex

@@ -143,7 +143,6 @@ fn own_memory() -> Result<f64> {
     Ok(rss + pte)
 }
 
-// ANCHOR: idle-threads
 /// In the probe: start `n` threads (std's default 2 MiB stacks) that wait at a gate,
 /// and see how much this process's resident memory and page tables grew, and what the
 /// kernel's accounting says (PSS, kernel stacks, page tables).
@@ -155,7 +154,8 @@ fn idle_threads(n: u32) -> Result<(f64, f64)> {
         // However this closure returns, open the gate so the scope can join them all.
         let _open_on_return = OpenOnDrop(&gate);
         for started in 0..n {
-            let thread = std::thread::Builder::new().spawn_scoped(s, || gate.arrive_and_wait());
+            let thread =
+                std::thread::Builder::new().spawn_scoped(s, || gate.arrive_and_wait());
             creating(thread, &format!("pthread_create() after {started} threads"))?;
         }
         gate.wait_for_arrivals(n);
@@ -164,7 +164,6 @@ fn idle_threads(n: u32) -> Result<(f64, f64)> {
         Ok((added, per_task(before_kernel, after_kernel, n)))
     })
 }
-// ANCHOR_END: idle-threads
 
 /// Threads arrive and wait until it opens.
 #[derive(Default)]

@@ -14,7 +14,8 @@ use costs::Who;
 
 use super::pair::run_pair;
 use super::sys::{
-    Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair, wait_for, write_all,
+    Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair, wait_for,
+    write_all,
 };
 use example_support::mapping::{Mapping, Zeroed};
 
@@ -58,6 +59,7 @@ pub(super) fn echo(input: OwnedFd, output: OwnedFd) -> i32 {
         }
     }
 }
+// ANCHOR_END: echo
 
 /// 1-byte ping-pong through two pipes, as `perf bench sched pipe` does.
 pub fn pipe_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>> {
@@ -78,7 +80,6 @@ pub fn pipe_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>
         },
     )
 }
-// ANCHOR_END: echo
 
 /// The same ping-pong over one connected pair of Unix stream sockets.
 pub fn socket_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>> {
@@ -99,7 +100,6 @@ pub fn socket_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f6
     )
 }
 
-// ANCHOR: condvar
 /// Ping-pong between two threads over a Mutex and a Condvar: futex wait and wake, no
 /// pipe.
 pub fn condvar_pingpong(trials: u32, round_trips: u64) -> Result<Vec<f64>> {
@@ -145,7 +145,6 @@ pub fn condvar_pingpong(trials: u32, round_trips: u64) -> Result<Vec<f64>> {
         },
     )
 }
-// ANCHOR_END: condvar
 
 /// Two counters in memory both tasks map: the main task bumps `ping`, the partner
 /// copies it to `pong`. Neither blocks in the kernel: each spins (then yields) until

@@ -224,8 +224,14 @@ pub fn small_pages(pages: usize) -> Result<Vec<Page>> {
     {
         // SAFETY: the range is exactly the vector's page-aligned allocation; the advice
         // does not change its contents.
-        unsafe { madvise(start, pages * size_of::<Page>(), MmapAdvise::MADV_NOHUGEPAGE) }
-            .context("madvise(MADV_NOHUGEPAGE)")?;
+        unsafe {
+            madvise(
+                start,
+                pages * size_of::<Page>(),
+                MmapAdvise::MADV_NOHUGEPAGE,
+            )
+        }
+        .context("madvise(MADV_NOHUGEPAGE)")?;
     }
     memory.resize(pages, Page([1; 4096]));
     Ok(memory)
@@ -289,14 +295,23 @@ pub const BIN_TRUE: &CStr = c"/bin/true";
 
 /// `result` with `call` as its context; an `EAGAIN` (a new task refused) instead says
 /// which limit refused it.
-pub fn creating<T, E: Into<anyhow::Error>>(result: Result<T, E>, call: &str) -> Result<T> {
+pub fn creating<T, E: Into<anyhow::Error>>(
+    result: Result<T, E>,
+    call: &str,
+) -> Result<T> {
     result.map_err(|e| {
         let e: anyhow::Error = e.into();
         let errno = e.downcast_ref::<Errno>().copied().or_else(|| {
-            e.downcast_ref::<std::io::Error>()?.raw_os_error().map(Errno::from_raw)
+            e.downcast_ref::<std::io::Error>()?
+                .raw_os_error()
+                .map(Errno::from_raw)
         });
         if errno == Some(Errno::EAGAIN) {
-            anyhow!("{call}: {} ({})", example_support::errno_text(Errno::EAGAIN), refusing_limit())
+            anyhow!(
+                "{call}: {} ({})",
+                example_support::errno_text(Errno::EAGAIN),
+                refusing_limit()
+            )
         } else {
             e.context(call.to_string())
         }
@@ -307,8 +322,14 @@ pub fn creating<T, E: Into<anyhow::Error>>(result: Result<T, E>, call: &str) -> 
 /// is reached (it counts threads too, and does not bind root), else a limit on the
 /// address space (a new thread needs room for its stack), else the system's.
 fn refusing_limit() -> String {
-    let limit = |r| getrlimit(r).ok().map(|(soft, _)| soft).filter(|&s| s != RLIM_INFINITY);
-    let uid = real_uid(&std::fs::read_to_string("/proc/self/status").unwrap_or_default());
+    let limit = |r| {
+        getrlimit(r)
+            .ok()
+            .map(|(soft, _)| soft)
+            .filter(|&s| s != RLIM_INFINITY)
+    };
+    let uid =
+        real_uid(&std::fs::read_to_string("/proc/self/status").unwrap_or_default());
     if let Some(max) = limit(Resource::RLIMIT_NPROC)
         && uid.is_some_and(|uid| uid != 0)
     {
@@ -341,7 +362,9 @@ fn real_uid(status: &str) -> Option<u32> {
 /// Tasks (threads of every process) whose real user is `uid`, as RLIMIT_NPROC counts
 /// them.
 fn user_tasks(uid: Option<u32>) -> u64 {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
     dir.filter_map(|e| {
         let status = std::fs::read_to_string(e.ok()?.path().join("status")).ok()?;
         let threads = status.lines().find_map(|l| l.strip_prefix("Threads:"))?;

@@ -6,9 +6,9 @@
 //! out to the receiver's buffer). Through shared memory or a channel the sender copies
 //! the message once into a buffer both can see, and the receiver reads it where it is.
 
+use std::cell::UnsafeCell;
 use std::hint::black_box;
 use std::os::fd::{AsFd, OwnedFd};
-use std::cell::UnsafeCell;
 use std::ptr;
 use std::time::Instant;
 
@@ -17,7 +17,8 @@ use costs::Who;
 
 use super::pair::run_pair;
 use super::sys::{
-    Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair, wait_for, write_all,
+    Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair, wait_for,
+    write_all,
 };
 use example_support::mapping::{Mapping, Zeroed};
 
@@ -154,7 +155,6 @@ impl Ring {
     }
 }
 
-// ANCHOR: ring
 /// Through a ring of 64 KiB slots in a MAP_SHARED mapping: the sender copies each
 /// message in, the receiver reads it in place. No system call at all.
 pub fn shm_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
@@ -217,9 +217,7 @@ pub fn shm_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
         },
     )
 }
-// ANCHOR_END: ring
 
-// ANCHOR: channel
 /// Through a crossbeam channel between threads. The sender copies each message into a
 /// buffer and sends the buffer itself: only a pointer crosses the channel, which is
 /// what a shared address space allows. The receiver reads it in place and hands it
@@ -267,4 +265,3 @@ pub fn channel_stream(trials: u32, bytes: u64) -> Result<Vec<f64>> {
         },
     )
 }
-// ANCHOR_END: channel

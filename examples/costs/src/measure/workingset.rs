@@ -11,7 +11,9 @@ use anyhow::{Result, bail};
 use costs::Who;
 
 use super::pair::run_pair;
-use super::sys::{Page, pipe, raw, raw_read, raw_write_all, read_exact, small_pages, write_all};
+use super::sys::{
+    Page, pipe, raw, raw_read, raw_write_all, read_exact, small_pages, write_all,
+};
 
 /// Whose working sets: two processes or two threads with one each, or two threads
 /// sharing one.
@@ -53,8 +55,13 @@ pub fn pingpong(
     round_trips: u64,
 ) -> Result<Vec<f64>> {
     let (_mine, my_base, len) = working_set(kib)?;
-    let (_theirs, their_base, _) = working_set(if sets == Sets::Shared { 0 } else { kib })?;
-    let their_base = if sets == Sets::Shared { my_base } else { their_base };
+    let (_theirs, their_base, _) =
+        working_set(if sets == Sets::Shared { 0 } else { kib })?;
+    let their_base = if sets == Sets::Shared {
+        my_base
+    } else {
+        their_base
+    };
     let who = match sets {
         Sets::Own(who) => who,
         Sets::Shared => Who::Thread,
