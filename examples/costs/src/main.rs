@@ -154,11 +154,11 @@ fn run(args: Args) -> Result<()> {
     if machine.load_before >= machine.logical_cpus as f64 {
         // Shown above the progress bar at once (drawn only on a terminal); the report
         // repeats it at its top.
-        progress.0.println(format!(
+        progress.0.println(costs::wrap_lines(&format!(
             "Warning: load average {:.2} on {} CPUs: unpinned and shared-memory figures will \
              not be reliable; rerun when idle.",
             machine.load_before, machine.logical_cpus
-        ));
+        )).trim_end());
     }
     let rows = if args.cross_check {
         Vec::new()

@@ -438,3 +438,27 @@ fn a_process_limit_ends_in_one_line() {
         );
     }
 }
+
+/// Under a limit on the address space, a refused thread is blamed on that limit, not on
+/// the limit on processes.
+#[test]
+fn an_address_space_limit_is_named_when_it_refuses_a_thread() {
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        test_support::skipped("prlimit (util-linux) is not installed");
+        return;
+    }
+    let limit = format!("--as={}", 16 << 20);
+    let out = test_support::run_command(test_support::command(
+        "prlimit",
+        &[&limit, BIN, "--quick"],
+    ));
+    out.assert_code(1)
+        .assert_one_line_error()
+        .assert_stderr_contains("pthread_create(")
+        .assert_stderr_contains("EAGAIN")
+        .assert_stderr_contains("refused by RLIMIT_AS");
+}

@@ -218,7 +218,10 @@ pub struct Page(pub [u8; 4096]);
 /// huge pages are turned off for them (`MADV_NOHUGEPAGE`) before the first write, so
 /// every page has its own page-table entry, as in most programs' heaps.
 pub fn small_pages(pages: usize) -> Result<Vec<Page>> {
-    let mut memory: Vec<Page> = Vec::with_capacity(pages);
+    let mut memory: Vec<Page> = Vec::new();
+    memory
+        .try_reserve_exact(pages)
+        .with_context(|| format!("allocating {} KiB", pages * 4))?;
     if let Some(start) = NonNull::new(memory.as_mut_ptr().cast::<libc::c_void>())
         && pages > 0
     {
