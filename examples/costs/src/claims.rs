@@ -61,7 +61,6 @@ pub const CLAIMS: &[Claim] = &[
     c("ws-max", "ws-threads-own-max", "ws-threads-shared-max", "threads sharing one"),
     c("pipe", "latency-pipe-processes", "latency-pipe-threads", "between threads"),
     c("socket-pipe", "latency-socketpair-processes", "latency-pipe-processes", "a pipe's"),
-    c("stream-socketpair", "latency-unix-stream-processes", "latency-socketpair-processes", "a socket pair"),
     c("mq-pipe", "latency-mq-processes", "latency-pipe-processes", "a pipe's"),
     c("shm", "latency-shm-processes", "latency-shm-threads", "between threads"),
     c("pipe-shm", "latency-pipe-processes", "latency-shm-processes", "a shared-memory round trip"),

@@ -5,18 +5,16 @@
 
 use crate::{Report, Row, Unit};
 
-/// A figure someone published, with where and on what.
+/// A figure someone published, with where and on what: our row it compares with, what
+/// they measured in their words and units, their figure in our row's unit (per
+/// operation, or for fork `MsPerGib`: ms per GiB touched), their hardware and source.
 pub struct Published {
-    /// Our row it compares with.
     pub row: &'static str,
-    /// What they measured, in their words and units.
     pub what: &'static str,
-    /// Their figure, converted to our row's unit per operation (see `per`).
     pub value: f64,
-    /// How our median becomes comparable: µs per op as is, or ms per GiB for fork.
     pub per: Per,
-    pub source: &'static str,
     pub hardware: &'static str,
+    pub source: &'static str,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -29,76 +27,44 @@ pub enum Per {
 
 const REDIS: &str = "Redis docs, \"Diagnosing latency issues\", fork time table \
     (latest_fork_usec after BGSAVE)";
-const IPC_BENCH: &str = "goldsborough/ipc-bench README, 100-byte ping-pong between \
-    two processes, 1 / msg/s";
-const IPC_BENCH_HW: &str = "Intel Core i5-4590S @ 3.00GHz, Ubuntu 20.04.1";
+const IPC: &str = "goldsborough/ipc-bench README, 100-byte ping-pong between two processes, 1 / msg/s";
+const I5: &str = "Intel Core i5-4590S @ 3.00GHz, Ubuntu 20.04.1";
+
+const fn fork(what: &'static str, value: f64, hardware: &'static str) -> Published {
+    let (row, per, source) = ("size-fork-wait-max", Per::MsPerGib, REDIS);
+    Published {
+        row,
+        what,
+        value,
+        per,
+        hardware,
+        source,
+    }
+}
+
+const fn ipc(row: &'static str, what: &'static str, per_sec: f64) -> Published {
+    let (value, per, hardware, source) = (1e6 / per_sec, Per::Op, I5, IPC);
+    Published {
+        row,
+        what,
+        value,
+        per,
+        hardware,
+        source,
+    }
+}
 
 /// Only figures quoted exactly from their source.
+#[rustfmt::skip]
 pub const PUBLISHED: &[Published] = &[
-    Published {
-        row: "size-fork-wait-max",
-        what: "fork: 6.9 GB RSS in 62 ms, 9 ms per GB",
-        value: 9.0,
-        per: Per::MsPerGib,
-        source: REDIS,
-        hardware: "Linux on a physical machine, Xeon @ 2.27GHz",
-    },
-    Published {
-        row: "size-fork-wait-max",
-        what: "fork: 6.0 GB RSS in 77 ms, 12.8 ms per GB",
-        value: 12.8,
-        per: Per::MsPerGib,
-        source: REDIS,
-        hardware: "Linux VM on VMware",
-    },
-    Published {
-        row: "size-fork-wait-max",
-        what: "fork: 360 MB RSS in 8.2 ms, 23.3 ms per GB",
-        value: 23.3,
-        per: Per::MsPerGib,
-        source: REDIS,
-        hardware: "Linux VM on 6sync (KVM)",
-    },
-    Published {
-        row: "size-fork-wait-max",
-        what: "fork: 6.1 GB RSS in 1460 ms, 239.3 ms per GB",
-        value: 239.3,
-        per: Per::MsPerGib,
-        source: REDIS,
-        hardware: "Linux VM on EC2, old instance types (Xen)",
-    },
-    Published {
-        row: "latency-pipe-processes",
-        what: "pipes: 162,441 msg/s",
-        value: 1e6 / 162_441.0,
-        per: Per::Op,
-        source: IPC_BENCH,
-        hardware: IPC_BENCH_HW,
-    },
-    Published {
-        row: "latency-unix-stream-processes",
-        what: "domain sockets: 130,372 msg/s",
-        value: 1e6 / 130_372.0,
-        per: Per::Op,
-        source: IPC_BENCH,
-        hardware: IPC_BENCH_HW,
-    },
-    Published {
-        row: "latency-mq-processes",
-        what: "message queues: 232,253 msg/s",
-        value: 1e6 / 232_253.0,
-        per: Per::Op,
-        source: IPC_BENCH,
-        hardware: IPC_BENCH_HW,
-    },
-    Published {
-        row: "latency-shm-processes",
-        what: "shared memory: 4,702,557 msg/s",
-        value: 1e6 / 4_702_557.0,
-        per: Per::Op,
-        source: IPC_BENCH,
-        hardware: IPC_BENCH_HW,
-    },
+    fork("fork: 6.9 GB RSS in 62 ms, 9 ms per GB", 9.0, "Linux on a physical machine, Xeon @ 2.27GHz"),
+    fork("fork: 6.0 GB RSS in 77 ms, 12.8 ms per GB", 12.8, "Linux VM on VMware"),
+    fork("fork: 360 MB RSS in 8.2 ms, 23.3 ms per GB", 23.3, "Linux VM on 6sync (KVM)"),
+    fork("fork: 6.1 GB RSS in 1460 ms, 239.3 ms per GB", 239.3, "Linux VM on EC2, old instance types (Xen)"),
+    ipc("latency-pipe-processes", "pipes: 162,441 msg/s", 162_441.0),
+    ipc("latency-socketpair-processes", "domain sockets: 130,372 msg/s", 130_372.0),
+    ipc("latency-mq-processes", "message queues: 232,253 msg/s", 232_253.0),
+    ipc("latency-shm-processes", "shared memory: 4,702,557 msg/s", 4_702_557.0),
 ];
 
 /// The rows compared with the book's reference run.
@@ -117,14 +83,6 @@ pub const VERSUS_REFERENCE: &[&str] = &[
     "memory-thread",
     "memory-task",
 ];
-
-/// `perf bench sched pipe` rerun for this comparison: (our row, perf's command, its
-/// µs per round trip).
-pub struct PerfRun {
-    pub row: &'static str,
-    pub command: String,
-    pub usecs: f64,
-}
 
 /// Yours against theirs in plain words ("1.1× slower", "2.0× faster", "about the
 /// same") and whether yours is worse by more than twofold.
@@ -206,11 +164,7 @@ fn show(value: f64, per: Per, unit: Unit) -> String {
 /// The comparison block: a heading, then one `  - ` line per comparison, with a
 /// `    gap: ` line after it where the reader's figure is more than twofold worse.
 /// Wrapped within [`crate::COLUMNS`].
-pub fn comparison(
-    report: &Report,
-    reference: Option<&Report>,
-    perf: &[PerfRun],
-) -> String {
+pub fn comparison(report: &Report, reference: Option<&Report>) -> String {
     let mut lines = vec!["Your machine next to the book and the world:".to_string()];
     let compared = |lines: &mut Vec<String>,
                     row: &Row,
@@ -263,23 +217,6 @@ pub fn comparison(
             versus(mine, p.value, row.unit),
         );
         lines.push(format!("    source: {}", p.source));
-    }
-    for run in perf {
-        if let Some(row) = report.row(run.row) {
-            compared(
-                &mut lines,
-                row,
-                format!(
-                    "{} ({}, pinned): yours {}, `{}` here and now {}",
-                    row.what,
-                    row.who.as_str(),
-                    row.unit.format(row.median),
-                    run.command,
-                    Unit::Micros.format(run.usecs)
-                ),
-                versus(row.median, run.usecs, row.unit),
-            );
-        }
     }
     crate::wrap_lines(&lines.join("\n"))
 }

@@ -48,12 +48,8 @@ struct Args {
     quick: bool,
 
     /// Print the report as JSON instead of a table.
-    #[arg(long, conflicts_with = "markdown")]
-    json: bool,
-
-    /// Print the report as Markdown tables instead of a plain-text table.
     #[arg(long)]
-    markdown: bool,
+    json: bool,
 
     /// Trials per figure [default: 11, or 3 with --quick].
     #[arg(
@@ -74,7 +70,7 @@ struct Args {
 
     /// Only compare our ping-pong with `perf bench sched pipe` (and our fork with
     /// `stress-ng --fork`), alternately, pinned to one CPU, same loop count.
-    #[arg(long, conflicts_with_all = ["json", "markdown", "reference", "rerender"])]
+    #[arg(long, conflicts_with_all = ["json", "reference", "rerender"])]
     cross_check: bool,
 
     /// Wait for a quiet machine (1-minute load below 0.5, at most 15 minutes), measure
@@ -83,12 +79,12 @@ struct Args {
     #[arg(
         long,
         value_name = "DIR",
-        conflicts_with_all = ["json", "markdown", "rerender"]
+        conflicts_with_all = ["json", "rerender"]
     )]
     reference: Option<PathBuf>,
 
     /// Redraw DIR's tables and charts from DIR/reference.json, without measuring.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["json", "markdown", "quick"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["json", "quick"])]
     rerender: Option<PathBuf>,
 
     /// Internal: measure idle tasks in this fresh process and print one `probe:` line.
@@ -196,45 +192,15 @@ fn run(args: Args) -> Result<()> {
         problems.join("; ")
     );
 
-    if args.json || args.markdown {
-        print!(
-            "{}",
-            if args.json {
-                report.to_json()
-            } else {
-                report.to_markdown()
-            }
-        );
+    if args.json {
+        print!("{}", report.to_json());
         return Ok(());
     }
-    print!("{}", report.to_text());
-    // The reader's machine next to the book's reference run and published figures,
-    // with perf's own ping-pong rerun now when it is installed.
-    let perf: Vec<_> = report
-        .cross_checks
-        .iter()
-        .filter(|c| c.tool_name == "perf")
-        .map(|c| costs::compare::PerfRun {
-            row: if c.tool.ends_with("-T") {
-                "switch-pipe-threads-pinned"
-            } else {
-                "switch-pipe-processes-pinned"
-            },
-            command: c.tool.clone(),
-            usecs: c.theirs,
-        })
-        .collect();
-    let perf = if perf.is_empty() && !report.rows.is_empty() {
-        crosscheck::perf_now(&cpus, plan.cross.loops)?
-    } else {
-        perf
-    };
+    // The report, then the reader's machine next to the book's reference run and
+    // published figures.
     let book = Report::from_json(include_str!("../reference/reference.json")).ok();
-    println!();
-    print!(
-        "{}",
-        costs::compare::comparison(&report, book.as_ref(), &perf)
-    );
+    let comparison = costs::compare::comparison(&report, book.as_ref());
+    print!("{}\n{comparison}", report.to_text());
     if let Some(dir) = &args.reference {
         let written = write_reference(dir, &report)?;
         println!();
@@ -322,7 +288,6 @@ enum How {
     TaskChannel(bool),
     Ws(Sets),
     SocketPingPong,
-    UnixStreamPingPong,
     MqPingPong,
     ShmPingPong,
     FutexPingPong,
@@ -331,7 +296,6 @@ enum How {
     Same(&'static str),
     PipeStream,
     SocketStream,
-    UnixStream,
     MqStream,
     ShmStream,
     ChannelStream,
@@ -394,7 +358,6 @@ const TABLE: &[Spec] = &[
     m("latency-pipe-processes", Latency, "pipe", Process, Once, Same("switch-pipe-processes-unpinned")),
     m("latency-pipe-threads", Latency, "pipe", Thread, Once, Same("switch-pipe-threads-unpinned")),
     m("latency-socketpair-processes", Latency, "Unix socketpair", Process, Once, SocketPingPong),
-    m("latency-unix-stream-processes", Latency, "Unix stream socket (bind, listen, connect)", Process, Once, UnixStreamPingPong),
     m("latency-mq-processes", Latency, "POSIX message queue", Process, Once, MqPingPong),
     m("latency-shm-processes", Latency, "shared memory (spin, then yield)", Process, Once, ShmPingPong),
     m("latency-shm-threads", Latency, "shared memory (spin, then yield)", Thread, Once, ShmPingPong),
@@ -405,7 +368,6 @@ const TABLE: &[Spec] = &[
     m("throughput-pipe-processes", Throughput, "pipe (kernel copies in and out)", Process, Once, PipeStream),
     m("throughput-pipe-threads", Throughput, "pipe (kernel copies in and out)", Thread, Once, PipeStream),
     m("throughput-socketpair-processes", Throughput, "Unix socketpair (kernel copies)", Process, Once, SocketStream),
-    m("throughput-unix-stream-processes", Throughput, "Unix stream socket (kernel copies)", Process, Once, UnixStream),
     m("throughput-mq-processes", Throughput, "POSIX message queue", Process, Once, MqStream),
     m("throughput-shm-processes", Throughput, "shared-memory ring (read in place)", Process, Once, ShmStream),
     m("throughput-shm-threads", Throughput, "shared-memory ring (read in place)", Thread, Once, ShmStream),
@@ -455,10 +417,11 @@ impl Job {
             }
             TaskChannel(false) => plan.pinned_round_trips,
             TaskChannel(true) | ShmPingPong | ChannelPingPong => plan.shm_round_trips,
-            PipePingPong | CondvarPingPong | Same(_) | SocketPingPong
-            | UnixStreamPingPong | MqPingPong | FutexPingPong => trips,
-            PipeStream | SocketStream | UnixStream | MqStream | ShmStream
-            | ChannelStream => plan.stream_bytes,
+            PipePingPong | CondvarPingPong | Same(_) | SocketPingPong | MqPingPong
+            | FutexPingPong => trips,
+            PipeStream | SocketStream | MqStream | ShmStream | ChannelStream => {
+                plan.stream_bytes
+            }
         }
     }
 
@@ -502,7 +465,6 @@ impl Job {
             }
             (Ws(sets), _) => workingset::pingpong(sets, v, t, ops),
             (SocketPingPong, _) => roundtrip::socket_pingpong(who, t, ops),
-            (UnixStreamPingPong, _) => ipc::unix_stream_pingpong(who, t, ops),
             (MqPingPong, _) => ipc::mq_pingpong(who, t, ops),
             (ShmPingPong, _) => roundtrip::shm_pingpong(who, t, ops),
             (FutexPingPong, _) => ipc::futex_pingpong(who, t, ops),
@@ -510,7 +472,6 @@ impl Job {
             (Same(id), _) => done.samples(id),
             (PipeStream, _) => throughput::pipe_stream(who, t, bytes),
             (SocketStream, _) => throughput::socket_stream(who, t, bytes),
-            (UnixStream, _) => ipc::unix_stream_stream(who, t, bytes),
             (MqStream, _) => ipc::mq_stream(who, t, bytes),
             (ShmStream, _) => throughput::shm_stream(who, t, bytes),
             (ChannelStream, _) => throughput::channel_stream(t, bytes),

@@ -1,5 +1,7 @@
 //! The report model and its text, Markdown and JSON renderings.
 
+use std::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON layout; bump it when a field changes meaning. Version 2 added
@@ -227,21 +229,6 @@ impl Section {
         Section::Memory,
         Section::MemoryScaling,
     ];
-
-    /// The anchor of this section's table in the Markdown output.
-    pub fn anchor(self) -> &'static str {
-        match self {
-            Section::Creation => "creation",
-            Section::ForkSize => "fork-size",
-            Section::CreationLoad => "creation-under-load",
-            Section::ContextSwitch => "context-switching",
-            Section::WorkingSet => "working-set",
-            Section::Latency => "communication-latency",
-            Section::Throughput => "communication-throughput",
-            Section::Memory => "memory-overhead",
-            Section::MemoryScaling => "memory-scaling",
-        }
-    }
 
     pub fn title(self) -> &'static str {
         match self {
@@ -541,9 +528,16 @@ impl Report {
         self.machine.load_before >= self.machine.logical_cpus as f64
     }
 
-    fn cpus_line(&self) -> String {
+    /// The machine and the run's conditions, as (label, text): the terminal prints
+    /// them as lines, the Markdown as a table.
+    fn machine_facts(&self) -> Vec<(&'static str, String)> {
         let m = &self.machine;
-        if m.one_cpu() {
+        let vm = if m.virtual_machine {
+            " (virtual machine: the CPUs are vCPUs)"
+        } else {
+            ""
+        };
+        let pinning = if m.one_cpu() {
             format!(
                 "only CPU {} is available to this run, so pinned and unpinned rows are the \
                  same: both tasks share that CPU",
@@ -554,262 +548,215 @@ impl Report {
                 "pinned rows ran on CPU {} only; unpinned rows could use CPUs {}",
                 m.pinned_cpu, m.allowed_cpus
             )
-        }
-    }
-
-    /// The plain-text report printed to the terminal, within [`COLUMNS`] columns.
-    pub fn to_text(&self) -> String {
-        let m = &self.machine;
-        let mut lines =
-            vec!["costs: what processes and threads cost on this machine".to_string()];
-        let vm = if m.virtual_machine {
-            ", virtual machine"
-        } else {
-            ""
         };
-        lines.push(format!(
-            "Machine: {}, {} logical CPUs{vm}, Linux {}",
-            m.cpu_model, m.logical_cpus, m.kernel
-        ));
-        lines.push(format!(
-            "Load: 1-minute load average {:.2} before the run, {:.2} after",
-            m.load_before, m.load_after
-        ));
-        if self.busy() {
-            lines.push(format!(
-                "Warning: the load average is at or above the {} CPUs: unpinned and \
-                 shared-memory figures will not be reliable; rerun when idle.",
-                m.logical_cpus
-            ));
-        }
-        lines.push(format!("CPUs: {}", self.cpus_line()));
-        lines.push(format!("Caches: {}", m.caches_line()));
-        if let Some(switch) = &m.address_space_switch {
-            lines.push(format!("Switch to another process: {}", switch.summary()));
-            for (label, state) in switch.details() {
-                lines.push(format!("  {label}: {state}"));
-            }
-        }
-        if !self.rows.is_empty() {
-            lines.push(format!(
-                "Each figure is the median of {} trials, then the fastest and the slowest trial.",
-                self.trials
-            ));
-        }
-        if self.quick {
-            lines.push(
-                "Quick run: tiny loop counts to test the harness; do not quote these figures."
-                    .to_string(),
-            );
-        }
-        for section in Section::ALL {
-            let rows: Vec<&Row> = self.rows_in(section).collect();
-            if rows.is_empty() {
-                continue;
-            }
-            lines.push(String::new());
-            lines.push(format!("{} ({})", section.title(), section.column()));
-            for row in rows {
-                lines.push(format!(
-                    "  {:<46}  {:<7}  {:<6}  {:>9}  {}",
-                    row.label(),
-                    row.who.as_str(),
-                    if row.pinned { "pinned" } else { "" },
-                    row.unit.format(row.median),
-                    row.unit.range(row.min, row.max)
-                ));
-            }
-        }
-        let claims = crate::claims::sentences(self);
-        if !claims.is_empty() {
-            lines.push(String::new());
-            lines.push("What the medians say:".to_string());
-            lines.extend(claims.iter().map(|c| format!("  - {c}")));
-        }
-        if !self.cross_checks.is_empty() {
-            lines.push(String::new());
-            lines.push(format!(
-                "Cross-check (both sides pinned to CPU {}, alternating rounds, same loop count):",
-                m.pinned_cpu
-            ));
-            for c in &self.cross_checks {
-                lines.push(format!(
-                    "  - {}: ratio ours/{} = {:.2} (ours {}, `{}` {})",
-                    c.what,
-                    c.tool_name,
-                    c.ratio,
-                    Unit::Micros.format(c.ours),
-                    c.tool,
-                    Unit::Micros.format(c.theirs),
-                ));
-            }
-        }
-        lines.push(String::new());
-        wrap_lines(&lines.join("\n"))
-    }
-
-    /// Markdown for the chapter and the method page, each part between `<!-- ANCHOR:
-    /// name -->` lines so a page can include it alone: the machine table, the load, per
-    /// section a caption and its table (in a disclosure: the chart shows the same
-    /// figures), the cross-checks. Rows carry HTML ids (`row-<id>`).
-    pub fn to_markdown(&self) -> String {
-        let m = &self.machine;
-        let mut w = format!(
-            "<!-- Generated by `{REFERENCE_COMMAND}` from reference.json. Do not edit. -->\n"
-        );
-        let mut anchor = |name: &str, body: &str| {
-            w.push_str(&format!(
-                "\n<!-- ANCHOR: {name} -->\n{}\n<!-- ANCHOR_END: {name} -->\n",
-                body.trim_end()
-            ));
-        };
-        let vm = if m.virtual_machine {
-            " (virtual machine: the CPUs are vCPUs)"
-        } else {
-            ""
-        };
-        let mut machine = vec![
+        let mut facts = vec![
             (
-                "CPU".to_string(),
-                format!("{}, {} logical CPUs{vm}", md(&m.cpu_model), m.logical_cpus),
+                "CPU",
+                format!("{}, {} logical CPUs{vm}", m.cpu_model, m.logical_cpus),
             ),
-            ("Kernel".to_string(), format!("Linux {}", md(&m.kernel))),
-            ("Pinning".to_string(), self.cpus_line()),
-        ];
-        match &m.address_space_switch {
-            Some(switch) => {
-                machine.push((
-                    "Switch to another process".to_string(),
-                    md(&switch.summary()),
-                ));
-                for (label, state) in switch.details() {
-                    machine.push((label.to_string(), md(&state)));
-                }
-            }
-            None => machine.push((
-                "Mitigations".to_string(),
-                "not recorded in this run".to_string(),
-            )),
-        }
-        machine.extend([
-            ("CPU caches".to_string(), md(&m.caches_line())),
+            ("Kernel", format!("Linux {}", m.kernel)),
             (
-                "Transparent huge pages".to_string(),
-                format!(
-                    "{} (the fork-vs-size test opts out)",
-                    md(&m.transparent_hugepages)
-                ),
-            ),
-            (
-                "Load average (1 min)".to_string(),
+                "Load average (1 min)",
                 format!(
                     "{:.2} before the run, {:.2} after",
                     m.load_before, m.load_after
                 ),
             ),
+        ];
+        if self.busy() {
+            facts.push((
+                "Warning",
+                "the load average is at or above the CPU count: unpinned and \
+                shared-memory figures will not be reliable; rerun when idle"
+                    .to_string(),
+            ));
+        }
+        facts.push(("Pinning", pinning));
+        match &m.address_space_switch {
+            Some(switch) => {
+                facts.push(("Switch to another process", switch.summary()));
+                facts.extend(switch.details());
+            }
+            None => facts.push(("Mitigations", "not recorded in this run".to_string())),
+        }
+        facts.extend([
+            ("CPU caches", m.caches_line()),
             (
-                "Trials".to_string(),
+                "Transparent huge pages",
+                format!(
+                    "{} (the fork-vs-size test opts out)",
+                    m.transparent_hugepages
+                ),
+            ),
+            (
+                "Trials",
                 format!(
                     "{} per row: the median, the fastest and the slowest",
                     self.trials
                 ),
             ),
-            ("Date".to_string(), md(&m.date_utc)),
+            ("Date", m.date_utc.clone()),
         ]);
         if self.quick {
-            machine.push((
-                "Note".to_string(),
-                "quick run: tiny loop counts, not for quoting".to_string(),
+            facts.push((
+                "Note",
+                "quick run: tiny loop counts to test the harness; do not quote \
+                these figures"
+                    .to_string(),
             ));
         }
-        let table: String = machine
+        facts
+    }
+
+    /// The plain-text report printed to the terminal, within [`COLUMNS`] columns.
+    pub fn to_text(&self) -> String {
+        let mut w =
+            "costs: what processes and threads cost on this machine\n".to_string();
+        for (label, text) in self.machine_facts() {
+            let _ = writeln!(w, "{label}: {text}");
+        }
+        for section in Section::ALL {
+            let mut rows = self.rows_in(section).peekable();
+            if rows.peek().is_some() {
+                let _ = writeln!(w, "\n{} ({})", section.title(), section.column());
+            }
+            for row in rows {
+                let pinned = if row.pinned { "pinned" } else { "" };
+                let (median, range) = (
+                    row.unit.format(row.median),
+                    row.unit.range(row.min, row.max),
+                );
+                let _ = writeln!(
+                    w,
+                    "  {:<46}  {:<7}  {pinned:<6}  {median:>9}  {range}",
+                    row.label(),
+                    row.who.as_str()
+                );
+            }
+        }
+        if !self.rows.is_empty() {
+            w.push_str("\nWhat the medians say:\n");
+            for claim in crate::claims::sentences(self) {
+                let _ = writeln!(w, "  - {claim}");
+            }
+        }
+        if !self.cross_checks.is_empty() {
+            let _ = writeln!(
+                w,
+                "\nCross-check, both sides pinned to CPU {}:",
+                self.machine.pinned_cpu
+            );
+        }
+        for c in &self.cross_checks {
+            let (ours, theirs) =
+                (Unit::Micros.format(c.ours), Unit::Micros.format(c.theirs));
+            let _ = writeln!(
+                w,
+                "  - {}: ratio ours/{} = {:.2} (ours {ours}, `{}` {theirs}, {} rounds)",
+                c.what, c.tool_name, c.ratio, c.tool, c.rounds
+            );
+        }
+        wrap_lines(&w)
+    }
+
+    /// Markdown for the chapter and the method page, each part between `<!-- ANCHOR:
+    /// name -->` lines so a page can include it alone: the machine table, the load, per
+    /// chart a caption and its figures as a table (in a disclosure: the chart shows
+    /// them), the cross-checks and the published figures. Rows carry HTML ids
+    /// (`row-<id>`).
+    pub fn to_markdown(&self) -> String {
+        let mut w = format!(
+            "<!-- Generated by `{REFERENCE_COMMAND}` from reference.json. Do not edit. -->\n"
+        );
+        let mut anchor = |name: &str, body: &str| {
+            let _ = write!(
+                w,
+                "\n<!-- ANCHOR: {name} -->\n{}\n<!-- ANCHOR_END: {name} -->\n",
+                body.trim_end()
+            );
+        };
+        let facts: String = self
+            .machine_facts()
             .iter()
-            .map(|(k, v)| format!("| {k} | {v} |\n"))
+            .map(|(k, v)| format!("| {k} | {} |\n", md(v)))
             .collect();
-        anchor("machine", &format!("| Machine | |\n|---|---|\n{table}"));
+        anchor("machine", &format!("| Machine | |\n|---|---|\n{facts}"));
         anchor("load", &self.load_sentence());
         for chart in crate::charts::CHARTS {
-            let rows: Vec<&Row> = self
-                .rows
-                .iter()
-                .filter(|r| chart.sections.contains(&r.section))
-                .collect();
             let mut body = format!(
-                "*{}* ({}). Medians; whiskers from the fastest to the slowest of {} trials.\n",
+                "*{}* ({}). Medians; whiskers from the fastest to the slowest of {} trials.\n\n\
+                 <details>\n<summary>The figures as a table</summary>\n\n\
+                 | Operation | Median (fastest – slowest) |\n|---|--:|\n",
                 chart.title,
                 chart.sections[0].column(),
                 self.trials
             );
-            if !rows.is_empty() {
-                body.push_str(
-                    "\n<details>\n<summary>The figures as a table</summary>\n\n",
+            for row in self
+                .rows
+                .iter()
+                .filter(|r| chart.sections.contains(&r.section))
+            {
+                let (median, range) = (
+                    row.unit.format(row.median),
+                    row.unit.range(row.min, row.max),
                 );
-                body.push_str(
-                    "| Operation | Median (fastest – slowest) |\n|---|--:|\n",
+                let label = md(&short_label(row));
+                let _ = writeln!(
+                    body,
+                    "| <a id=\"row-{}\"></a>{label} | {}<br>({}) |",
+                    row.id,
+                    nbsp(&median),
+                    nbsp(&range)
                 );
-                for row in rows {
-                    body.push_str(&format!(
-                        "| <a id=\"row-{}\"></a>{} | {}<br>({}) |\n",
-                        row.id,
-                        md(&short_label(row)),
-                        nbsp(&row.unit.format(row.median)),
-                        nbsp(&row.unit.range(row.min, row.max)),
-                    ));
-                }
-                body.push_str("\n</details>\n");
             }
-            anchor(chart.name, &body);
+            anchor(chart.name, &(body + "\n</details>"));
         }
         let mut cross = String::new();
         if !self.cross_checks.is_empty() {
             cross.push_str("| Ours against the tool's: medians of alternating rounds | Ratio |\n|---|--:|\n");
-            for c in &self.cross_checks {
-                cross.push_str(&format!(
-                    "| {}: {} against `{}`, {}, {} rounds | **{:.2}** |\n",
-                    md(&c.what),
-                    nbsp(&Unit::Micros.format(c.ours)),
-                    c.tool,
-                    nbsp(&Unit::Micros.format(c.theirs)),
-                    c.rounds,
-                    c.ratio
-                ));
-            }
         }
-        let perf: Vec<f64> = self
+        for c in &self.cross_checks {
+            let (ours, theirs) =
+                (Unit::Micros.format(c.ours), Unit::Micros.format(c.theirs));
+            let _ = writeln!(
+                cross,
+                "| {}: {} against `{}`, {}, {} rounds | **{:.2}** |",
+                md(&c.what),
+                nbsp(&ours),
+                c.tool,
+                nbsp(&theirs),
+                c.rounds,
+                c.ratio
+            );
+        }
+        let perf = self
             .cross_checks
             .iter()
             .filter(|c| c.tool_name == "perf")
-            .map(|c| c.ratio)
-            .collect();
-        if let (Some(lo), Some(hi)) = (
-            perf.iter().copied().reduce(f64::min),
-            perf.iter().copied().reduce(f64::max),
-        ) {
-            let agree = if hi <= crate::SAME && lo >= 1.0 / crate::SAME {
-                "agree within 10 %: the harness adds nothing worth mentioning to what it measures"
-                    .to_string()
+            .map(|c| c.ratio);
+        if let Some(worst) = perf.map(|r| r.max(1.0 / r)).reduce(f64::max) {
+            let agree = if worst <= crate::SAME {
+                "agree within 10 %: the harness adds nothing worth mentioning to what it measures".to_string()
             } else {
-                format!("differ by up to {}×", crate::ratio_text(hi.max(1.0 / lo)))
+                format!("differ by up to {}×", crate::ratio_text(worst))
             };
-            cross.push_str(&format!("\nOur pipe ping-pong and `perf`'s {agree}.\n"));
+            let _ = writeln!(cross, "\nOur pipe ping-pong and `perf`'s {agree}.");
         }
         for tool in ["perf", "stress-ng"] {
             if !self.cross_checks.iter().any(|c| c.tool_name == tool) {
-                cross.push_str(&format!(
-                    "\n`{tool}` was not installed for this recording, so it has no row here.\n"
-                ));
+                let _ = writeln!(
+                    cross,
+                    "\n`{tool}` was not installed for this recording, so it has no row here."
+                );
             }
         }
         anchor("cross-check", &cross);
-        let mut published = String::new();
-        for p in crate::compare::PUBLISHED {
-            published.push_str(&format!(
-                "- {} ({}). {}.\n",
-                md(p.what),
-                md(p.hardware),
-                md(p.source)
-            ));
-        }
+        let published: String = crate::compare::PUBLISHED
+            .iter()
+            .map(|p| {
+                format!("- {} ({}). {}.\n", md(p.what), md(p.hardware), md(p.source))
+            })
+            .collect();
         anchor("published", &published);
         w
     }

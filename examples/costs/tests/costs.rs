@@ -17,22 +17,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_costs");
 
 /// Rows of a `--quick` run: 6 creations × pinned/unpinned, 3 kinds × 3 sizes (0, 64,
 /// 256 MiB), 3 kinds × 2 loads (1, 10 idle tasks), 3 ping-pongs × pinned/unpinned and
-/// the tasks' pinned one, 3 kinds × 3 working sets (0, 64 KiB, 1 MiB), 11 latencies,
-/// 8 throughputs, 4 memory figures, 3 kinds × 2 counts (1, 10 idle tasks).
-const QUICK_ROWS: usize = 12 + 9 + 6 + 7 + 9 + 11 + 8 + 4 + 6;
+/// the tasks' pinned one, 3 kinds × 3 working sets (0, 64 KiB, 1 MiB), 10 latencies,
+/// 7 throughputs, 4 memory figures, 3 kinds × 2 counts (1, 10 idle tasks).
+const QUICK_ROWS: usize = 12 + 9 + 6 + 7 + 9 + 10 + 7 + 4 + 6;
 
-const MACHINE: Redaction = ("[MACHINE]", r"(?m)^Machine: (?<redacted>.+)$");
-/// The load line, and the warning under it on a busy machine.
-const LOAD: Redaction = (
-    "[LOAD]",
-    r"(?m)^Load: (?<redacted>.+(?:\nWarning: .+(?:\n    .+)*)?)$",
-);
-const CPUS: Redaction = ("[CPUS]", r"(?m)^CPUs: (?<redacted>.+)$");
-const CACHES: Redaction = ("[CACHES]", r"(?m)^Caches: (?<redacted>.+)$");
-/// The switch conditions and their detail lines (mitigations and PCID).
-const SWITCH: Redaction = (
-    "[SWITCH]",
-    r"(?s)\nSwitch to another process: (?<redacted>.*?)\nEach figure",
+/// The machine, its load and the conditions of the run: they vary by machine.
+const MACHINE: Redaction = (
+    "[MACHINE]",
+    r"(?s)^costs: what processes and threads cost on this machine\n(?<redacted>.*?)\n\n",
 );
 /// A row's figures: median, fastest and slowest (checked below instead).
 const FIGURES: Redaction = (
@@ -98,23 +90,21 @@ fn quick_run_prints_a_well_formed_table() {
     );
     out.assert_stdout_snapshot(
         "output-quick.txt",
-        &[
-            MACHINE, LOAD, CPUS, CACHES, SWITCH, FIGURES, VERDICT, COMPARISON,
-        ],
+        &[MACHINE, FIGURES, VERDICT, COMPARISON],
     );
     assert_comparison_is_well_formed(stdout);
 }
 
 /// The reader comparison ends every run: lines that each put the reader's median next
-/// to the book's reference, a published figure (with its hardware and source) or perf's
-/// own ping-pong, in plain words, and a `gap:` line only after a figure more than twice
+/// to the book's reference or a published figure (with its hardware and source), in
+/// plain words, and a `gap:` line only after a figure more than twice
 /// worse than the other.
 fn assert_comparison_is_well_formed(stdout: &str) {
     let (_, block) = stdout
         .split_once("\nYour machine next to the book and the world:\n")
         .unwrap_or_else(|| panic!("no comparison block:\n{stdout}"));
     // Continuation lines of a wrapped line start with six spaces.
-    let block = block.replace("\n      ", " ").replace("\n        ", " ");
+    let block = block.replace("\n        ", " ").replace("\n      ", " ");
     let words = Regex::new(r": (about the same|([\d.,]+)× (slower|faster|more|less))$")
         .expect("regex");
     let (mut compared, mut published) = (0, 0);
@@ -158,9 +148,6 @@ fn assert_comparison_is_well_formed(stdout: &str) {
         "{block}"
     );
     assert!(published >= 1, "no published figure compared:\n{block}");
-    if perf_works() {
-        assert_eq!(block.matches("` here and now ").count(), 2, "{block}");
-    }
 }
 
 #[test]
@@ -354,7 +341,7 @@ fn bad_flags_are_usage_errors() {
         &["--bogus"][..],
         &["--trials", "0"],
         &["--max-touch", "-1"],
-        &["--json", "--markdown"],
+        &["--json", "--cross-check"],
     ] {
         let out = test_support::run(BIN, args);
         out.assert_code(2).assert_stderr_contains("error:");
@@ -399,7 +386,7 @@ fn with_one_cpu_pinned_and_unpinned_are_said_to_be_the_same() {
         &["-c", &cpu, BIN, "--quick"],
     ));
     out.assert_success().assert_stdout_contains(&format!(
-        "CPUs: only CPU {cpu} is available to this run, so pinned and unpinned rows \
+        "Pinning: only CPU {cpu} is available to this run, so pinned and unpinned rows \
          are the same"
     ));
 }

@@ -148,18 +148,9 @@ pub fn fork_wait_with_idle(idle: u64, trials: u32, ops: u64) -> Result<Vec<f64>>
     samples
 }
 
-/// Thread spawn + join while `idle` threads of this process wait at a gate.
+/// Thread spawn + join while `idle` threads of this process wait.
 pub fn thread_spawn_with_idle(idle: u64, trials: u32, ops: u64) -> Result<Vec<f64>> {
-    let gate = super::memory::Gate::default();
-    std::thread::scope(|s| {
-        // However this closure returns, open the gate so the scope can join them all.
-        let _open = super::memory::OpenOnDrop(&gate);
-        for started in 0..idle {
-            let thread =
-                std::thread::Builder::new().spawn_scoped(s, || gate.arrive_and_wait());
-            creating(thread, &format!("pthread_create() after {started} threads"))?;
-        }
-        gate.wait_for_arrivals(idle as u32);
+    super::memory::with_idle_threads(idle, || {
         super::repeat(trials, || thread_spawn(ops))
     })
 }

@@ -7,7 +7,8 @@
 
 use std::fs;
 use std::process::Command;
-use std::sync::{Condvar, Mutex};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::ValueEnum;
@@ -149,58 +150,40 @@ fn own_memory() -> Result<f64> {
 fn idle_threads(n: u32) -> Result<(f64, f64)> {
     let before = own_memory()?;
     let before_kernel = accounting(&["self".to_string()])?;
-    let gate = Gate::default();
-    std::thread::scope(|s| {
-        // However this closure returns, open the gate so the scope can join them all.
-        let _open_on_return = OpenOnDrop(&gate);
-        for started in 0..n {
-            let thread =
-                std::thread::Builder::new().spawn_scoped(s, || gate.arrive_and_wait());
-            creating(thread, &format!("pthread_create() after {started} threads"))?;
-        }
-        gate.wait_for_arrivals(n);
+    with_idle_threads(n.into(), || {
         let added = (own_memory()? - before) / n as f64;
         let after_kernel = accounting(&["self".to_string()])?;
         Ok((added, per_task(before_kernel, after_kernel, n)))
     })
 }
 
-/// Threads arrive and wait until it opens.
-#[derive(Default)]
-pub(super) struct Gate {
-    state: Mutex<(u32, bool)>, // (arrived, open)
-    changed: Condvar,
-}
-
-impl Gate {
-    pub(super) fn arrive_and_wait(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.0 += 1;
-        self.changed.notify_all();
-        while !state.1 {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-
-    pub(super) fn wait_for_arrivals(&self, n: u32) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while state.0 < n {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-
-    fn open(&self) {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
-        self.changed.notify_all();
-    }
-}
-
-pub(super) struct OpenOnDrop<'a>(pub(super) &'a Gate);
-
-impl Drop for OpenOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.open();
-    }
+/// Runs `measure` while `n` idle threads of this process wait: each counts itself in,
+/// then blocks on a lock this thread holds until `measure` has returned (or creating
+/// one failed), so the scope can join them all however it ends.
+pub(super) fn with_idle_threads<T>(
+    n: u64,
+    measure: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let gate = RwLock::new(());
+    let arrived = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let closed = gate.write().unwrap_or_else(|e| e.into_inner());
+        let result = (|| {
+            for started in 0..n {
+                let thread = std::thread::Builder::new().spawn_scoped(s, || {
+                    arrived.fetch_add(1, Ordering::SeqCst);
+                    drop(gate.read());
+                });
+                creating(thread, &format!("pthread_create() after {started} threads"))?;
+            }
+            while arrived.load(Ordering::SeqCst) < n {
+                std::thread::yield_now();
+            }
+            measure()
+        })();
+        drop(closed);
+        result
+    })
 }
 
 /// `costs --memory-probe KIND --tasks N`: measure, print one `probe:` line.

@@ -159,23 +159,11 @@ impl Cpus {
 
     /// "0-1" or "0,2,5": the CPUs unpinned measurements may use.
     pub fn allowed_list(&self) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let mut i = 0;
-        while i < self.allowed.len() {
-            let start = self.allowed[i];
-            let mut end = start;
-            while i + 1 < self.allowed.len() && self.allowed[i + 1] == end + 1 {
-                i += 1;
-                end += 1;
-            }
-            parts.push(if start == end {
-                start.to_string()
-            } else {
-                format!("{start}-{end}")
-            });
-            i += 1;
-        }
-        parts.join(",")
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let list = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"));
+        list.map_or_else(|| self.allowed[0].to_string(), |l| l.trim().to_string())
     }
 
     /// Pins the calling thread to [`Cpus::pinned_cpu`] until the guard is dropped.

@@ -99,17 +99,6 @@ pub fn pipe_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
 /// Through a Unix stream socket pair (the answer comes back on the same socket).
 pub fn socket_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
     let (main_end, partner_end) = socket_pair()?;
-    socket_stream_on(who, trials, bytes, main_end, partner_end)
-}
-
-/// The same through any connected pair of stream sockets.
-pub fn socket_stream_on(
-    who: Who,
-    trials: u32,
-    bytes: u64,
-    main_end: OwnedFd,
-    partner_end: OwnedFd,
-) -> Result<Vec<f64>> {
     let partner_dup = partner_end.try_clone().context("fcntl(F_DUPFD_CLOEXEC)")?;
     let close_in_child = [raw(&main_end)];
     let buf = vec![0u8; MESSAGE];
