@@ -628,7 +628,7 @@ impl Report {
                 );
                 let _ = writeln!(
                     w,
-                    "  {:<46}  {:<7}  {pinned:<6}  {median:>9}  {range}",
+                    "  {:<42}  {:<7}  {pinned:<6}  {median:>10}  {range}",
                     row.label(),
                     row.who.as_str()
                 );

@@ -29,7 +29,7 @@ const MACHINE: Redaction = (
 /// A row's figures: median, fastest and slowest (checked below instead).
 const FIGURES: Redaction = (
     "[FIGURES]",
-    r"(?m)^  .{46}  (?:process|thread |task   )  (?:pinned|      )  (?<redacted>\s*\S.*)$",
+    r"(?m)^  .{42}  (?:process|thread |task   )  (?:pinned|      )  (?<redacted>\s*\S.*)$",
 );
 /// The verdicts: their words follow the numbers.
 const VERDICT: Redaction = (
@@ -63,7 +63,7 @@ fn quick_run_prints_a_well_formed_table() {
     // Every table row: label, who, pinning, then median and fastest – slowest, all
     // positive.
     let row =
-        Regex::new(r"^  .{46}  (process|thread |task   )  (pinned|      )  (.+)$")
+        Regex::new(r"^  .{42}  (process|thread |task   )  (pinned|      )  (.+)$")
             .expect("regex");
     let figure = Regex::new(r"(\d+(?:\.\d+)?)(?: (?:ns|µs|ms|GiB/s|MiB/s|KiB|B)\b)?")
         .expect("regex");
