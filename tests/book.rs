@@ -345,7 +345,7 @@ fn is_remote(url: &str) -> bool {
 }
 
 /// Files the Pages workflow adds to the built book, which a plain build does not have.
-const PUBLISHED_BESIDE: [&str; 2] = [xtask::pdf::FILE_NAME, xtask::tarball::FILE_NAME];
+const PUBLISHED_BESIDE: [&str; 3] = xtask::build::DOWNLOADS;
 
 #[test]
 fn every_internal_link_and_fragment_resolves() {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
-use epub_builder::{EpubBuilder, EpubContent, EpubVersion, ZipLibrary};
+use epub_builder::{EpubBuilder, EpubContent, EpubVersion, ReferenceType, ZipLibrary};
 use mdbook_driver::MDBook;
 use mdbook_preprocessor::book::BookItem;
 use regex::Regex;
@@ -66,12 +66,12 @@ fn assemble(dir: &Path, title: &str, chapters: &[Chapter]) -> Result<Vec<u8>> {
     let mut epub = EpubBuilder::new(zip).map_err(|e| anyhow::anyhow!("{e}"))?;
     epub.epub_version(EpubVersion::V30);
     epub.set_title(title);
-    epub.add_author("The processes-vs-threads authors");
+    // No author: epub-builder 0.8.3 gives dc:creator and dc:language the same id.
     epub.add_language("en");
     epub.stylesheet(STYLE.as_bytes())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let pages: Vec<&Path> = chapters.iter().map(|c| c.page.as_path()).collect();
-    for chapter in chapters {
+    for (n, chapter) in chapters.iter().enumerate() {
         let path = dir.join(&chapter.page);
         let html = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
@@ -91,12 +91,15 @@ fn assemble(dir: &Path, title: &str, chapters: &[Chapter]) -> Result<Vec<u8>> {
             escape(&chapter.title),
             "../".repeat(depth),
         );
-        epub.add_content(
-            EpubContent::new(xhtml_name(&chapter.page), xhtml.as_bytes())
-                .title(&chapter.title)
-                .level(chapter.level),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut content = EpubContent::new(xhtml_name(&chapter.page), xhtml.as_bytes())
+            .title(&chapter.title)
+            .level(chapter.level);
+        if n == 0 {
+            // Where reading starts: the one landmark, which EPUB's navigation needs.
+            content = content.reftype(ReferenceType::Text);
+        }
+        epub.add_content(content)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let mut out = Vec::new();
     epub.generate(&mut out)
@@ -139,7 +142,7 @@ fn chapter_body(
     );
     let mut images = Vec::new();
     let main = svg.replace_all(main, |c: &regex::Captures| {
-        let mut doc = crate::diagrams::fixed_colours(&c[0]);
+        let mut doc = svg_attribute_case(&crate::diagrams::fixed_colours(&c[0]));
         if !doc.contains("xmlns=") {
             doc = doc.replacen("<svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"", 1);
         }
@@ -188,6 +191,26 @@ fn chapter_body(
         }
     });
     Ok((main.into_owned(), images))
+}
+
+/// `svg` with the mixed-case attribute names of SVG restored: mdBook writes its pages as HTML,
+/// where they are case-insensitive and come out lowercased; an SVG file is XML.
+fn svg_attribute_case(svg: &str) -> String {
+    const NAMES: [&str; 10] = [
+        "viewBox",
+        "preserveAspectRatio",
+        "markerWidth",
+        "markerHeight",
+        "markerUnits",
+        "refX",
+        "refY",
+        "textLength",
+        "lengthAdjust",
+        "gradientUnits",
+    ];
+    NAMES.iter().fold(svg.to_owned(), |svg, name| {
+        svg.replace(&format!(" {}=", name.to_lowercase()), &format!(" {name}="))
+    })
 }
 
 /// `a/../b` as `b`.
