@@ -57,18 +57,20 @@ const AXE: &str = include_str!("vendor/axe-core/axe.min.js");
 const AXE_VERSION: &str = "4.14.1";
 
 fn main() -> ExitCode {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    // One check per session at a time.
+    args.test_threads.get_or_insert(SESSIONS);
     let browser: Arc<OnceLock<Option<Browser>>> = Arc::new(OnceLock::new());
     let trial = |name: String, check: fn(&Browser, &str) -> Vec<String>, arg: String| {
         let browser = Arc::clone(&browser);
-        let name_ = name.clone();
+        let label = name.clone();
         Trial::test(name, move || {
             let Some(browser) = browser.get_or_init(Browser::start) else {
                 return Ok(()); // Said why, once (`Browser::start`).
             };
             let start = std::time::Instant::now();
             let problems = check(browser, &arg);
-            println!("({name_}: {:.1} s)", start.elapsed().as_secs_f64());
+            println!("({label}: {:.1} s)", start.elapsed().as_secs_f64());
             if problems.is_empty() {
                 Ok(())
             } else {
@@ -291,7 +293,16 @@ const figures = [...document.querySelectorAll('#mdbook-content svg[role="img"]')
     .filter((t) => say(t)).map((t) => ({ el: t, text: t.closest('text'), box: box(t), at: order.get(t) }));
   const shapes = all.filter((el) => ['rect', 'path', 'polygon', 'circle', 'ellipse'].includes(el.tagName) && filled(el))
     .map((el) => ({ el, box: box(el), at: order.get(el) }));
-  return { svg, box: box(svg), lines, shapes };
+  // What of it can be seen: its box, cut by the window's width and every box that clips it.
+  const seen = box(svg);
+  seen.left = Math.max(seen.left, 0);
+  seen.right = Math.min(seen.right, document.documentElement.clientWidth + scrollX);
+  for (let n = svg.parentElement; n; n = n.parentElement) {
+    if (getComputedStyle(n).overflowX === 'visible') continue;
+    const c = box(n);
+    seen.left = Math.max(seen.left, c.left); seen.right = Math.min(seen.right, c.right);
+  }
+  return { svg, box: seen, lines, shapes };
 });
 "#;
 
@@ -306,14 +317,17 @@ let smallest = Infinity;
 for (const { svg, box: outer, lines, shapes } of figures) {
   if (outer.width === 0) continue;
   const vb = svg.viewBox.baseVal;
-  const scale = vb && vb.width ? outer.width / vb.width : 1;
+  const whole = svg.getBoundingClientRect();
+  const scale = vb && vb.width ? whole.width / vb.width : 1;
+  if (outer.left > whole.left + scrollX + 1 || outer.right < whole.right + scrollX - 1)
+    problems.push(`${name(svg)}: the figure is cut at its sides, ${Math.round(whole.width)} px wide with ${Math.round(outer.right - outer.left)} px seen`);
   for (const [i, l] of lines.entries()) {
     const px = parseFloat(getComputedStyle(l.el).fontSize) * scale;
     smallest = Math.min(smallest, px);
     const what = `${name(svg)}: "${say(l.el)}"`;
     if (px < minPx - 0.05) problems.push(`${what} is ${px.toFixed(1)} px, under ${minPx}`);
     if (!inter(l.box, outer, -1) || l.box.left < outer.left - 1 || l.box.right > outer.right + 1 || l.box.top < outer.top - 1 || l.box.bottom > outer.bottom + 1)
-      problems.push(`${what} is cut by the figure's edge`);
+      problems.push(`${what} is cut by the figure's edge or what clips it`);
     const under = shapes.find((s) => s.at > l.at && inter(l.box, s.box, 1));
     if (under) problems.push(`${what} is hidden under a ${under.el.tagName}`);
     for (const m of lines.slice(i + 1)) {
@@ -657,7 +671,7 @@ struct Browser {
     rt: tokio::runtime::Runtime,
 }
 
-/// At most this many Chromium sessions at once (the checks run two at a time on two cores).
+/// At most this many Chromium sessions at once, one per core of the machine this was tuned on.
 const SESSIONS: usize = 2;
 
 impl Browser {
