@@ -18,9 +18,11 @@
 //! - `at_a_glance`: the comparison table is at most 900 px tall at 1280×900.
 //! - `offline`: the front page and a diagram page from `file://`, with no error.
 //! - `pdf`: `cargo xtask pdf`'s printing, checked with poppler-utils.
+//! - `epub`: `cargo xtask epub`'s EPUB passes `epubcheck` and holds every figure as an image (no
+//!   browser; here because it runs while the browser checks do, on the book they built).
 //!
-//! Without `chromium` and `chromedriver` (or poppler-utils for `pdf`) the check says
-//! `*** SKIPPED` and passes, except under CI. `BROWSER_TESTS_BOOK=DIR` tests a book already
+//! Without `chromium` and `chromedriver` (or poppler-utils for `pdf`, epubcheck for `epub`) the
+//! check says `*** SKIPPED` and passes, except under CI. `BROWSER_TESTS_BOOK=DIR` tests a book already
 //! built in `DIR`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,8 +60,8 @@ const AXE_VERSION: &str = "4.14.1";
 
 fn main() -> ExitCode {
     let mut args = Arguments::from_args();
-    // One check per session at a time.
-    args.test_threads.get_or_insert(SESSIONS);
+    // One check per session at a time, and the EPUB's, which needs none.
+    args.test_threads.get_or_insert(SESSIONS + 1);
     let browser: Arc<OnceLock<Option<Browser>>> = Arc::new(OnceLock::new());
     let trial = |name: String, check: fn(&Browser, &str) -> Vec<String>, arg: String| {
         let browser = Arc::clone(&browser);
@@ -98,6 +100,10 @@ fn main() -> ExitCode {
         "at-a-glance.html".into(),
     ));
     trials.push(trial("offline".into(), check_offline, String::new()));
+    trials.insert(
+        1,
+        Trial::test("epub", || check_epub().map_err(Failed::from)),
+    );
     let conclusion = libtest_mimic::run(&args, trials);
     // Ends every session, stops the server and chromedriver, removes Chromium's profile.
     drop(browser);
@@ -387,6 +393,70 @@ for (const { svg, lines, shapes } of figures) {
 }
 return { problems, lowest: lowest === Infinity ? null : Math.round(lowest * 100) / 100 };
 "#;
+
+// ---------------------------------------------------------------------------------------------
+// The EPUB
+
+/// `cargo xtask epub`'s EPUB of the built book: `epubcheck` (Debian's is a jar, run by java)
+/// finds no error, and every figure of the chapters is an SVG image in it.
+fn check_epub() -> Result<(), String> {
+    let Some(epubcheck) = chromium::on_path("epubcheck") else {
+        test_support::skipped("no epubcheck (on Debian: apt-get install epubcheck)");
+        return Ok(());
+    };
+    let dir = book_dir();
+    let epub = Path::new(env!("CARGO_TARGET_TMPDIR")).join(xtask::epub::FILE_NAME);
+    xtask::epub::write(&book_checks::root(), &dir, &epub).map_err(|e| format!("{e:#}"))?;
+    let out = std::process::Command::new("java")
+        .arg("-jar")
+        .arg(&epubcheck)
+        .arg(&epub)
+        .output()
+        .map_err(|e| format!("running epubcheck with java: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "epubcheck {}:\n{}{}",
+            epub.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let figure = Regex::new(r#"<svg\b[^>]*\brole="img""#).expect("regex");
+    let figures: usize = pages()
+        .iter()
+        .map(|p| {
+            let html = std::fs::read_to_string(dir.join(p.rel.with_extension("html")))
+                .expect("a built chapter");
+            figure.find_iter(&html).count()
+        })
+        .sum();
+    let zip = zip::ZipArchive::new(std::fs::File::open(&epub).expect("the EPUB"))
+        .map_err(|e| format!("{}: {e}", epub.display()))?;
+    let images = zip.file_names().filter(|n| n.ends_with(".svg")).count();
+    println!(
+        "EPUB: {} ({images} SVG images), epubcheck: no error",
+        epub.display()
+    );
+    if images != figures {
+        return Err(format!(
+            "the EPUB has {images} SVG images for the chapters' {figures} figures"
+        ));
+    }
+    Ok(())
+}
+
+/// The built book: the one this binary builds, or `BROWSER_TESTS_BOOK`.
+fn book_dir() -> PathBuf {
+    match std::env::var_os("BROWSER_TESTS_BOOK") {
+        Some(dir) => PathBuf::from(dir),
+        None => built(Path::new(concat!(
+            env!("CARGO_TARGET_TMPDIR"),
+            "/browser-book"
+        )))
+        .dir
+        .clone(),
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // The PDF
@@ -684,15 +754,7 @@ impl Browser {
             ));
             return None;
         };
-        let dir = match std::env::var_os("BROWSER_TESTS_BOOK") {
-            Some(dir) => PathBuf::from(dir),
-            None => built(Path::new(concat!(
-                env!("CARGO_TARGET_TMPDIR"),
-                "/browser-book"
-            )))
-            .dir
-            .clone(),
-        };
+        let dir = book_dir();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

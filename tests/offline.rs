@@ -1,8 +1,7 @@
-//! The offline copies. `cargo xtask epub` writes an EPUB that `epubcheck` passes, with every
-//! figure of the book in it. `cargo xtask tarball` packs the example crates as a workspace of
-//! their own, which builds offline from the unpacked folder with its pinned toolchain and lock
-//! file, each crate's README naming its chapters. (The PDF is checked by the browser tests,
-//! which print it with the same code as `cargo xtask pdf`.)
+//! The offline copy's second half: `cargo xtask tarball` packs the example crates as a workspace
+//! of their own, which builds offline from the unpacked folder with its pinned toolchain and lock
+//! file, each crate's README naming its chapters. (The PDF and the EPUB are checked beside the
+//! browser tests, which build the book anyway and print the PDF with `cargo xtask pdf`'s code.)
 //!
 //! Cost: building the unpacked copy means building every example a second time, in a target
 //! directory of its own (several minutes on two cores, from a fresh clone). By default the test
@@ -19,50 +18,6 @@ use book_checks::root;
 
 /// The crate whose tests run inside the unpacked copy: small, quick, and with a snapshot test.
 const TESTED_CRATE: &str = "shared-memory";
-
-#[test]
-fn the_epub_passes_epubcheck_with_every_figure() {
-    // Debian's epubcheck is a jar, run by java (or by binfmt_misc where jarwrapper is set up).
-    let Some(epubcheck) = xtask::chromium::on_path("epubcheck") else {
-        test_support::skipped("no epubcheck (on Debian: apt-get install epubcheck)");
-        return;
-    };
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("epub-book");
-    let epub = xtask::epub::run(&root(), &dir).expect("writing the EPUB");
-    let out = Command::new("java")
-        .arg("-jar")
-        .arg(&epubcheck)
-        .arg(&epub)
-        .output()
-        .expect("running epubcheck with java");
-    let report = String::from_utf8_lossy(&out.stderr) + String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "epubcheck {}:\n{report}",
-        epub.display()
-    );
-    // Every figure of the chapters (diagrams and charts) is an image in the EPUB.
-    let figure = regex::Regex::new(r#"<svg\b[^>]*\brole="img""#).expect("regex");
-    let figures: usize = book_checks::pages()
-        .iter()
-        .map(|p| {
-            let page = dir.join(p.rel.with_extension("html"));
-            let html = std::fs::read_to_string(&page).expect("a built chapter");
-            figure.find_iter(&html).count()
-        })
-        .sum();
-    let mut zip =
-        zip::ZipArchive::new(std::fs::File::open(&epub).expect("the EPUB")).expect("a zip");
-    let images = zip.file_names().filter(|n| n.ends_with(".svg")).count();
-    assert_eq!(
-        images, figures,
-        "the EPUB has {images} SVG images for the chapters' {figures} figures"
-    );
-    assert!(
-        zip.by_name("mimetype").is_ok(),
-        "the EPUB has no mimetype file"
-    );
-}
 
 #[test]
 fn the_examples_tarball_builds_and_tests_on_its_own() {

@@ -41,6 +41,13 @@ pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
     if !built.warnings.is_empty() {
         bail!("mdBook warned:\n{}", built.warnings.join("\n"));
     }
+    let out = dir.join(FILE_NAME);
+    write(root, dir, &out)?;
+    Ok(out)
+}
+
+/// Writes the book built in `dir` (from the sources at `root`) as an EPUB file `out`.
+pub fn write(root: &Path, dir: &Path, out: &Path) -> Result<()> {
     let book = MDBook::load(root).context("loading the book")?;
     let chapters: Vec<Chapter> = book
         .book
@@ -56,9 +63,7 @@ pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
         .collect();
     let title = book.config.book.title.clone().unwrap_or_default();
     let bytes = assemble(dir, &title, &chapters).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    let out = dir.join(FILE_NAME);
-    std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
-    Ok(out)
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))
 }
 
 fn assemble(dir: &Path, title: &str, chapters: &[Chapter]) -> Result<Vec<u8>> {
