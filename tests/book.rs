@@ -510,7 +510,7 @@ fn repository_links_come_from_the_environment() {
             let ours = url.as_deref().is_some_and(|u| href.starts_with(u));
             assert!(
                 ours || !href.contains("/edit/")
-                    && a.value().attr("id") != Some("mdbook-git-repository-button"),
+                    && a.value().attr("title") != Some("Git repository"),
                 "{} links to {href}, not to {}",
                 path.display(),
                 url.as_deref()
