@@ -1,11 +1,14 @@
-//! Builds the book in-process with `mdbook-driver` and its two preprocessors (`mdbook-mermaid`
-//! and this crate's questions), so neither the `mdbook` CLI nor any plugin has to be installed.
-//! The stock `mdbook build` (with `mdbook-mermaid` on PATH) builds the same `book.toml`, running
-//! the questions through `cargo xtask questions-preprocessor`. The Pages workflow builds with
-//! `cargo xtask build`, the code path the tests exercise, and adds the PDF and the tarball.
+//! Builds the book in-process with `mdbook-driver` and this crate's two preprocessors (diagrams
+//! drawn as SVG, and the questions), so neither the `mdbook` CLI nor any plugin has to be
+//! installed. The stock `mdbook build` builds the same `book.toml`, running the preprocessors
+//! through `cargo xtask diagrams-preprocessor` and `cargo xtask questions-preprocessor`. The Pages
+//! workflow builds with `cargo xtask build`, the code path the tests exercise, and adds the PDF,
+//! the EPUB and the tarball.
 
 pub mod build;
 pub mod chromium;
+pub mod diagrams;
+pub mod epub;
 pub mod pdf;
 pub mod questions;
 pub mod serve;
@@ -28,4 +31,23 @@ pub fn root() -> PathBuf {
         .parent()
         .expect("xtask sits one level below the repository root")
         .to_owned()
+}
+
+/// Runs `preprocessor` as the stock `mdbook` CLI runs a preprocessor command: `supports
+/// RENDERER` says yes to every renderer; otherwise the book comes as JSON on stdin and goes back
+/// on stdout.
+pub fn preprocess_stdio(
+    preprocessor: &dyn mdbook_preprocessor::Preprocessor,
+    supports: Option<&str>,
+) -> anyhow::Result<()> {
+    if supports.is_some() {
+        return Ok(());
+    }
+    let (ctx, book) =
+        mdbook_preprocessor::parse_input(std::io::stdin()).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let book = preprocessor
+        .run(&ctx, book)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    serde_json::to_writer(std::io::stdout(), &book)?;
+    Ok(())
 }

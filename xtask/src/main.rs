@@ -42,6 +42,18 @@ enum Command {
         #[arg(long)]
         dest: Option<std::path::PathBuf>,
     },
+    /// Build the book into `book/` (or --dest) and write it as an EPUB,
+    /// `processes-vs-threads.epub`, there.
+    Epub {
+        #[arg(long)]
+        dest: Option<std::path::PathBuf>,
+    },
+    /// The diagrams preprocessor for the stock `mdbook` CLI (book.toml runs it).
+    #[command(hide = true)]
+    DiagramsPreprocessor {
+        #[command(subcommand)]
+        supports: Option<Supports>,
+    },
     /// The questions preprocessor for the stock `mdbook` CLI (book.toml runs it).
     #[command(hide = true)]
     QuestionsPreprocessor {
@@ -91,6 +103,18 @@ fn main() -> ExitCode {
                 println!("Wrote the examples to {}", tarball.display());
             })
         }
+        Command::Epub { dest } => {
+            let dest = dest.unwrap_or_else(|| root.join("book"));
+            xtask::epub::run(&root, &dest).map(|epub| {
+                println!("Wrote the EPUB to {}", epub.display());
+            })
+        }
+        Command::DiagramsPreprocessor { supports } => xtask::preprocess_stdio(
+            &xtask::diagrams::Diagrams,
+            supports
+                .as_ref()
+                .map(|Supports::Supports { renderer }| renderer.as_str()),
+        ),
         Command::QuestionsPreprocessor { supports } => xtask::questions::run_as_command(
             supports
                 .as_ref()
