@@ -22,7 +22,10 @@ fn a_killed_checker_leaves_nothing_of_the_program_running() {
         .or_else(|_| std::fs::copy(exe, &checker).map(drop))
         .expect("a copy of the checker");
     let group_file = dir.join("group");
-    let program = format!("#!/bin/sh\nsleep 1000 &\necho $$ > '{}'\nwait\n", group_file.display());
+    let program = format!(
+        "#!/bin/sh\nsleep 1000 &\necho $$ > '{}'\nwait\n",
+        group_file.display()
+    );
     std::fs::write(dir.join("sigterm"), program).expect("the program");
     let executable = std::fs::Permissions::from_mode(0o755);
     std::fs::set_permissions(dir.join("sigterm"), executable).expect("chmod");
