@@ -13,7 +13,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 fn main() -> ExitCode {
-    example_support::main("async-tasks", run)
+    example_support::main!(run)
 }
 
 const TASKS: usize = 10_000;

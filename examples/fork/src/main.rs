@@ -11,7 +11,7 @@ use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid};
 
 fn main() -> ExitCode {
-    example_support::main("fork", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: fork-cow

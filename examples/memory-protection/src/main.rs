@@ -24,7 +24,7 @@ use nix::unistd::{setgroups, setresgid, setresuid};
 const NAME: &str = "memory-protection";
 
 fn main() -> ExitCode {
-    example_support::main(NAME, run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

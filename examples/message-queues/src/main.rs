@@ -35,7 +35,7 @@ const MESSAGES: [(&str, u32); 4] = [
 ];
 
 fn main() -> ExitCode {
-    example_support::main("message-queues", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -24,14 +24,15 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    example_support::main_with_args("mutex-races", run)
+    example_support::main!(run)
 }
 
-fn run() -> Result<()> {
-    let Args {
+fn run(
+    Args {
         threads,
         iterations,
-    } = Args::parse();
+    }: Args,
+) -> Result<()> {
     println!("Each increment loads the counter, then stores what it loaded + 1.");
 
     println!("Forced: main and one thread each load, meet at a Barrier, then store.");

@@ -19,7 +19,7 @@ use nix::fcntl::{FcntlArg, fcntl};
 use nix::unistd::{ForkResult, fork, getpid, pipe};
 
 fn main() -> ExitCode {
-    example_support::main("pipes", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: pipe-request-response

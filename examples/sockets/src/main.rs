@@ -27,12 +27,11 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    example_support::main_with_args("sockets", || run(args.requests))
+    example_support::main!(run)
 }
 
 // ANCHOR: request-response
-fn run(requests: u32) -> Result<()> {
+fn run(Args { requests }: Args) -> Result<()> {
     let (parent_end, child_end) =
         socketpair(Unix, SeqPacket, None, SockFlag::empty()).context("socketpair()")?;
     let fd = format!("/proc/self/fd/{}", parent_end.as_raw_fd());

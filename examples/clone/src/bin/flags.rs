@@ -24,7 +24,7 @@ const SHARES: [(&str, &str); 4] = [
 ];
 
 fn main() -> ExitCode {
-    example_support::main("flags", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

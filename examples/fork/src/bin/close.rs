@@ -14,7 +14,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, getpid};
 
 fn main() -> ExitCode {
-    example_support::main("close", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: fork-close

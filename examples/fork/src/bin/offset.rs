@@ -12,7 +12,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Whence, fork, getpid, lseek, write};
 
 fn main() -> ExitCode {
-    example_support::main("offset", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: fork-fd-offset

@@ -10,7 +10,7 @@ use std::thread;
 use anyhow::{Context, Result, anyhow, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("thread-channel", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: thread-channel

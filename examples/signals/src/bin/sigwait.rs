@@ -11,7 +11,7 @@ use nix::sys::signal::{SigSet, Signal, kill};
 use nix::unistd::getpid;
 
 fn main() -> ExitCode {
-    example_support::main("sigwait", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -14,7 +14,7 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, Result, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("std-idioms", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {
