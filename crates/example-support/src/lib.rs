@@ -440,9 +440,10 @@ fn is_a_thread(parts: &[String]) -> bool {
         .any(|p| p.contains("thread") || p.contains("runtime"))
 }
 
-/// Which limit refused a new task with `EAGAIN`. The user's process limit (which counts
-/// threads too) when this user has that many tasks now; for a thread, whose stack must fit in
-/// the address space, the address-space limit when there is one; the system's limits else.
+/// Which limit refused a new task with `EAGAIN`: the user's process limit (which counts
+/// threads too), unless this user runs far fewer tasks than it allows (tasks that ended since
+/// the refusal are not counted any more, hence the margin); for a thread, whose stack must fit
+/// in the address space, the address-space limit where there is one; else the system's limits.
 fn task_limit_hint(thread: bool) -> String {
     use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
     let soft = |resource| getrlimit(resource).map_or(RLIM_INFINITY, |(soft, _)| soft);
@@ -457,18 +458,14 @@ fn task_limit_hint(thread: bool) -> String {
     );
     let system = "the system's task limit: kernel.threads-max, kernel.pid_max or the cgroup's \
                   pids.max";
-    // Whether this user has as many tasks as the limit allows; `None` when /proc cannot say.
-    let at_nproc = match nproc {
-        RLIM_INFINITY => Some(false),
-        _ => tasks_of_this_user().map(|n| n >= nproc),
-    };
+    let far_below = nproc == RLIM_INFINITY
+        || tasks_of_this_user().is_some_and(|n| n.saturating_add(100) < nproc);
     let space_limited = thread && address_space != RLIM_INFINITY;
-    match (at_nproc, space_limited) {
-        (Some(true), _) => format!(" ({nproc_text})"),
-        (Some(false), true) => format!(" ({space_text})"),
-        (None, true) => format!(" (either {nproc_text}; or {space_text})"),
-        (None, false) => format!(" ({nproc_text}; or {system})"),
-        (Some(false), false) => format!(" ({system})"),
+    match (far_below, space_limited) {
+        (false, false) => format!(" ({nproc_text})"),
+        (false, true) => format!(" (either {nproc_text}; or {space_text})"),
+        (true, true) => format!(" ({space_text})"),
+        (true, false) => format!(" ({system})"),
     }
 }
 

@@ -25,7 +25,7 @@ mod limits;
 pub mod table;
 
 pub use ci::in_ci;
-pub use limits::{as_nobody, assert_task_limits_end_cleanly, with_process_limit};
+pub use limits::{as_nobody, with_process_limit};
 
 /// How long one example may run before the test kills it. Generous: CI is a loaded 2-core machine.
 pub const TIMEOUT: Duration = Duration::from_secs(120);

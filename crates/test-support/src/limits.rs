@@ -72,35 +72,6 @@ fn user_namespaces_work() -> bool {
     *WORK.get_or_init(|| run_command(command("unshare", &["--user", "true"])).status.success())
 }
 
-/// Runs `program args` allowed 1, 2, … `up_to` tasks (see [`with_process_limit`]). Up to
-/// `must_fail_up_to` the program cannot start all its tasks: it must end with exit 1 and one
-/// line on stderr that contains each of `says`, with no hang and nothing left behind. Above
-/// that it may succeed; if it fails (other processes of the same user count against the limit
-/// too), it must fail the same clean way. Checks nothing, after a loud skip, when the limit
-/// cannot be set here.
-#[track_caller]
-pub fn assert_task_limits_end_cleanly(
-    program: &str,
-    args: &[&str],
-    must_fail_up_to: u32,
-    up_to: u32,
-    says: &[&str],
-) {
-    for limit in 1..=up_to {
-        let Some(cmd) = with_process_limit(program, args, limit) else {
-            return;
-        };
-        let out = run_command(cmd);
-        if limit > must_fail_up_to && out.status.success() {
-            continue;
-        }
-        out.assert_code(1).assert_one_line_error();
-        for needle in says {
-            out.assert_stderr_contains(needle);
-        }
-    }
-}
-
 /// A copy of `program` that every user can execute: the binary is copied into a new directory
 /// (mode 0755) under the system's temporary directory. A bare name (looked up on `PATH`) is used
 /// as it is.
