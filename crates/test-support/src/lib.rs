@@ -128,8 +128,8 @@ fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
     finished
 }
 
-/// The processes of session `sid` (a session's id is its leader's pid), leader excluded, each
-/// with its command name: from the sixth field of every `/proc/PID/stat`.
+/// The processes still running in session `sid` (a session's id is its leader's pid), leader
+/// excluded, each with its command name and state: from every `/proc/PID/stat`.
 pub fn session(sid: Pid) -> Vec<(i32, String)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -147,9 +147,12 @@ pub fn session(sid: Pid) -> Vec<(i32, String)> {
             continue;
         };
         let in_session = rest.split_whitespace().nth(3) == Some(&sid.to_string());
-        if in_session && pid != sid.as_raw() {
-            let name = head.split_once('(').map_or("", |(_, n)| n).to_owned();
-            members.push((pid, name));
+        // A zombie has ended; an orphan's is reaped by init, whenever init gets to it.
+        let running = !rest.trim_start().starts_with('Z');
+        if in_session && running && pid != sid.as_raw() {
+            let name = head.split_once('(').map_or("", |(_, n)| n);
+            let state = rest.split_whitespace().next().unwrap_or("?");
+            members.push((pid, format!("{name} ({state})")));
         }
     }
     members
