@@ -87,7 +87,11 @@ impl<F: FnOnce() -> Result<()> + 'static> Body<NoArguments> for F {
             return Ok(Box::new(self));
         };
         if arg == "--help" || arg == "-h" {
-            println!("{}: takes no arguments; run it with `{}`", names.bin, names.command());
+            println!(
+                "{}: takes no arguments; run it with `{}`",
+                names.bin,
+                names.command()
+            );
             return Err(ExitCode::SUCCESS);
         }
         say_error(

@@ -82,7 +82,9 @@ pub fn in_new_session(cmd: &mut Command) -> &mut Command {
 fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
     let program = format!("{cmd:?}");
     let children_before = children_of_this_thread();
-    cmd.stdin(Stdio::null()).stdout(stdout).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped());
     in_new_session(&mut cmd);
     let mut child = cmd
         .spawn()
@@ -136,7 +138,11 @@ pub fn session(sid: Pid) -> Vec<(i32, String)> {
     };
     let mut members = Vec::new();
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
@@ -215,7 +221,12 @@ impl Finished {
     /// The example exited with code 0.
     #[track_caller]
     pub fn assert_success(&self) -> &Self {
-        assert!(self.status.success(), "{} failed with {}\n{self}", self.program, self.status);
+        assert!(
+            self.status.success(),
+            "{} failed with {}\n{self}",
+            self.program,
+            self.status
+        );
         self
     }
 
@@ -241,7 +252,10 @@ impl Finished {
     #[track_caller]
     pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
         let program = &self.program;
-        assert!(self.stdout.contains(needle), "stdout of {program} lacks {needle:?}:\n{self}");
+        assert!(
+            self.stdout.contains(needle),
+            "stdout of {program} lacks {needle:?}:\n{self}"
+        );
         self
     }
 
@@ -249,7 +263,10 @@ impl Finished {
     #[track_caller]
     pub fn assert_stderr_contains(&self, needle: &str) -> &Self {
         let program = &self.program;
-        assert!(self.stderr.contains(needle), "stderr of {program} lacks {needle:?}:\n{self}");
+        assert!(
+            self.stderr.contains(needle),
+            "stderr of {program} lacks {needle:?}:\n{self}"
+        );
         self
     }
 
@@ -258,8 +275,14 @@ impl Finished {
     pub fn assert_one_line_error(&self) -> &Self {
         let lines = self.stderr.trim_end().lines().count();
         let program = &self.program;
-        assert_eq!(lines, 1, "expected a one-line error from {program}, got:\n{self}");
-        assert!(!self.stderr.contains("panicked"), "{program} panicked:\n{self}");
+        assert_eq!(
+            lines, 1,
+            "expected a one-line error from {program}, got:\n{self}"
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "{program} panicked:\n{self}"
+        );
         self
     }
 
@@ -273,7 +296,11 @@ impl Finished {
 
 impl std::fmt::Display for Finished {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr)
+        write!(
+            f,
+            "--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        )
     }
 }
 
@@ -448,10 +475,17 @@ pub fn skipped(reason: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
     // target/<profile>/deps/<test binary>: the log sits in target/.
     let exe = std::env::current_exe().ok();
-    let log = exe.as_deref().and_then(|e| e.ancestors().nth(3)).map(|t| t.join("skipped-tests.txt"));
-    if let Some(mut file) =
-        log.and_then(|log| std::fs::OpenOptions::new().create(true).append(true).open(log).ok())
-    {
+    let log = exe
+        .as_deref()
+        .and_then(|e| e.ancestors().nth(3))
+        .map(|t| t.join("skipped-tests.txt"));
+    if let Some(mut file) = log.and_then(|log| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .ok()
+    }) {
         let _ = writeln!(file, "{line}");
     }
 }

@@ -60,7 +60,10 @@ pub fn with_process_limit(program: &str, args: &[&str], nproc: u32) -> Option<Pr
             );
             return None;
         }
-        (command("unshare", &["--user", "prlimit", &limit, program]), None)
+        (
+            command("unshare", &["--user", "prlimit", &limit, program]),
+            None,
+        )
     };
     cmd.args(args);
     Some(Prepared { cmd, _copy: copy })
@@ -69,7 +72,11 @@ pub fn with_process_limit(program: &str, args: &[&str], nproc: u32) -> Option<Pr
 /// Whether this user can make a user namespace (asked once per test binary).
 fn user_namespaces_work() -> bool {
     static WORK: OnceLock<bool> = OnceLock::new();
-    *WORK.get_or_init(|| run_command(command("unshare", &["--user", "true"])).status.success())
+    *WORK.get_or_init(|| {
+        run_command(command("unshare", &["--user", "true"]))
+            .status
+            .success()
+    })
 }
 
 /// A copy of `program` that every user can execute: the binary is copied into a new directory
@@ -78,7 +85,10 @@ fn user_namespaces_work() -> bool {
 fn reachable_copy(program: &str) -> (PathBuf, Option<tempfile::TempDir>) {
     use std::os::unix::fs::PermissionsExt;
     if !program.contains('/') {
-        return (find_on_path(program).unwrap_or_else(|| program.into()), None);
+        return (
+            find_on_path(program).unwrap_or_else(|| program.into()),
+            None,
+        );
     }
     let dir = tempfile::Builder::new()
         .prefix("pvt-example-")

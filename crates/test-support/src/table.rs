@@ -61,6 +61,9 @@ pub struct Program {
     /// How often `| head -n 1` is tried: where a parent and a child both write, who meets the
     /// closed pipe first varies.
     pub stdout_tries: u32,
+    /// What to clean up after the program (pid given) was killed with SIGKILL, which no
+    /// program can catch: a named kernel object, say.
+    pub after_kill: Option<fn(u32)>,
 }
 
 /// One task besides itself (a thread or a child), refused with `EAGAIN` by the user's task
@@ -74,6 +77,7 @@ pub const DEFAULT: Program = Program {
     quiet: true,
     needs: None,
     stdout_tries: 1,
+    after_kill: None,
 };
 
 /// How many more times `PARENT_KILLS` (default 2) a program is killed alone at a random moment.
@@ -85,7 +89,8 @@ fn random_kills() -> u32 {
 }
 
 impl Program {
-    fn path(&self) -> PathBuf {
+    /// The program's binary.
+    pub fn path(&self) -> PathBuf {
         // target/<profile>/deps/<test binary>: cargo puts the package's programs in
         // target/<profile>.
         let exe = std::env::current_exe().expect("the test binary's path");
@@ -115,12 +120,31 @@ impl Program {
     /// Exit 1 and one line on stderr besides the usual ones, saying each of `says`.
     #[track_caller]
     fn assert_fails_in_one_line(&self, out: &Finished, usual: &[String], says: &[&str]) {
-        let added: Vec<&str> = out.stderr.lines().filter(|l| !usual.contains(&blank(l))).collect();
-        assert_eq!(out.status.code(), Some(1), "{}: {}\n{out}", self.name, out.status);
-        assert_eq!(added.len(), 1, "{}: not one line of error:\n{out}", self.name);
+        let added: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| !usual.contains(&blank(l)))
+            .collect();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}: {}\n{out}",
+            self.name,
+            out.status
+        );
+        assert_eq!(
+            added.len(),
+            1,
+            "{}: not one line of error:\n{out}",
+            self.name
+        );
         assert!(!added[0].contains("panicked"), "{}:\n{out}", self.name);
         for needle in says {
-            assert!(added[0].contains(needle), "{} does not say {needle:?}:\n{out}", self.name);
+            assert!(
+                added[0].contains(needle),
+                "{} does not say {needle:?}:\n{out}",
+                self.name
+            );
         }
     }
 
@@ -162,7 +186,11 @@ pub fn programs(table: &[Program]) -> Vec<Program> {
     }
     names.sort();
     for entry in table {
-        assert!(names.iter().any(|n| n == entry.name), "no program {:?}", entry.name);
+        assert!(
+            names.iter().any(|n| n == entry.name),
+            "no program {:?}",
+            entry.name
+        );
     }
     names
         .into_iter()
@@ -179,7 +207,11 @@ pub fn programs(table: &[Program]) -> Vec<Program> {
 
 /// Each program's redacted output is its snapshot, and it says nothing on stderr.
 pub fn snapshots(table: &[Program], redactions: &[Redaction]) {
-    let redactions: Vec<Redaction> = [PIDS, TIDS, ADDRS].iter().chain(redactions).copied().collect();
+    let redactions: Vec<Redaction> = [PIDS, TIDS, ADDRS]
+        .iter()
+        .chain(redactions)
+        .copied()
+        .collect();
     for program in programs(table).iter().filter(|p| p.snapshot) {
         let Some(path) = program.available() else {
             continue;
@@ -209,14 +241,21 @@ pub fn stdout_failures(table: &[Program]) {
 pub fn bad_arguments(table: &[Program]) {
     let long = "x".repeat(100_000);
     for program in programs(table) {
-        for arg in [OsStr::new("--bogus"), OsStr::from_bytes(b"\xff"), OsStr::new(&long)] {
+        for arg in [
+            OsStr::new("--bogus"),
+            OsStr::from_bytes(b"\xff"),
+            OsStr::new(&long),
+        ] {
             let mut cmd = command(program.path(), &[]);
             cmd.arg(arg);
             let out = run_command(cmd);
             out.assert_code(2).assert_one_line_error();
             let name = program.name;
             assert!(out.stderr.starts_with(&format!("{name}: error: ")), "{out}");
-            assert!(out.stderr.len() < 500, "{name} echoed a long argument:\n{out}");
+            assert!(
+                out.stderr.len() < 500,
+                "{name} echoed a long argument:\n{out}"
+            );
             assert_eq!(out.stdout, "", "{name} printed on stdout");
         }
     }
@@ -229,7 +268,8 @@ pub fn help(table: &[Program]) {
             let mut cmd = command(program.path(), &["--help"]);
             cmd.arg0(arg0);
             let out = run_command(cmd);
-            out.assert_success().assert_stdout_contains(&program.command());
+            out.assert_success()
+                .assert_stdout_contains(&program.command());
             assert_eq!(out.stderr, "", "{}", program.name);
         }
     }
@@ -292,19 +332,27 @@ pub fn parent_killed_alone(table: &[Program]) {
         let start = Instant::now();
         run(&path, &[]);
         let micros = start.elapsed().as_micros() as u64 + 1;
-        kill_alone(&path, None);
+        let kill = |delay| {
+            let pid = kill_alone(&path, delay);
+            program.after_kill.inspect(|clean_up| clean_up(pid));
+        };
+        kill(None);
         for _ in 0..random_kills() {
-            let delay = RandomState::new().hash_one(0) % micros;
-            kill_alone(&path, Some(Duration::from_micros(delay)));
+            kill(Some(Duration::from_micros(
+                RandomState::new().hash_one(0) % micros,
+            )));
         }
     }
 }
 
 /// Starts `path` in a session of its own, kills it alone with SIGKILL after `delay` (`None`:
 /// as soon as it has a child), and fails if any process of its session is left 5 s later.
-fn kill_alone(path: &str, delay: Option<Duration>) {
+/// Returns its pid.
+fn kill_alone(path: &str, delay: Option<Duration>) -> u32 {
     let mut cmd = command(path, &[]);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     in_new_session(&mut cmd);
     let mut child = cmd.spawn().expect("starting the example");
     let pid = Pid::from_raw(child.id() as i32);
@@ -323,7 +371,11 @@ fn kill_alone(path: &str, delay: Option<Duration>) {
     let _ = child.wait();
     let when = delay.map_or("at its first child".to_owned(), |d| format!("after {d:?}"));
     let name = Path::new(path).file_name().unwrap_or_default().display();
-    assert!(left.is_empty(), "{name}, killed alone {when}, left running: {left:?}");
+    assert!(
+        left.is_empty(),
+        "{name}, killed alone {when}, left running: {left:?}"
+    );
+    pid.as_raw() as u32
 }
 
 /// Whether process `pid` has a child now (or has ended: then there is nothing to wait for).
@@ -332,7 +384,10 @@ fn has_a_child(pid: Pid) -> bool {
         return true;
     };
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    if stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')) {
+    if stat
+        .rsplit_once(')')
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    {
         return true;
     }
     tasks.flatten().any(|task| {

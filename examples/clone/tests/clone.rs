@@ -26,15 +26,29 @@ const PROGRAMS: &[Program] = &[
         needs: Some(("strace", "strace")),
         ..DEFAULT
     },
-    Program { name: "fork-threads", tasks: 6, ..DEFAULT },
-    Program { name: "exec-threads", tasks: 4, ..DEFAULT },
-    Program { name: "exit-threads", tasks: 3, ..DEFAULT },
+    Program {
+        name: "fork-threads",
+        tasks: 6,
+        ..DEFAULT
+    },
+    Program {
+        name: "exec-threads",
+        tasks: 4,
+        ..DEFAULT
+    },
+    Program {
+        name: "exit-threads",
+        tasks: 3,
+        ..DEFAULT
+    },
 ];
 
 /// `Tgid 1234` → `Tgid [PID]`; a descriptor's number depends on how many the program
 /// inherited.
-const REDACTIONS: &[Redaction] =
-    &[("[PID]", r"Tgid (?<redacted>\d+)"), ("[FD]", r"fd (?<redacted>\d+)")];
+const REDACTIONS: &[Redaction] = &[
+    ("[PID]", r"Tgid (?<redacted>\d+)"),
+    ("[FD]", r"fd (?<redacted>\d+)"),
+];
 
 test_support::example_tests!(PROGRAMS, REDACTIONS);
 
@@ -42,12 +56,21 @@ test_support::example_tests!(PROGRAMS, REDACTIONS);
 /// parser of our own (not the program's). Pids, addresses and the stack size vary from run to
 /// run; only the names of the flags are kept.
 fn traced_flags(way: &str) -> BTreeSet<String> {
-    let trace = ["-f", "-qq", "-e", "signal=none", "-e", "trace=clone,clone3,vfork,fork", FLAGS];
+    let trace = [
+        "-f",
+        "-qq",
+        "-e",
+        "signal=none",
+        "-e",
+        "trace=clone,clone3,vfork,fork",
+        FLAGS,
+    ];
     let mut cmd = test_support::command("strace", &trace);
     cmd.env("CLONE_FLAGS_CREATE", way);
     let out = test_support::run_command(cmd);
     out.assert_success();
-    let calls = regex::Regex::new(r"(?m)^(?:\[pid +\d+\] )?(clone3?|v?fork)\((.*)$").unwrap();
+    let calls =
+        regex::Regex::new(r"(?m)^(?:\[pid +\d+\] )?(clone3?|v?fork)\((.*)$").unwrap();
     let found: Vec<_> = calls.captures_iter(&out.stderr).collect();
     assert_eq!(found.len(), 1, "one task created by {way}:\n{}", out.stderr);
     let mut flags = BTreeSet::new();
@@ -79,15 +102,18 @@ fn the_matrix_of_clone_flags_matches_a_trace() {
     assert_eq!(rows.len(), 4, "{}", out.stdout);
     for row in rows {
         let traced = traced_flags(row[0]);
-        let expected: Vec<_> =
-            columns.iter().map(|f| if traced.contains(*f) { "yes" } else { "no" }).collect();
+        let expected: Vec<_> = columns
+            .iter()
+            .map(|f| if traced.contains(*f) { "yes" } else { "no" })
+            .collect();
         assert_eq!(row[1..], expected, "{}: the trace had {traced:?}", row[0]);
     }
 }
 
 #[test]
 fn without_strace_the_flags_program_names_the_package_in_one_line() {
-    let empty = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("clone-empty-path");
+    let empty =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("clone-empty-path");
     std::fs::create_dir_all(&empty).expect("creating an empty directory");
     let mut cmd = test_support::command(FLAGS, &[]);
     cmd.env("PATH", &empty);
@@ -110,7 +136,8 @@ fn an_interrupt_leaves_no_tracer() {
     let run = start.elapsed();
     for round in 0..20 {
         let mut cmd = test_support::command(FLAGS, &[]);
-        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
         test_support::in_new_session(&mut cmd);
         let mut child = cmd.spawn().expect("starting flags");
         let pid = Pid::from_raw(child.id() as i32);
@@ -118,8 +145,14 @@ fn an_interrupt_leaves_no_tracer() {
         let _ = killpg(pid, Signal::SIGINT);
         let left = test_support::session_left_after(pid, Duration::from_secs(5));
         let _ = child.wait();
-        assert!(left.is_empty(), "Ctrl-C after {round}: left running {left:?}");
+        assert!(
+            left.is_empty(),
+            "Ctrl-C after {round}: left running {left:?}"
+        );
     }
-    let out = test_support::run("bash", &["-c", "trap '' INT; kill -INT 0; exec \"$0\"", FLAGS]);
+    let out = test_support::run(
+        "bash",
+        &["-c", "trap '' INT; kill -INT 0; exec \"$0\"", FLAGS],
+    );
     out.assert_success();
 }

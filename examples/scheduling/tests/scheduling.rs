@@ -6,9 +6,24 @@ use test_support::table::{DEFAULT, Program};
 
 /// The tasks each program makes besides its main thread, refused at any of them.
 const PROGRAMS: &[Program] = &[
-    Program { name: "scheduling", tasks: 3, most: 4, ..DEFAULT },
-    Program { name: "fair-share", tasks: 6, most: 7, ..DEFAULT },
-    Program { name: "nice", tasks: 4, most: 5, ..DEFAULT },
+    Program {
+        name: "scheduling",
+        tasks: 3,
+        most: 4,
+        ..DEFAULT
+    },
+    Program {
+        name: "fair-share",
+        tasks: 6,
+        most: 7,
+        ..DEFAULT
+    },
+    Program {
+        name: "nice",
+        tasks: 4,
+        most: 5,
+        ..DEFAULT
+    },
 ];
 
 test_support::example_tests!(
@@ -19,7 +34,10 @@ test_support::example_tests!(
         ("[WHICH]", r"When thread (?<redacted>\d) had run"),
         ("[MS]", r"the other had run (?<redacted>\d+) ms"),
         ("[LIMIT]", r"CPU limit: (?<redacted>.+)"),
-        ("[AUTOGROUP]", r"(?m)autogroup: (?<redacted>.+?)(?: \(one scheduling group per session\))?$"),
+        (
+            "[AUTOGROUP]",
+            r"(?m)autogroup: (?<redacted>.+?)(?: \(one scheduling group per session\))?$"
+        ),
         ("[MS]", r"with 4 busy threads: (?<redacted>\d+) ms"),
         ("[MS]", r", (?<redacted>\d+) ms of CPU time"),
         ("[RATIO]", r"(?<redacted>\d+\.\d) : 1"),

@@ -8,8 +8,18 @@ use test_support::table::{DEFAULT, Program};
 /// Parent and child both write: `| head -n 1` is tried several times, since who meets the
 /// closed pipe first varies.
 const PROGRAMS: &[Program] = &[
-    Program { name: "shared-memory", stdout_tries: 3, most: 3, ..DEFAULT },
-    Program { name: "mailbox", stdout_tries: 3, most: 3, ..DEFAULT },
+    Program {
+        name: "shared-memory",
+        stdout_tries: 3,
+        most: 3,
+        ..DEFAULT
+    },
+    Program {
+        name: "mailbox",
+        stdout_tries: 3,
+        most: 3,
+        ..DEFAULT
+    },
 ];
 
 test_support::example_tests!(PROGRAMS, &[]);

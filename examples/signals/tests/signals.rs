@@ -6,7 +6,11 @@
 use test_support::table::{DEFAULT, Program};
 
 /// The tasks each program needs at once, itself included.
-const PROGRAMS: &[Program] = &[Program { name: "signals", tasks: 4, ..DEFAULT }];
+const PROGRAMS: &[Program] = &[Program {
+    name: "signals",
+    tasks: 4,
+    ..DEFAULT
+}];
 
 test_support::example_tests!(PROGRAMS, &[]);
 
@@ -17,11 +21,16 @@ test_support::example_tests!(PROGRAMS, &[]);
 fn an_outside_sigterm_ends_sigwait_or_changes_nothing() {
     use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
-    let book = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/output-sigwait.txt"));
+    let book = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/output-sigwait.txt"
+    ));
     let book = book.expect("the snapshot");
     for round in 0..30 {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigwait"));
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         test_support::in_new_session(&mut cmd);
         let mut child = cmd.spawn().expect("starting sigwait");
         let pid = nix::unistd::Pid::from_raw(child.id() as i32);
@@ -36,7 +45,8 @@ fn an_outside_sigterm_ends_sigwait_or_changes_nothing() {
         let story = test_support::redact(&story, &[test_support::PIDS]);
         use std::os::unix::process::ExitStatusExt;
         assert!(
-            status.signal() == Some(libc::SIGTERM) || (status.success() && story == book),
+            status.signal() == Some(libc::SIGTERM)
+                || (status.success() && story == book),
             "round {round}: {status}\n{story}"
         );
     }

@@ -14,7 +14,10 @@ use supervisor::{start_worker, wait_timeout, worker};
 
 fn main() -> ExitCode {
     // The workers are this same program, started again with `--worker`.
-    if std::env::args_os().nth(1).is_some_and(|arg| arg == "--worker") {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "--worker")
+    {
         return example_support::main_with_args("worker", worker);
     }
     example_support::main!(run)

@@ -8,10 +8,26 @@ use test_support::{Redaction, TIMES};
 /// Tasks alive at once for sure, and at most (the main thread included). A thread may end
 /// before the next one starts, so some programs need fewer at once than they start.
 const PROGRAMS: &[Program] = &[
-    Program { name: "shared-heap", most: 4, ..DEFAULT },
-    Program { name: "own-stacks", tasks: 4, ..DEFAULT },
-    Program { name: "channel", tasks: 3, ..DEFAULT },
-    Program { name: "cpu-time", most: 3, ..DEFAULT },
+    Program {
+        name: "shared-heap",
+        most: 4,
+        ..DEFAULT
+    },
+    Program {
+        name: "own-stacks",
+        tasks: 4,
+        ..DEFAULT
+    },
+    Program {
+        name: "channel",
+        tasks: 3,
+        ..DEFAULT
+    },
+    Program {
+        name: "cpu-time",
+        most: 3,
+        ..DEFAULT
+    },
 ];
 
 /// A descriptor's number depends on how many the example inherited.

@@ -3,15 +3,17 @@
 //! each way of creating a task, and reads the flags from the trace.
 
 use std::ffi::CStr;
-use std::io::{self, BufRead, BufReader, ErrorKind, PipeReader, PipeWriter, Read, Write};
+use std::io::{
+    self, BufRead, BufReader, ErrorKind, PipeReader, PipeWriter, Read, Write,
+};
 use std::os::fd::{AsFd, AsRawFd};
 use std::process::{Command, ExitCode, Stdio};
 use std::{env, thread};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use example_support::child::fork_child;
-use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, posix_spawn};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, posix_spawn};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpgrp, setpgid};
@@ -35,7 +37,9 @@ fn run() -> Result<()> {
     if let Ok(way) = env::var(CREATE) {
         return create(&way);
     }
-    println!("Once per way of creating a task, under strace -f -e trace=clone,clone3,vfork,fork:");
+    println!(
+        "Once per way of creating a task, under strace -f -e trace=clone,clone3,vfork,fork:"
+    );
     let mut rows = Vec::new();
     for way in WAYS {
         let (call, flags) = traced(way)?;
@@ -153,7 +157,9 @@ fn traced(way: &str) -> Result<(String, Vec<String>)> {
         }
     }
     say_go.write_all(b"!").context("letting the child go")?;
-    stderr.read_to_string(&mut trace).context("reading strace")?;
+    stderr
+        .read_to_string(&mut trace)
+        .context("reading strace")?;
     child.wait()?;
     strace.wait()?;
     let calls: Vec<_> = trace.lines().filter_map(parse_call).collect();
@@ -181,7 +187,13 @@ fn start_strace(pid: Pid) -> Result<(Group, PipeReader)> {
             libc::prctl(libc::PR_SET_PDEATHSIG, 0);
             libc::close(alive_fd);
             setpgid(Pid::from_raw(0), Pid::from_raw(0)).context("setpgid")?;
-            let args = ["-f", "-e", "signal=none", "-e", "trace=clone,clone3,vfork,fork"];
+            let args = [
+                "-f",
+                "-e",
+                "signal=none",
+                "-e",
+                "trace=clone,clone3,vfork,fork",
+            ];
             let mut strace = Command::new("strace");
             strace.args(args).arg("-p").arg(pid.to_string());
             let spawned = strace
@@ -214,7 +226,10 @@ const NO_STRACE: &str = "strace is not installed (it is in the package strace: `
 
 /// The guard of strace's process group, and the pipe whose end tells it we are gone. Dropped
 /// early (an error), it kills the whole group and reaps the guard.
-struct Group(Option<example_support::child::Child>, #[allow(dead_code)] PipeWriter);
+struct Group(
+    Option<example_support::child::Child>,
+    #[allow(dead_code)] PipeWriter,
+);
 
 impl Group {
     /// Waits for the guard, which ends when strace does.

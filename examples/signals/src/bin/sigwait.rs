@@ -71,9 +71,12 @@ fn sigwait(set: &SigSet) -> Result<Signal> {
     let signal = Signal::try_from(Errno::result(number).context("sigwait")?)?;
     // SAFETY: sigwaitinfo succeeded, so it filled `info`; a signal sent by kill(2) carries
     // the sender's pid.
-    let (code, sender) = unsafe { (info.assume_init().si_code, info.assume_init().si_pid()) };
+    let (code, sender) =
+        unsafe { (info.assume_init().si_code, info.assume_init().si_pid()) };
     if code != libc::SI_USER || sender != getpid().as_raw() {
-        SigSet::from_iter([signal]).thread_unblock().context("pthread_sigmask")?;
+        SigSet::from_iter([signal])
+            .thread_unblock()
+            .context("pthread_sigmask")?;
         raise(signal).context("raise")?; // delivered to this thread at once: the end
         bail!("{signal} from pid {sender} did not end the process");
     }
