@@ -63,6 +63,9 @@ fn run() -> Result<()> {
         "expected the main thread and {WORKERS} workers, found {} threads",
         threads.len()
     );
-    println!("{TASKS} tasks ran on 1 + {WORKERS} threads and shared their memory.");
+    println!(
+        "{TASKS} tasks ran on {} threads (main and {WORKERS} workers) and shared their memory.",
+        1 + WORKERS
+    );
     Ok(())
 }

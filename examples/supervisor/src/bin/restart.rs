@@ -74,10 +74,15 @@ fn run() -> Result<()> {
                 continue;
             }
             let status = w.process.wait().context("waitpid")?; // reap the dead one
-            println!("  worker {} (pid {}) died: {status}", i + 1, w.process.id());
             ensure!(
                 status.signal() == Some(SIGABRT as i32),
                 "unexpected: {status}"
+            );
+            let pid = w.process.id();
+            let why = "the job \"crash\" aborts it on purpose";
+            println!(
+                "  worker {} (pid {pid}) was killed by SIGABRT: {why}",
+                i + 1
             );
             *w = start()?; // the old one is reaped: replacing it leaves nothing behind
             println!("  restarted worker {} as pid {}", i + 1, w.process.id());
