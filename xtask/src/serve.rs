@@ -76,12 +76,12 @@ pub fn serve(root: &Path, options: Options) -> Result<()> {
         if options.open && webbrowser::open(&url).is_err() {
             println!("(no browser could be opened here; open the address above yourself)");
         }
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("serving")
+        // Stop at the first Ctrl-C, without waiting for open pages: their live-reload streams
+        // never end by themselves. Leaving `block_on` drops every connection.
+        tokio::select! {
+            served = axum::serve(listener, app) => served.context("serving"),
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
     })
 }
 
