@@ -240,7 +240,7 @@ impl Preprocessor for Questions {
             };
             let (section, problems) = render(root, qs);
             for p in problems {
-                tracing::warn!("{}: question: {p}", path.display());
+                tracing::warn!("questions.toml, a question of {}: {p}", path.display());
             }
             chapter.content = insert(&chapter.content, &section);
             placed.push(path.to_owned());

@@ -54,7 +54,7 @@ pub fn serve(root: &Path, options: Options) -> Result<()> {
         };
         let url = format!("http://{}/", listener.local_addr()?);
         // The port is ours: now build (a taken port fails before any work is done).
-        rebuild(root, &dest).context("the first build failed")?;
+        rebuild(root, &dest)?;
 
         let (reload, _) = broadcast::channel::<()>(16);
         let _watcher = watch(root, &dest, reload.clone())?;
@@ -85,12 +85,9 @@ pub fn serve(root: &Path, options: Options) -> Result<()> {
     })
 }
 
-/// Build into `dest` and print what mdBook warned about.
+/// Build into `dest`; an error, one line per problem, if mdBook or the include check warned.
 fn rebuild(root: &Path, dest: &Path) -> Result<()> {
-    let built = build(root, dest, false)?;
-    for warning in &built.warnings {
-        eprintln!("warning: {warning}");
-    }
+    build(root, dest, false)?.fail_on_warnings()?;
     println!("Built the book into {}", dest.display());
     Ok(())
 }
@@ -121,7 +118,11 @@ fn watch(
                 Ok(()) => {
                     let _ = reload.send(());
                 }
-                Err(e) => eprintln!("rebuild failed: {e:#}"),
+                Err(e) => {
+                    for line in format!("{e:#}").lines() {
+                        eprintln!("rebuild failed: {line}");
+                    }
+                }
             }
         },
     )
