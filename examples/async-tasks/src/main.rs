@@ -63,9 +63,9 @@ fn run() -> Result<()> {
         "expected the main thread and {WORKERS} workers, found {} threads",
         threads.len()
     );
+    let threads = 1 + WORKERS;
     println!(
-        "{TASKS} tasks ran on {} threads (main and {WORKERS} workers) and shared their memory.",
-        1 + WORKERS
+        "{TASKS} tasks shared memory on {threads} threads: main and {WORKERS} workers."
     );
     Ok(())
 }

@@ -145,8 +145,9 @@ fn receive_all(name: &str) -> Result<Vec<(String, u32)>> {
 /// by a killed earlier run that had our pid) is not its to remove.
 static CREATED: AtomicBool = AtomicBool::new(false);
 
-/// Removes the queue's name when dropped, if this run created it: after an error returned
-/// with `?`, during a panic, and after success (then the name is gone already: ENOENT).
+/// Removes the queue's name when dropped, if this run created it: after an error
+/// returned with `?`, during a panic, and after success (then the name is gone already:
+/// ENOENT, which is fine).
 struct UnlinkOnDrop(String);
 
 impl Drop for UnlinkOnDrop {

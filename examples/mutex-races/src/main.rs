@@ -101,7 +101,6 @@ fn run(
     Ok(())
 }
 
-// ANCHOR: in-threads
 /// Runs `increment` `iterations` times on each of `threads` threads. They wait at a
 /// gate until all of them exist, so that they overlap as much as the machine allows.
 fn in_threads(
@@ -126,7 +125,6 @@ fn in_threads(
         Ok(())
     })
 }
-// ANCHOR_END: in-threads
 
 /// Prints the counter next to the value it should have had. Increments can be lost,
 /// never invented: each store writes one more than a value an earlier store wrote.

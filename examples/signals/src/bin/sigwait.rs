@@ -61,16 +61,16 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-/// `sigwait(2)`, through `sigwaitinfo(2)`, which also says who sent the signal. One that
-/// another process sent (`kill PID`) is not part of this story: it gets its usual effect,
-/// the default action, which ends the process.
+/// `sigwait(2)`, through `sigwaitinfo(2)`, which also says who sent the signal. One
+/// that another process sent (`kill PID`) is not part of this story: it gets its usual
+/// effect, the default action, which ends the process.
 fn sigwait(set: &SigSet) -> Result<Signal> {
     let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::uninit();
     // SAFETY: `set` is a valid signal set and `info` a buffer the kernel fills.
     let number = unsafe { libc::sigwaitinfo(set.as_ref(), info.as_mut_ptr()) };
     let signal = Signal::try_from(Errno::result(number).context("sigwait")?)?;
-    // SAFETY: sigwaitinfo succeeded, so it filled `info`; a signal sent by kill(2) carries
-    // the sender's pid.
+    // SAFETY: sigwaitinfo succeeded, so it filled `info`; a signal sent by kill(2)
+    // carries the sender's pid.
     let (code, sender) =
         unsafe { (info.assume_init().si_code, info.assume_init().si_pid()) };
     if code != libc::SI_USER || sender != getpid().as_raw() {
