@@ -10,8 +10,8 @@ const PROGRAMS: &[Program] = &[Program {
     ..DEFAULT
 }];
 
-/// Socket inode numbers differ on every run; what stays is that the end is `socket:[…]`,
-/// not a path.
+// Socket inode numbers differ on every run; what stays is that the end is `socket:[…]`,
+// not a path.
 test_support::example_tests!(PROGRAMS, &[("[INODE]", r"socket:(?<redacted>\[\d+\])")]);
 
 #[test]
