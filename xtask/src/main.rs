@@ -83,12 +83,9 @@ fn main() -> ExitCode {
         Command::Build { dest } => {
             let dest = dest.unwrap_or_else(|| root.join("book"));
             xtask::build::build(&root, &dest, true).and_then(|built| {
-                if built.warnings.is_empty() {
-                    println!("Built the book into {}", built.dir.display());
-                    Ok(())
-                } else {
-                    anyhow::bail!("mdBook warned:\n{}", built.warnings.join("\n"))
-                }
+                built.fail_on_warnings()?;
+                println!("Built the book into {}", built.dir.display());
+                Ok(())
             })
         }
         Command::Pdf { dest } => {
@@ -124,7 +121,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // One line per problem: several come as lines of one error.
+            for line in format!("{e:#}").lines() {
+                eprintln!("error: {line}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -8,6 +8,12 @@ use std::path::PathBuf;
 
 pub mod test;
 
+// The one rule for "under CI", shared by source with test-support (this crate has no
+// dependencies).
+#[path = "../../../crates/test-support/src/ci.rs"]
+mod ci;
+pub use ci::in_ci;
+
 /// The repository root: this crate sits in `xtask/entry/`.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

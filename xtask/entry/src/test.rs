@@ -25,7 +25,7 @@ pub fn run(root: &Path) -> ExitCode {
     // Skips are appended by the tests of this run only.
     let _ = std::fs::remove_file(&log);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let under_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    let under_ci = crate::in_ci();
 
     let mut skipped_here = Vec::new();
     // A tool of the toolchain (from rustup `component`) that is not installed: a loud skip
