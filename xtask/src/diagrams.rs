@@ -106,11 +106,27 @@ pub fn draw(source: &str, id: &str) -> Result<Drawn> {
     options.layout.fast_text_metrics = true;
     options.layout.node_spacing = 30.0;
     options.layout.rank_spacing = 50.0;
+    // A tall diagram may ask for tighter ranks, in mermaid's own syntax:
+    // `%%{init: {"flowchart": {"rankSpacing": 20}}}%%` (the renderer parses it but leaves
+    // applying it to its caller).
+    let init = mermaid_rs_renderer::parse_mermaid(&body).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    if let Some(v) = init
+        .init_config
+        .and_then(|c| c["flowchart"]["rankSpacing"].as_f64())
+    {
+        options.layout.rank_spacing = v as f32;
+    }
     options.layout.node_padding_y = 10.0;
     options.layout.node_padding_x = 16.0;
     let svg = mermaid_rs_renderer::render_with_options(&body, options)
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    check_every_word_is_drawn(&body, &svg)?;
+    // Directives and comments (`%%`) are no labels.
+    let labels: String = body
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("%%"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    check_every_word_is_drawn(&labels, &svg)?;
 
     static VIEW_BOX: OnceLock<Regex> = OnceLock::new();
     let view_box = re(
