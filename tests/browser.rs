@@ -478,7 +478,7 @@ fn book_dir() -> PathBuf {
 
 /// `cargo xtask pdf`'s printing, on this browser: the PDF has a bookmark for every chapter,
 /// every chapter title and figure label as text; no word past the right margin or smaller than
-/// [`MIN_PDF_PT`]; no figure split across pages; no page ending with a heading or a label
+/// [`MIN_PDF_PT`]; no figure split across pages, nor from its caption; no page ending with a heading or a label
 /// alone (an answer's, its answer overleaf); each chapter's
 /// answers at its end. Needs poppler-utils.
 fn check_pdf(browser: &Browser, _: &str) -> Vec<String> {
@@ -516,7 +516,7 @@ fn check_pdf(browser: &Browser, _: &str) -> Vec<String> {
         "const text = (n) => n.textContent.replace(/\\s+/g, ' ').trim();
          return {
            titles: [...document.querySelectorAll('#mdbook-content h1')].map(text),
-           figures: [...document.querySelectorAll('#mdbook-content svg[role=\"img\"]')].map((svg) => [...svg.querySelectorAll('tspan, text')].filter((t) => !t.querySelector('tspan')).map(text).filter((t) => t)),
+           figures: [...document.querySelectorAll('#mdbook-content svg[role=\"img\"]')].map((svg) => [...svg.querySelectorAll('tspan, text')].filter((t) => !t.querySelector('tspan')).map(text).concat([...(svg.closest('figure')?.querySelectorAll('figcaption') || [])].map(text)).filter((t) => t)),
            details: document.querySelectorAll('#mdbook-content details.answer').length,
            answers: document.querySelectorAll('#mdbook-content div.answer').length,
          };",
