@@ -124,8 +124,8 @@ fn run() -> Result<()> {
     } else {
         "1 : 1, per process".to_owned()
     };
-    println!("Ratio: {ratio:.1} : 1, nearer {nearer} (accepted 2 to 8)");
     ensure_within("4 threads : 1 thread", ratio, 2.0, 8.0)?;
+    println!("Ratio: {ratio:.1} : 1, nearer {nearer} (accepted 2 to 8)");
     println!("The CPU was shared per task: more threads, more CPU time.");
     // ANCHOR_END: check
     Ok(())
