@@ -227,11 +227,8 @@ fn example_crates() -> Vec<String> {
 fn every_example_program_is_run_from_a_chapter_and_has_a_test() {
     let pages = pages();
     let ws = workspace();
-    let commands: Vec<(String, Option<String>)> = pages
-        .iter()
-        .filter(|p| p.rel != Path::new("examples.md"))
-        .flat_map(|p| commands_in(&p.text))
-        .collect();
+    let commands: Vec<(String, Option<String>)> =
+        pages.iter().flat_map(|p| commands_in(&p.text)).collect();
     let mut problems = Vec::new();
     for name in example_crates() {
         let bins: Vec<&String> = ws
@@ -595,7 +592,7 @@ fn ci_runs_exactly_the_readme_test_command() {
         ".ci/run does not run the README's test command `{command}` on a line of its own"
     );
     // The test command itself checks formatting and lints every crate in its build.
-    let xtask = std::fs::read_to_string(root().join("xtask/entry/src/test.rs")).expect("test.rs");
+    let xtask = std::fs::read_to_string(root().join("xtask/src/test.rs")).expect("test.rs");
     for part in [
         r#"["fmt", "--all", "--check"]"#,
         "build.rustc-workspace-wrapper",
@@ -604,22 +601,15 @@ fn ci_runs_exactly_the_readme_test_command() {
     ] {
         assert!(
             xtask.contains(part),
-            "`cargo xtask test` (xtask/entry/src/test.rs) lost `{part}`: formatting or lints unchecked"
+            "`cargo xtask test` (xtask/src/test.rs) lost `{part}`: formatting or lints unchecked"
         );
     }
     // It runs no doctests (`--all-targets`), so a code example in a doc comment would be
     // code that nothing compiles.
     let fence = Regex::new(r"^\s*//[/!]\s*```(\w*)").expect("regex");
-    let mut stack: Vec<PathBuf> = ["crates", "examples", "xtask", "tests"]
-        .iter()
-        .map(|d| root().join(d))
-        .collect();
     let mut untested = Vec::new();
-    while let Some(path) = stack.pop() {
-        if path.is_dir() {
-            let entries = std::fs::read_dir(&path).expect("a source folder");
-            stack.extend(entries.flatten().map(|e| e.path()));
-        } else if path.extension().is_some_and(|e| e == "rs") {
+    for dir in ["crates", "examples", "exercises", "xtask", "tests"] {
+        for path in files_with_extension(&root().join(dir), "rs") {
             let text = std::fs::read_to_string(&path).expect("a source file");
             let mut inside = false;
             for (n, line) in text.lines().enumerate() {

@@ -45,6 +45,8 @@ pub fn build(root: &Path, dest: &Path, verbose: bool) -> Result<Built> {
         book.with_preprocessor(mdbook_mermaid::Mermaid);
         // Likewise `[preprocessor.questions]`: each chapter's computed questions.
         book.with_preprocessor(crate::questions::Questions);
+        // And `[preprocessor.examples]`: the examples page, from the crates.
+        book.with_preprocessor(crate::examples::Examples);
         book.build().context("building the book")
     })?;
     let warnings = collector.0.lock().expect("collector lock").clone();

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
+use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
+use mdbook_preprocessor::Preprocessor;
 
 #[derive(Parser)]
 #[command(about = "Build, serve and check the processes-vs-threads book")]
@@ -42,9 +44,11 @@ enum Command {
         #[arg(long)]
         dest: Option<std::path::PathBuf>,
     },
-    /// The questions preprocessor for the stock `mdbook` CLI (book.toml runs it).
+    /// This crate's preprocessors (`questions`, `examples`) for the stock `mdbook` CLI
+    /// (book.toml runs them).
     #[command(hide = true)]
-    QuestionsPreprocessor {
+    Preprocessor {
+        name: String,
         #[command(subcommand)]
         supports: Option<Supports>,
     },
@@ -58,7 +62,13 @@ enum Supports {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let root = xtask::root();
+    let root = match xtask::root() {
+        Ok(root) => root,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Command::Book { port, no_open } => xtask::serve::serve(
             &root,
@@ -67,7 +77,7 @@ fn main() -> ExitCode {
                 open: !no_open,
             },
         ),
-        Command::Test => return xtask_entry::test::run(&root),
+        Command::Test => return xtask::test::run(&root),
         Command::Build { dest } => {
             let dest = dest.unwrap_or_else(|| root.join("book"));
             xtask::build::build(&root, &dest, true).and_then(|built| {
@@ -91,11 +101,11 @@ fn main() -> ExitCode {
                 println!("Wrote the examples to {}", tarball.display());
             })
         }
-        Command::QuestionsPreprocessor { supports } => xtask::questions::run_as_command(
-            supports
-                .as_ref()
-                .map(|Supports::Supports { renderer }| renderer.as_str()),
-        ),
+        Command::Preprocessor { name, supports } => match supports {
+            // Every renderer: what they insert is plain Markdown.
+            Some(Supports::Supports { .. }) => Ok(()),
+            None => preprocess(&name),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,4 +114,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask preprocessor NAME`: one of this crate's preprocessors for the stock `mdbook`
+/// CLI, which sends the book as JSON on stdin and reads it back on stdout.
+fn preprocess(name: &str) -> anyhow::Result<()> {
+    let preprocessor: &dyn Preprocessor = match name {
+        "questions" => &xtask::questions::Questions,
+        "examples" => &xtask::examples::Examples,
+        _ => bail!("no preprocessor called {name:?} (questions, examples)"),
+    };
+    let (ctx, book) =
+        mdbook_preprocessor::parse_input(std::io::stdin()).map_err(|e| anyhow!("{e:#}"))?;
+    let book = preprocessor.run(&ctx, book).map_err(|e| anyhow!("{e:#}"))?;
+    serde_json::to_writer(std::io::stdout(), &book).context("writing the book")
 }

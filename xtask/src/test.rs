@@ -18,14 +18,12 @@ use std::process::{Command, ExitCode};
 /// Runs the whole suite from the repository root `root`; exits 0 only if formatting, lints
 /// and every test passed.
 pub fn run(root: &Path) -> ExitCode {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let log = target.join("skipped-tests.txt");
+    let log = crate::target_dir(root).join("skipped-tests.txt");
     // Skips are appended by the tests of this run only.
     let _ = std::fs::remove_file(&log);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let under_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    // test_support::in_ci's rule: `CI` set, and not empty, `false` or `0`.
+    let under_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
 
     let mut skipped_here = Vec::new();
     // A tool of the toolchain (from rustup `component`) that is not installed: a loud skip
