@@ -10,6 +10,7 @@ use book_checks::{
 };
 use regex::Regex;
 use scraper::{Html, Selector};
+use xtask::examples::Program;
 
 fn book() -> &'static Built {
     built(Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/book")))
@@ -211,50 +212,24 @@ fn every_chapter_ends_with_run_it_naming_real_crates() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// The crates under `examples/`.
-fn example_crates() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(root().join("examples"))
-        .expect("examples/")
-        .flatten()
-        .filter(|e| e.path().join("Cargo.toml").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn every_example_program_is_run_from_a_chapter_and_has_a_test() {
     let pages = pages();
-    let ws = workspace();
     let commands: Vec<(String, Option<String>)> =
         pages.iter().flat_map(|p| commands_in(&p.text)).collect();
     let mut problems = Vec::new();
-    for name in example_crates() {
-        let bins: Vec<&String> = ws
-            .bins
-            .iter()
-            .filter(|(package, _)| *package == name)
-            .map(|(_, bin)| bin)
-            .collect();
-        for bin in &bins {
+    for krate in xtask::examples::crates(&root(), "examples").expect("the example crates") {
+        let name = &krate.name;
+        for Program { bin, command, .. } in &krate.programs {
             // `cargo run -p NAME` runs the package's default binary, the one named like it.
             let run = commands.iter().any(|(c, b)| {
-                *c == name && (b.as_ref() == Some(*bin) || (b.is_none() && **bin == name))
+                c == name && (b.as_ref() == Some(bin) || (b.is_none() && bin == name))
             });
             if !run {
-                problems.push(format!(
-                    "examples/{name}: no chapter runs its program `{bin}` (`cargo run -p {name}{}`)",
-                    if **bin == name { String::new() } else { format!(" --bin {bin}") }
-                ));
+                problems.push(format!("examples/{name}: no chapter runs `{command}`"));
             }
         }
-        let tests = root().join("examples").join(&name).join("tests");
-        let has_test = std::fs::read_dir(&tests).is_ok_and(|d| {
-            d.flatten()
-                .any(|e| e.path().extension().is_some_and(|x| x == "rs"))
-        });
-        if !has_test {
+        if krate.tests.is_empty() {
             problems.push(format!("examples/{name}: no integration test in tests/"));
         }
     }

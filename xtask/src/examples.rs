@@ -26,6 +26,8 @@ pub struct Crate {
 }
 
 pub struct Program {
+    /// Its binary's name.
+    pub bin: String,
     /// How a reader runs it: the command its doc comment starts with, or `cargo run -p …`.
     pub command: String,
     /// Its source file, relative to the repository root.
@@ -34,72 +36,44 @@ pub struct Program {
     pub summary: String,
 }
 
-/// [`crates`] of the book at `root`, read from its `SUMMARY.md`.
-pub fn crates_of(root: &Path, folder: &str) -> Result<Vec<Crate>> {
+/// The crates under `root/folder/` (`examples` or `exercises`) in the order the book's numbered
+/// chapters first include them; crates no chapter includes come last.
+pub fn crates(root: &Path, folder: &str) -> Result<Vec<Crate>> {
     let book = mdbook_driver::MDBook::load(root)
         .context("loading the book")?
         .book;
-    crates(root, &book, folder)
-}
-
-/// The crates under `root/folder/` (`examples` or `exercises`) in the order the book's numbered
-/// chapters first include them; crates no chapter includes come last.
-pub fn crates(root: &Path, book: &Book, folder: &str) -> Result<Vec<Crate>> {
-    let include = Regex::new(&format!(
-        r"\{{\{{#(?:rustdoc_)?include\s+(?:\.\./)+{folder}/([^/\s}}]+)/"
-    ))?;
-    let mut order: Vec<(String, Vec<(String, PathBuf)>)> = Vec::new();
+    let include = format!(r"\{{\{{#(?:rustdoc_)?include\s+(?:\.\./)+{folder}/([^/\s}}]+)/");
+    let include = Regex::new(&include)?;
+    // Each numbered chapter, with the crates its includes name, in order.
+    let mut chapters = Vec::new();
     for item in book.iter() {
-        let BookItem::Chapter(chapter) = item else {
-            continue;
-        };
-        let (Some(_), Some(file)) = (&chapter.number, &chapter.source_path) else {
-            continue;
-        };
-        let path = root.join("src").join(file);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        for c in include.captures_iter(&text) {
-            let at = match order.iter().position(|(name, _)| *name == c[1]) {
-                Some(at) => at,
-                None => {
-                    order.push((c[1].to_owned(), Vec::new()));
-                    order.len() - 1
-                }
-            };
-            let chapters = &mut order[at].1;
-            if !chapters.iter().any(|(_, f)| f == file) {
-                chapters.push((chapter.name.clone(), file.clone()));
-            }
+        if let BookItem::Chapter(c) = item
+            && let (Some(_), Some(file)) = (&c.number, &c.source_path)
+        {
+            let names: Vec<String> = include
+                .captures_iter(&c.content)
+                .map(|c| c[1].into())
+                .collect();
+            chapters.push(((c.name.clone(), file.clone()), names));
         }
     }
-    let metadata = crate::workspace(root)?;
-    let under = root.join(folder);
-    let mut packages: Vec<_> = metadata
-        .packages
-        .iter()
-        .filter(|p| {
-            p.manifest_path
-                .parent()
-                .and_then(|d| d.parent())
-                .is_some_and(|d| d == under)
-        })
-        .collect();
-    let rank = |p: &cargo_metadata::Package| {
-        let dir = p
-            .manifest_path
-            .parent()
-            .and_then(|d| d.file_name())
-            .unwrap_or_default();
-        order
-            .iter()
-            .position(|(name, _)| name == dir)
-            .unwrap_or(usize::MAX)
-    };
-    packages.sort_by_key(|p| (rank(p), p.name.to_string()));
     let relative = |path: &Path| path.strip_prefix(root).unwrap_or(path).to_owned();
     let mut crates = Vec::new();
-    for package in packages {
+    for package in crate::workspace(root)?.packages {
+        let dir = package.manifest_path.parent().expect("a package's folder");
+        if !dir.parent().is_some_and(|d| d == root.join(folder)) {
+            continue;
+        }
+        let shows = |names: &Vec<String>| {
+            names
+                .iter()
+                .position(|n| Some(n.as_str()) == dir.file_name())
+        };
+        // Where the book first includes it: (chapter, include).
+        let first = chapters
+            .iter()
+            .enumerate()
+            .find_map(|(i, (_, n))| Some((i, shows(n)?)));
         let mut bins: Vec<_> = package.targets.iter().filter(|t| t.is_bin()).collect();
         bins.sort_by_key(|t| (t.name != *package.name, t.name.clone()));
         let mut programs = Vec::new();
@@ -111,8 +85,9 @@ pub fn crates(root: &Path, book: &Book, folder: &str) -> Result<Vec<Crate>> {
                 true => format!("cargo run -p {}", package.name),
                 false => format!("cargo run -p {} --bin {}", package.name, bin.name),
             });
-            let source = relative(bin.src_path.as_std_path());
+            let (bin, source) = (bin.name.clone(), relative(bin.src_path.as_std_path()));
             programs.push(Program {
+                bin,
                 command,
                 source,
                 summary,
@@ -122,16 +97,21 @@ pub fn crates(root: &Path, book: &Book, folder: &str) -> Result<Vec<Crate>> {
             .targets
             .iter()
             .filter(|t| t.kind.contains(&TargetKind::Test));
-        let rank = rank(package);
-        crates.push(Crate {
+        let krate = Crate {
             name: package.name.to_string(),
             description: package.description.clone().unwrap_or_default(),
             programs,
             tests: tests.map(|t| relative(t.src_path.as_std_path())).collect(),
-            chapters: order.get(rank).map(|(_, c)| c.clone()).unwrap_or_default(),
-        });
+            chapters: chapters
+                .iter()
+                .filter(|(_, n)| shows(n).is_some())
+                .map(|(c, _)| c.clone())
+                .collect(),
+        };
+        crates.push((first.unwrap_or((usize::MAX, 0)), krate));
     }
-    Ok(crates)
+    crates.sort_by(|(a, x), (b, y)| (a, &x.name).cmp(&(b, &y.name)));
+    Ok(crates.into_iter().map(|(_, krate)| krate).collect())
 }
 
 /// The first sentence of a file's `//!` comment (up to `. ` or `: ` outside code), and the
@@ -148,39 +128,30 @@ fn first_sentence(source: &str) -> (Option<String>, String) {
         Some((command, rest)) if command.starts_with("cargo ") => (Some(command.into()), rest),
         _ => (None, doc.as_str()),
     };
-    let mut in_code = false;
-    let mut end = text.len();
-    for (i, c) in text.char_indices() {
-        match c {
-            '`' => in_code = !in_code,
-            '.' | ':' if !in_code && text[i + 1..].starts_with(' ') => {
-                end = i;
-                break;
-            }
-            _ => {}
-        }
-    }
-    let sentence = text[..end].trim_end_matches(['.', ':']);
-    let mut chars = sentence.chars();
-    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
-    (
-        command,
-        format!("{}{}.", first.unwrap_or_default(), chars.as_str()),
-    )
+    // Code spans, or other characters, up to the first `.` or `:` before a space.
+    let sentence = Regex::new(r"^(?:`[^`]*`|[^`])*?[.:](?: |$)").expect("regex");
+    let end = sentence.find(text).map_or(text.len(), |m| m.end());
+    let sentence = text[..end].trim_end().trim_end_matches(['.', ':']);
+    (command, format!("{}.", capitalized(sentence)))
 }
 
-fn examples_section(crates: &[Crate]) -> String {
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+/// A section per crate: its description, a line per program, its chapters (linked as
+/// `{chapters_in}FILE`) and tests.
+pub fn section(crates: &[Crate], chapters_in: &str) -> String {
     let mut out = String::new();
     for krate in crates {
         let name = &krate.name;
         out += &format!("## {name}\n\n{}\n\n", krate.description);
         for p in &krate.programs {
-            out += &format!(
-                "- `{}` (`{}`): {}\n",
-                p.command,
-                p.source.display(),
-                p.summary
-            );
+            let (command, source) = (&p.command, p.source.display());
+            out += &format!("- `{command}` (`{source}`): {}\n", p.summary);
         }
         if krate.programs.is_empty() {
             out += &format!(
@@ -188,51 +159,41 @@ fn examples_section(crates: &[Crate]) -> String {
                  and `cargo test -p {name}` compiles each one.\n"
             );
         }
-        let code = |p: &PathBuf| format!("`{}`", p.display());
-        let tests: Vec<String> = krate.tests.iter().map(code).collect();
-        out += &format!("\nTests: {}.", tests.join(", "));
-        let link = |(title, file): &(String, PathBuf)| format!("[{title}]({})", file.display());
+        let link = |(title, file): &(String, PathBuf)| {
+            format!("[{title}]({chapters_in}{})", file.display())
+        };
         let chapters: Vec<String> = krate.chapters.iter().map(link).collect();
-        if !chapters.is_empty() {
-            out += &format!(" Explained in {}", chapters.join(", "));
-            // A title may end the sentence itself: "And async tasks?".
-            if !krate
-                .chapters
-                .iter()
-                .last()
-                .is_some_and(|(t, _)| t.ends_with('?'))
-            {
-                out += ".";
-            }
-        }
-        out += "\n\n";
+        let tests: Vec<String> = krate
+            .tests
+            .iter()
+            .map(|t| format!("`{}`", t.display()))
+            .collect();
+        out += &match chapters.is_empty() {
+            true => format!("\nTested by {}.\n\n", tests.join(", ")),
+            false => format!(
+                "\nExplained in {}; tested by {}.\n\n",
+                chapters.join(", "),
+                tests.join(", ")
+            ),
+        };
     }
     out
 }
 
+/// A line per exercise the book includes: its command, its starter, its task.
 fn exercises_section(crates: &[Crate]) -> String {
     let mut out = String::new();
     for krate in crates.iter().filter(|k| !k.chapters.is_empty()) {
-        let task = krate
-            .description
-            .strip_prefix("Exercise: ")
-            .unwrap_or(&krate.description);
-        let mut task = task.chars();
-        let first: String = task
-            .next()
-            .map(char::to_uppercase)
-            .into_iter()
-            .flatten()
-            .collect();
-        let source = krate
+        let task = krate.description.strip_prefix("Exercise: ");
+        let starter = krate
             .programs
             .first()
             .map(|p| p.source.display().to_string());
         out += &format!(
-            "- `cargo exercises {}` (`{}`): {first}{}\n",
+            "- `cargo exercises {}` (`{}`): {}\n",
             krate.name,
-            source.unwrap_or_default(),
-            task.as_str()
+            starter.unwrap_or_default(),
+            capitalized(task.unwrap_or(&krate.description))
         );
     }
     out
@@ -252,15 +213,8 @@ impl Preprocessor for Examples {
         mut book: Book,
     ) -> mdbook_preprocessor::errors::Result<Book> {
         let marker = Regex::new(r"<!-- generated: (\S+) -->")?;
-        let wanted = book.iter().any(|item| match item {
-            BookItem::Chapter(c) => marker.is_match(&c.content),
-            _ => false,
-        });
-        if !wanted {
-            return Ok(book);
-        }
-        let examples = examples_section(&crates(&ctx.root, &book, "examples")?);
-        let exercises = exercises_section(&crates(&ctx.root, &book, "exercises")?);
+        let examples = section(&crates(&ctx.root, "examples")?, "");
+        let exercises = exercises_section(&crates(&ctx.root, "exercises")?);
         book.for_each_mut(|item| {
             let BookItem::Chapter(chapter) = item else {
                 return;

@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: the project's automation. `cargo book` is `cargo xtask book`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
@@ -30,19 +31,19 @@ enum Command {
     /// Build the book once into `book/` (or --dest) and fail on any mdBook warning.
     Build {
         #[arg(long)]
-        dest: Option<std::path::PathBuf>,
+        dest: Option<PathBuf>,
     },
     /// Build the book into `book/` (or --dest) and print it to `processes-vs-threads.pdf` there,
     /// with headless Chromium (needs `chromium` and `chromedriver`).
     Pdf {
         #[arg(long)]
-        dest: Option<std::path::PathBuf>,
+        dest: Option<PathBuf>,
     },
     /// Write the example crates, as a workspace of their own, to
     /// `book/processes-vs-threads-examples.tar.gz` (or into --dest).
     Tarball {
         #[arg(long)]
-        dest: Option<std::path::PathBuf>,
+        dest: Option<PathBuf>,
     },
     /// This crate's preprocessors (`questions`, `examples`) for the stock `mdbook` CLI
     /// (book.toml runs them).
@@ -61,59 +62,49 @@ enum Supports {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let root = match xtask::root() {
-        Ok(root) => root,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = match cli.command {
-        Command::Book { port, no_open } => xtask::serve::serve(
-            &root,
-            xtask::serve::Options {
-                port,
-                open: !no_open,
-            },
-        ),
-        Command::Test => return xtask::test::run(&root),
-        Command::Build { dest } => {
-            let dest = dest.unwrap_or_else(|| root.join("book"));
-            xtask::build::build(&root, &dest, true).and_then(|built| {
-                if built.warnings.is_empty() {
-                    println!("Built the book into {}", built.dir.display());
-                    Ok(())
-                } else {
-                    anyhow::bail!("mdBook warned:\n{}", built.warnings.join("\n"))
-                }
-            })
-        }
-        Command::Pdf { dest } => {
-            let dest = dest.unwrap_or_else(|| root.join("book"));
-            xtask::pdf::run(&root, &dest, &xtask::tmp_dir(&root)).map(|pdf| {
-                println!("Printed the book to {}", pdf.display());
-            })
-        }
-        Command::Tarball { dest } => {
-            let dest = dest.unwrap_or_else(|| root.join("book"));
-            xtask::tarball::run(&root, &dest).map(|tarball| {
-                println!("Wrote the examples to {}", tarball.display());
-            })
-        }
-        Command::Preprocessor { name, supports } => match supports {
-            // Every renderer: what they insert is plain Markdown.
-            Some(Supports::Supports { .. }) => Ok(()),
-            None => preprocess(&name),
-        },
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let command = Cli::parse().command;
+    match xtask::root().and_then(|root| run(command, &root)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `command` in the checkout at `root`; `Ok(false)` when tests failed.
+fn run(command: Command, root: &Path) -> anyhow::Result<bool> {
+    let dest = |dest: Option<PathBuf>| dest.unwrap_or_else(|| root.join("book"));
+    match command {
+        Command::Book { port, no_open } => {
+            let open = !no_open;
+            xtask::serve::serve(root, xtask::serve::Options { port, open })?;
+        }
+        Command::Test => return xtask::test::run(root),
+        Command::Build { dest: to } => {
+            let built = xtask::build::build(root, &dest(to), true)?;
+            if !built.warnings.is_empty() {
+                bail!("mdBook warned:\n{}", built.warnings.join("\n"));
+            }
+            println!("Built the book into {}", built.dir.display());
+        }
+        Command::Pdf { dest: to } => {
+            let pdf = xtask::pdf::run(root, &dest(to), &xtask::tmp_dir(root))?;
+            println!("Printed the book to {}", pdf.display());
+        }
+        Command::Tarball { dest: to } => {
+            let tarball = xtask::tarball::run(root, &dest(to))?;
+            println!("Wrote the examples to {}", tarball.display());
+        }
+        Command::Preprocessor { name, supports } => {
+            // Every renderer: what they insert is plain Markdown.
+            if supports.is_none() {
+                preprocess(&name)?;
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// `cargo xtask preprocessor NAME`: one of this crate's preprocessors for the stock `mdbook`

@@ -4,10 +4,8 @@
 //! Markdown (`src/`, which one test reads), and a workspace `Cargo.toml` (the root one without
 //! the book's tooling), `Cargo.lock` and `rust-toolchain.toml`, so that `cargo test` inside the
 //! unpacked folder builds and tests the examples with the same toolchain and dependency
-//! versions as the book. Each example crate gets a `README.md` naming the chapters that show it
-//! (unless it has its own).
+//! versions as the book. Its `README.md` lists the crates as the book's examples page does.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -41,8 +39,8 @@ pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
         tar.append_path_with_name(root.join(name), folder.join(name))
             .with_context(|| format!("adding {name}"))?;
     }
-    let crates = crate::examples::crates_of(root, "examples")?;
-    add_text(&mut tar, &folder.join("README.md"), &index_readme(&crates))?;
+    let crates = crate::examples::crates(root, "examples")?;
+    add_text(&mut tar, &folder.join("README.md"), &readme(&crates))?;
     add_text(
         &mut tar,
         &folder.join(".cargo/config.toml"),
@@ -60,12 +58,6 @@ pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
     {
         let rel = path.strip_prefix(root).expect("below the root");
         append_file(&mut tar, &path, &folder.join(rel))?;
-    }
-    for krate in &crates {
-        let readme = Path::new("examples").join(&krate.name).join("README.md");
-        if !root.join(&readme).exists() {
-            add_text(&mut tar, &folder.join(readme), &crate_readme(krate))?;
-        }
     }
     let gz = tar.into_inner().context("finishing the tar archive")?;
     gz.finish().context("finishing the gzip stream")?;
@@ -121,64 +113,16 @@ fn exercises_alias(root: &Path) -> Result<String> {
     Ok(format!("[alias]\nexercises = {alias}\n"))
 }
 
-/// The README of an example crate: the chapters that show it, and how to run it.
-fn crate_readme(krate: &Crate) -> String {
-    let (name, runs) = (&krate.name, !krate.programs.is_empty());
-    let mut s = format!("# {name}\n\n");
-    match &krate.chapters[..] {
-        [] => s.push_str(
-            "An example of the book \"Processes vs Threads, Verified\"; no chapter shows it.\n",
-        ),
-        [(title, file)] => {
-            let _ = writeln!(
-                s,
-                "The example of the chapter \"{title}\" of the book \"Processes vs Threads, \
-                 Verified\" (`src/{}` in this folder).",
-                file.display()
-            );
-        }
-        many => {
-            s.push_str(
-                "Shown in these chapters of the book \"Processes vs Threads, Verified\":\n\n",
-            );
-            for (title, file) in many {
-                let _ = writeln!(s, "- \"{title}\" (`src/{}`)", file.display());
-            }
-        }
-    }
-    if runs {
-        let _ = write!(
-            s,
-            "\nRun it with `cargo run -p {name}` (the chapter names each `--bin`), test it \
-             with `cargo test -p {name}`, from the folder above `examples/`.\n"
-        );
-    } else {
-        let _ = write!(
-            s,
-            "\nIt has no program to run: `cargo test -p {name}`, from the folder above \
-             `examples/`, compiles its cases in `tests/`.\n"
-        );
-    }
-    s
-}
-
-fn index_readme(crates: &[Crate]) -> String {
-    let mut s = String::from(
-        "# The examples of \"Processes vs Threads, Verified\"\n\n\
-         Every example crate of the book, as a Cargo workspace of its own (Linux only).\n\n\
-         - `cargo test` builds and tests them all (the toolchain is pinned by \
-         `rust-toolchain.toml`, the dependency versions by `Cargo.lock`).\n\
-         - `cargo run -p <crate>` runs one; `examples/<crate>/README.md` names its chapter.\n\
-         - `cargo exercises` checks the exercises under `exercises/`, each a program to fix; \
-         `exercises/<name>/README.md` says what to do.\n\
-         - `src/` holds the chapters' Markdown.\n\n\
-         | Crate | Chapters |\n|---|---|\n",
-    );
-    for krate in crates {
-        let titles: Vec<&str> = krate.chapters.iter().map(|(t, _)| t.as_str()).collect();
-        let _ = writeln!(s, "| `{}` | {} |", krate.name, titles.join(", "));
-    }
-    s
+/// The copy's README: how to use it, then the book's list of the crates, their programs and
+/// chapters (`src/` holds the chapters).
+fn readme(crates: &[Crate]) -> String {
+    "# The examples of \"Processes vs Threads, Verified\"\n\n\
+     Every example crate of the book, as a Cargo workspace of its own (Linux only). \
+     `cargo test` builds and tests them all (the toolchain is pinned by `rust-toolchain.toml`, \
+     the dependency versions by `Cargo.lock`); `cargo exercises` checks the exercises under \
+     `exercises/`, each a program to fix (`exercises/<name>/README.md` says what to do).\n\n"
+        .to_owned()
+        + &crate::examples::section(crates, "src/")
 }
 
 fn append_file<W: std::io::Write>(

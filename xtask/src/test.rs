@@ -13,114 +13,68 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
-/// Runs the whole suite from the repository root `root`; exits 0 only if formatting, lints
-/// and every test passed.
-pub fn run(root: &Path) -> ExitCode {
+use anyhow::{Context, Result, bail, ensure};
+
+/// Runs the whole suite from the repository root `root`: an error if formatting is off or a
+/// tool is missing under CI, `Ok(false)` if a lint or a test failed.
+pub fn run(root: &Path) -> Result<bool> {
     let log = crate::target_dir(root).join("skipped-tests.txt");
     // Skips are appended by the tests of this run only.
     let _ = std::fs::remove_file(&log);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    // test_support::in_ci's rule: `CI` set, and not empty, `false` or `0`.
-    let under_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-
-    let mut skipped_here = Vec::new();
-    // A tool of the toolchain (from rustup `component`) that is not installed: a loud skip
-    // of `what`, an error under CI.
-    let mut missing = |tool: &str, component: &str, what: &str| -> Result<(), ExitCode> {
-        if under_ci {
-            eprintln!(
-                "error: {tool} not found in the toolchain; run `rustup component add {component}`"
-            );
-            return Err(ExitCode::FAILURE);
-        }
-        let why =
-            format!("{what}: {tool} not found in the toolchain (rustup component add {component})");
-        eprintln!("*** SKIPPED {why}");
-        skipped_here.push(why);
-        Ok(())
-    };
     let sysroot = sysroot(root);
-    let tool = |name: &str| {
-        let path = sysroot.as_ref()?.join("bin").join(name);
-        path.is_file().then_some(path)
-    };
-
-    let fmt = match tool("rustfmt") {
-        Some(_) => Command::new(&cargo)
-            .args(["fmt", "--all", "--check"])
-            .current_dir(root)
-            .status()
-            .map(Some),
-        None => match missing("rustfmt", "rustfmt", "formatting was not checked") {
-            Ok(()) => Ok(None),
-            Err(code) => return code,
-        },
-    };
-    match fmt {
-        Ok(None) => {}
-        Ok(Some(status)) if status.success() => {}
-        Ok(Some(_)) => {
-            eprintln!(
-                "error: some files are not formatted (the diff is above); run `cargo fmt --all`"
+    let mut skipped = Vec::new();
+    // A tool of the toolchain (rustup's `component`), or a loud skip of `what` (under CI, an
+    // error; test_support::in_ci's rule: `CI` set, and not empty, `false` or `0`).
+    let mut tool = |name: &str, component: &str, what: &str| -> Result<Option<PathBuf>> {
+        let path = sysroot.as_ref().map(|s| s.join("bin").join(name));
+        let path = path.filter(|p| p.is_file());
+        if path.is_none() {
+            let why = format!(
+                "{what}: {name} not found in the toolchain (rustup component add {component})"
             );
-            return ExitCode::FAILURE;
+            if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+                bail!("{why}");
+            }
+            eprintln!("*** SKIPPED {why}");
+            skipped.push(why);
         }
-        Err(e) => {
-            eprintln!("error: could not run cargo fmt: {e}");
-            return ExitCode::FAILURE;
-        }
+        Ok(path)
+    };
+    if tool("rustfmt", "rustfmt", "formatting was not checked")?.is_some() {
+        let mut fmt = Command::new(&cargo);
+        fmt.args(["fmt", "--all", "--check"]).current_dir(root);
+        ensure!(
+            fmt.status().context("running cargo fmt")?.success(),
+            "some files are not formatted (the diff is above); run `cargo fmt --all`"
+        );
     }
-
     let mut test = Command::new(&cargo);
     test.args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
         .current_dir(root);
-    match tool("clippy-driver") {
-        Some(driver) => {
-            let mut wrapper = OsString::from("build.rustc-workspace-wrapper='");
-            wrapper.push(driver.as_os_str());
-            wrapper.push("'");
-            test.arg("--config")
-                .arg(wrapper)
-                // cargo-clippy's way of passing its arguments to the driver.
-                .env("CLIPPY_ARGS", "-Dwarnings__CLIPPY_HACKERY__");
-        }
-        None => {
-            if let Err(code) = missing("clippy-driver", "clippy", "the code was not linted") {
-                return code;
-            }
-        }
+    if let Some(driver) = tool("clippy-driver", "clippy", "the code was not linted")? {
+        let mut wrapper = OsString::from("build.rustc-workspace-wrapper='");
+        wrapper.push(driver.as_os_str());
+        wrapper.push("'");
+        // cargo-clippy's way of passing its arguments to the driver.
+        test.arg("--config")
+            .arg(wrapper)
+            .env("CLIPPY_ARGS", "-Dwarnings__CLIPPY_HACKERY__");
     }
-    let status = match test.status() {
-        Ok(status) => status,
-        Err(e) => {
-            eprintln!("error: could not run cargo test: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let passed = test.status().context("running cargo test")?.success();
 
-    let skips = std::fs::read_to_string(&log).unwrap_or_default();
-    let skips: Vec<&str> = skipped_here
-        .iter()
-        .map(String::as_str)
-        .chain(skips.lines().filter(|l| !l.is_empty()))
-        .collect();
-    if skips.is_empty() {
-        println!("\nNo test was skipped.");
-    } else {
-        println!(
-            "\n{} tests were skipped (they checked nothing):",
-            skips.len()
-        );
-        for line in &skips {
-            println!("  {line}");
-        }
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    skipped.extend(log.lines().filter(|l| !l.is_empty()).map(str::to_owned));
+    match skipped.len() {
+        0 => println!("\nNo test was skipped."),
+        n => println!("\n{n} tests were skipped (they checked nothing):"),
     }
-    match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
+    for line in &skipped {
+        println!("  {line}");
     }
+    Ok(passed)
 }
 
 /// The sysroot of the toolchain that builds the workspace, where `rustfmt` and
