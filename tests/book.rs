@@ -213,7 +213,7 @@ fn every_chapter_ends_with_run_it_naming_real_crates() {
 }
 
 #[test]
-fn every_example_program_is_run_from_a_chapter_and_has_a_test() {
+fn every_example_is_shown_and_run_from_a_chapter_and_has_a_test() {
     let pages = pages();
     let commands: Vec<(String, Option<String>)> =
         pages.iter().flat_map(|p| commands_in(&p.text)).collect();
@@ -231,6 +231,9 @@ fn every_example_program_is_run_from_a_chapter_and_has_a_test() {
         }
         if krate.tests.is_empty() {
             problems.push(format!("examples/{name}: no integration test in tests/"));
+        }
+        if krate.chapters.is_empty() {
+            problems.push(format!("examples/{name}: no chapter includes its files"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

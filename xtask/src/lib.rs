@@ -33,18 +33,13 @@ pub fn target_dir(root: &Path) -> PathBuf {
 /// `CARGO_TARGET_DIR` share one xtask binary, and each must build its own book.
 pub fn root() -> Result<PathBuf> {
     let here = std::env::current_dir().context("reading the current directory")?;
-    root_from(&here)
-}
-
-/// [`root`], starting from `dir`.
-pub fn root_from(dir: &Path) -> Result<PathBuf> {
-    dir.ancestors()
+    here.ancestors()
         .find(|d| d.join("book.toml").is_file() && d.join("Cargo.toml").is_file())
         .map(Path::to_owned)
         .with_context(|| {
             format!(
                 "{} is not inside the book's repository (no book.toml and Cargo.toml above it)",
-                dir.display()
+                here.display()
             )
         })
 }

@@ -46,19 +46,9 @@ enum Command {
         dest: Option<PathBuf>,
     },
     /// This crate's preprocessors (`questions`, `examples`) for the stock `mdbook` CLI
-    /// (book.toml runs them).
+    /// (book.toml runs them). `supports RENDERER`: mdBook asks whether a renderer is supported.
     #[command(hide = true)]
-    Preprocessor {
-        name: String,
-        #[command(subcommand)]
-        supports: Option<Supports>,
-    },
-}
-
-#[derive(Subcommand)]
-enum Supports {
-    /// mdBook asks whether a renderer is supported.
-    Supports { renderer: String },
+    Preprocessor { name: String, supports: Vec<String> },
 }
 
 fn main() -> ExitCode {
@@ -99,7 +89,7 @@ fn run(command: Command, root: &Path) -> anyhow::Result<bool> {
         }
         Command::Preprocessor { name, supports } => {
             // Every renderer: what they insert is plain Markdown.
-            if supports.is_none() {
+            if supports.is_empty() {
                 preprocess(&name)?;
             }
         }
