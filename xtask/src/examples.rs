@@ -61,7 +61,7 @@ pub fn crates(root: &Path, folder: &str) -> Result<Vec<Crate>> {
     let mut crates = Vec::new();
     for package in crate::workspace(root)?.packages {
         let dir = package.manifest_path.parent().expect("a package's folder");
-        if !dir.parent().is_some_and(|d| d == root.join(folder)) {
+        if dir.parent().is_none_or(|d| d != root.join(folder)) {
             continue;
         }
         let shows = |names: &Vec<String>| {
