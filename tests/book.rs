@@ -35,10 +35,6 @@ fn the_book_builds_without_errors_or_warnings() {
         built.warnings.join("\n")
     );
     assert!(built.dir.join("index.html").is_file());
-    assert!(
-        built.dir.join("assets/mermaid.min.js").is_file(),
-        "the mermaid bundle is not in the built book"
-    );
 }
 
 #[test]
@@ -400,7 +396,7 @@ fn is_remote(url: &str) -> bool {
 }
 
 /// Files the Pages workflow adds to the built book, which a plain build does not have.
-const PUBLISHED_BESIDE: [&str; 2] = [xtask::pdf::FILE_NAME, xtask::tarball::FILE_NAME];
+const PUBLISHED_BESIDE: [&str; 3] = xtask::build::DOWNLOADS;
 
 #[test]
 fn every_internal_link_and_fragment_resolves() {
@@ -527,7 +523,7 @@ fn the_built_book_loads_nothing_from_the_network() {
 }
 
 #[test]
-fn search_is_built_and_the_mermaid_bundle_is_never_loaded_statically() {
+fn search_is_built_and_every_diagram_is_drawn_at_build_time() {
     let dir = &book().dir;
     assert!(
         std::fs::read_dir(dir)
@@ -536,23 +532,42 @@ fn search_is_built_and_the_mermaid_bundle_is_never_loaded_statically() {
             .any(|e| e.file_name().to_string_lossy().starts_with("searchindex")),
         "no search index: was mdbook-driver built without its `search` feature?"
     );
-    let bundle = Selector::parse(r#"script[src*="mermaid.min.js"]"#).expect("selector");
+    // No page loads mermaid's JavaScript; no ```mermaid fence is left as code.
+    let script = Selector::parse("script[src]").expect("selector");
+    let code = Selector::parse("code.language-mermaid, pre.mermaid").expect("selector");
     for (path, html) in html_files(dir) {
-        // The bundle is never a static <script>: the loader adds it only where a diagram is.
-        assert_eq!(
-            html.select(&bundle).count(),
-            0,
-            "{} loads mermaid.min.js statically",
-            path.display()
-        );
-        // Raw ```mermaid fences that escaped the preprocessor would show as code.
-        let code = Selector::parse("code.language-mermaid").expect("selector");
+        for s in html.select(&script) {
+            let src = s.value().attr("src").unwrap_or_default();
+            assert!(!src.contains("mermaid"), "{} loads {src}", path.display());
+        }
         assert_eq!(
             html.select(&code).count(),
             0,
-            "{}: unprocessed mermaid block",
+            "{}: undrawn mermaid block",
             path.display()
         );
+    }
+}
+
+/// The repository links: present only when the build knows the repository (`GITHUB_REPOSITORY`),
+/// never a placeholder.
+#[test]
+fn repository_links_come_from_the_environment() {
+    let url = xtask::build::repository_url().expect("a valid GITHUB_REPOSITORY");
+    let links = Selector::parse(r#"a[href*="github.com"]"#).expect("selector");
+    for (path, html) in html_files(&book().dir) {
+        for a in html.select(&links) {
+            let href = a.value().attr("href").unwrap_or_default();
+            let ours = url.as_deref().is_some_and(|u| href.starts_with(u));
+            assert!(
+                ours || !href.contains("/edit/")
+                    && a.value().attr("title") != Some("Git repository"),
+                "{} links to {href}, not to {}",
+                path.display(),
+                url.as_deref()
+                    .unwrap_or("no repository (GITHUB_REPOSITORY is unset)")
+            );
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The offline copy's second half: `cargo xtask tarball` packs the example crates as a workspace
 //! of their own, which builds offline from the unpacked folder with its pinned toolchain and lock
-//! file, its README listing the crates as the book's examples page does. (The PDF is checked by the browser tests,
-//! which print it with the same code as `cargo xtask pdf`.)
+//! file, its README listing the crates as the book's examples page does. (The PDF and the EPUB
+//! are checked beside the browser tests, which build the book anyway and print the PDF with
+//! `cargo xtask pdf`'s code.)
 //!
 //! Cost: building the unpacked copy means building every example a second time, in a target
 //! directory of its own (several minutes on two cores, from a fresh clone). By default the test

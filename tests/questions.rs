@@ -13,7 +13,7 @@ use scraper::{Html, Selector};
 use xtask::questions::{self, Question};
 
 /// Chapters with examples that need no questions: the appendices that list every example.
-const NO_QUESTIONS: [&str; 2] = ["examples.md", "verification.md"];
+const NO_QUESTIONS: [&str; 3] = ["examples.md", "verification.md", "cost-method.md"];
 
 fn all_questions() -> Vec<Question> {
     questions::load(&root()).expect("questions.toml loads")
@@ -79,11 +79,6 @@ fn every_chapter_with_examples_has_questions() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Chapters whose questions do not yet meet a rule below; each test fails once a chapter here
-/// meets its rule, so that the exemption is removed.
-const NOT_YET_ASKED_FIRST: [&str; 1] = ["cost.md"];
-const NOT_YET_TWO_FIGURES: [&str; 1] = ["cost.md"];
-
 /// The chapters in the book, each with its questions in the order the page asks them.
 fn chapters_in_the_book() -> Vec<(PathBuf, Vec<Question>)> {
     let root = root();
@@ -125,23 +120,11 @@ fn book() -> &'static book_checks::Built {
 }
 
 /// Checks each chapter in the book with `check`, except those in `exempt`, which must still fail.
-fn each_chapter(
-    exempt: &[&str],
-    mut check: impl FnMut(&Path, &[Question]) -> Vec<String>,
-) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (chapter, qs) in chapters_in_the_book() {
-        let found = check(&chapter, &qs);
-        let name = chapter.to_string_lossy().into_owned();
-        match (exempt.contains(&name.as_str()), found.is_empty()) {
-            (true, true) => {
-                problems.push(format!("{name} meets the rule now: remove its exemption"))
-            }
-            (true, false) => println!("{name}: exempt for now from {} problems", found.len()),
-            (false, _) => problems.extend(found),
-        }
-    }
-    problems
+fn each_chapter(mut check: impl FnMut(&Path, &[Question]) -> Vec<String>) -> Vec<String> {
+    chapters_in_the_book()
+        .into_iter()
+        .flat_map(|(chapter, qs)| check(&chapter, &qs))
+        .collect()
 }
 
 #[test]
@@ -150,7 +133,7 @@ fn the_built_book_asks_each_question_and_hides_each_answer_before_run_it() {
     let h2 = Selector::parse("#mdbook-content h2").expect("selector");
     let details = Selector::parse("details.answer").expect("selector");
     let summary_tag = Selector::parse("summary").expect("selector");
-    let problems = each_chapter(&[], |chapter, qs| {
+    let problems = each_chapter(|chapter, qs| {
         let mut problems = Vec::new();
         let Ok(text) = std::fs::read_to_string(built.dir.join(chapter.with_extension("html")))
         else {
@@ -227,7 +210,7 @@ fn the_built_book_asks_each_question_and_hides_each_answer_before_run_it() {
 fn no_question_is_asked_after_its_answer_is_shown() {
     let built = book();
     let tag = regex::Regex::new(r"<[^>]*>").expect("regex");
-    let problems = each_chapter(&NOT_YET_ASKED_FIRST, |chapter, qs| {
+    let problems = each_chapter(|chapter, qs| {
         let text = std::fs::read_to_string(built.dir.join(chapter.with_extension("html")))
             .unwrap_or_default();
         let mut problems = Vec::new();
@@ -280,7 +263,7 @@ fn no_answer_has_more_than_two_significant_figures() {
         };
         digits.trim_start_matches('0').len()
     };
-    let problems = each_chapter(&NOT_YET_TWO_FIGURES, |chapter, qs| {
+    let problems = each_chapter(|chapter, qs| {
         let mut problems = Vec::new();
         for q in qs {
             let Ok(answer) = q.answer(&root()) else {

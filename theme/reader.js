@@ -2,9 +2,11 @@
 //
 // - The sidebar toggle is a <label> (for a hidden checkbox) carrying button attributes: give it
 //   the button role, a place in the Tab order, and Enter/Space, as a real button has.
-// - A code block too wide for its box scrolls sideways; keyboard users scroll it too once it can
-//   take the focus (WCAG 2.1.1): such blocks get tabindex="0".
-// - Printing (print.html, and `cargo xtask pdf`) shows the answers to the questions.
+// - A code block or table too wide for its box scrolls sideways: it gets the class `scrolls`,
+//   which theme/book.css shows (a shadow, a line above the table), and keyboard users scroll it
+//   too once it can take the focus (WCAG 2.1.1): tabindex="0".
+// - On the print page (print.html, and `cargo xtask pdf`), each line of code becomes a block
+//   that knows its indentation, so that a line wrapped at the page edge continues indented.
 // - Next to mdBook's "Suggest an edit" link (book.toml's edit-url-template), a "Report an error"
 //   link opens a new issue with the errata template, naming the page.
 (() => {
@@ -20,23 +22,35 @@
         });
     }
 
-    const focusableWhenScrolling = () => {
-        for (const code of document.querySelectorAll('pre > code')) {
-            if (code.scrollWidth > code.clientWidth + 1) {
-                code.tabIndex = 0;
-            } else if (code.getAttribute('tabindex') === '0') {
-                code.removeAttribute('tabindex');
+    const markScrolling = () => {
+        for (const box of document.querySelectorAll('pre > code, .table-wrapper')) {
+            const scrolls = box.scrollWidth > box.clientWidth + 1;
+            box.classList.toggle('scrolls', scrolls);
+            if (scrolls) {
+                box.tabIndex = 0;
+            } else if (box.getAttribute('tabindex') === '0') {
+                box.removeAttribute('tabindex');
             }
         }
     };
-    focusableWhenScrolling();
-    window.addEventListener('resize', focusableWhenScrolling);
+    markScrolling();
+    window.addEventListener('resize', markScrolling);
 
-    window.addEventListener('beforeprint', () => {
-        for (const details of document.querySelectorAll('details.answer')) {
-            details.open = true;
+    // Split highlighted code into lines, closing and reopening the spans a line break cuts.
+    if (/print\.html$/.test(location.pathname)) {
+        for (const code of document.querySelectorAll('pre > code')) {
+            const open = [];
+            const lines = code.innerHTML.replace(/\n$/, '').split('\n').map((line) => {
+                const start = open.join('');
+                for (const tag of line.match(/<\/?span[^>]*>/g) || []) {
+                    if (tag.startsWith('</')) open.pop(); else open.push(tag);
+                }
+                const indent = /^ */.exec(line.replace(/<[^>]*>/g, ''))[0].length;
+                return `<span class="code-line" style="--indent: ${indent}ch">${start}${line}${'</span>'.repeat(open.length)}</span>`;
+            });
+            code.innerHTML = lines.join('');
         }
-    });
+    }
 
     const edit = document.querySelector('a[rel="edit"]');
     const match = edit && /^(https:\/\/github\.com\/[^/]+\/[^/]+)\/edit\/[^/]+\/(.+)$/.exec(edit.href);

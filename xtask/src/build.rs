@@ -40,20 +40,124 @@ pub fn build(root: &Path, dest: &Path, verbose: bool) -> Result<Built> {
     tracing::subscriber::with_default(subscriber, || -> Result<()> {
         let mut config = Config::from_disk(root.join("book.toml")).context("reading book.toml")?;
         config.set("build.build-dir", dest)?;
+        if let Some(url) = repository_url()? {
+            config.set("output.html.git-repository-url", &url)?;
+            config.set(
+                "output.html.edit-url-template",
+                format!("{url}/edit/main/{{path}}"),
+            )?;
+        }
         let mut book = MDBook::load_with_config(root, config).context("loading the book")?;
-        // Replaces the `[preprocessor.mermaid]` command of book.toml with the same code, in-process.
-        book.with_preprocessor(mdbook_mermaid::Mermaid);
-        // Likewise `[preprocessor.questions]`: each chapter's computed questions.
+        // Replace the `[preprocessor.diagrams]` and `[preprocessor.questions]` commands of
+        // book.toml with the same code, in-process.
+        book.with_preprocessor(crate::diagrams::Diagrams);
         book.with_preprocessor(crate::questions::Questions);
         // And `[preprocessor.examples]`: the examples page, from the crates.
         book.with_preprocessor(crate::examples::Examples);
-        book.build().context("building the book")
+        // mdBook empties the build folder first: keep the downloads made from an earlier build.
+        let kept: Vec<(PathBuf, Vec<u8>)> = DOWNLOADS
+            .iter()
+            .map(|name| dest.join(name))
+            .filter_map(|path| std::fs::read(&path).ok().map(|bytes| (path, bytes)))
+            .collect();
+        let built = book
+            .build()
+            .context("building the book")
+            .and_then(|()| print_answers_at_chapter_ends(dest));
+        for (path, bytes) in kept {
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("putting back {}", path.display()))?;
+        }
+        built
     })?;
     let warnings = collector.0.lock().expect("collector lock").clone();
     Ok(Built {
         dir: dest.to_owned(),
         warnings,
     })
+}
+
+/// The files `cargo xtask pdf`, `tarball` and `epub` add to the built book, which a rebuild keeps.
+pub const DOWNLOADS: [&str; 3] = [
+    crate::pdf::FILE_NAME,
+    crate::tarball::FILE_NAME,
+    crate::epub::FILE_NAME,
+];
+
+/// The variable naming the book's GitHub repository as `owner/name`: the Pages workflow has it.
+pub const REPOSITORY_VARIABLE: &str = "GITHUB_REPOSITORY";
+
+/// `https://github.com/owner/name` from [`REPOSITORY_VARIABLE`], or `None` when it is unset or
+/// empty (the book then links to no repository).
+pub fn repository_url() -> Result<Option<String>> {
+    let Some(value) = std::env::var_os(REPOSITORY_VARIABLE).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let value = value.to_string_lossy();
+    let valid = value.split_once('/').is_some_and(|(owner, name)| {
+        [owner, name].iter().all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+    });
+    if !valid {
+        anyhow::bail!("{REPOSITORY_VARIABLE} is {value:?}; expected owner/name, as on GitHub");
+    }
+    Ok(Some(format!("https://github.com/{value}")))
+}
+
+/// Rewrites the built `print.html` (every chapter on one page, the source of the PDF) so that
+/// each chapter's answers stand at its end, not under their questions.
+fn print_answers_at_chapter_ends(dest: &Path) -> Result<()> {
+    const BREAK: &str = r#"<div style="break-before: page; page-break-before: always;"></div>"#;
+    let path = dest.join("print.html");
+    let html =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let (Some(start), Some(end)) = (html.find("<main>"), html.rfind("</main>")) else {
+        anyhow::bail!("{} has no <main>", path.display());
+    };
+    let chapters: Vec<String> = html[start..end]
+        .split(BREAK)
+        .enumerate()
+        .map(|(n, chapter)| answers_at_chapter_end(chapter, &format!("chapter-{}-", n + 1)))
+        .collect();
+    let html = format!("{}{}{}", &html[..start], chapters.join(BREAK), &html[end..]);
+    std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))
+}
+
+/// One chapter's HTML with each `<details class="answer">` (a question's answer, closed until
+/// the reader opens it) replaced by a link to the same answer in an "Answers" section at the
+/// chapter's end: for the page (print.html) and the EPUB, where nothing opens. `prefix` makes
+/// the new ids unique on the page.
+pub fn answers_at_chapter_end(chapter: &str, prefix: &str) -> String {
+    static DETAILS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let details = DETAILS.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?s)<details class="answer">\s*<summary>(.*?)</summary>(.*?)</details>"#,
+        )
+        .expect("a valid regex")
+    });
+    let mut answers = String::new();
+    let mut n = 0;
+    let body = details.replace_all(chapter, |c: &regex::Captures| {
+        n += 1;
+        let (summary, answer) = (c[1].trim(), c[2].trim());
+        let _ = write!(
+            answers,
+            r#"<div class="answer" id="{prefix}answer-{n}"><p><strong>{summary}</strong></p>{answer}</div>"#
+        );
+        format!(
+            r##"<p class="answer-link"><a href="#{prefix}answer-{n}">{summary}: at the end of the chapter</a></p>"##
+        )
+    });
+    if n == 0 {
+        return chapter.to_owned();
+    }
+    format!(
+        r#"{body}<section class="answers"><h2 id="{prefix}answers">Answers</h2>{answers}</section>"#
+    )
 }
 
 /// A `tracing` layer that keeps the WARN and ERROR events.

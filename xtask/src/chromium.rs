@@ -98,13 +98,16 @@ impl Driver {
         Ok(driver)
     }
 
-    /// WebDriver capabilities for `chromium` with this driver's profile; `logging` asks
-    /// chromedriver to keep the console and the DevTools network events.
+    /// WebDriver capabilities for `chromium` with a profile of its own under this driver's
+    /// folder (two sessions sharing one would share one browser); `logging` asks chromedriver
+    /// to keep the console and the DevTools network events.
     pub fn capabilities(&self, chromium: &Path, logging: bool) -> Capabilities {
+        static SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut args: Vec<String> = FLAGS.iter().map(|f| (*f).to_owned()).collect();
         args.push(format!(
             "--user-data-dir={}",
-            self.profile.join("chromium").display()
+            self.profile.join(format!("chromium-{n}")).display()
         ));
         let mut caps = json!({
             "browserName": "chrome",

@@ -1,12 +1,13 @@
-//! Builds the book in-process with `mdbook-driver` and its preprocessors (`mdbook-mermaid`, and
-//! this crate's questions and examples page), so neither the `mdbook` CLI nor any plugin has to
-//! be installed. The stock `mdbook build` (with `mdbook-mermaid` on PATH) builds the same
-//! `book.toml`, running this crate's preprocessors through `cargo xtask preprocessor NAME`. The
-//! Pages workflow builds with `cargo xtask build`, the code path the tests exercise, and adds
-//! the PDF and the tarball.
+//! Builds the book in-process with `mdbook-driver` and this crate's preprocessors (diagrams
+//! drawn as SVG, the questions, the examples page), so neither the `mdbook` CLI nor any plugin
+//! has to be installed. The stock `mdbook build` builds the same `book.toml`, running the
+//! preprocessors through `cargo xtask preprocessor NAME`. The Pages workflow builds with `cargo
+//! xtask build`, the code path the tests exercise, and adds the PDF, the EPUB and the tarball.
 
 pub mod build;
 pub mod chromium;
+pub mod diagrams;
+pub mod epub;
 pub mod examples;
 pub mod pdf;
 pub mod questions;

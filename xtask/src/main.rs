@@ -45,8 +45,15 @@ enum Command {
         #[arg(long)]
         dest: Option<PathBuf>,
     },
-    /// This crate's preprocessors (`questions`, `examples`) for the stock `mdbook` CLI
-    /// (book.toml runs them). `supports RENDERER`: mdBook asks whether a renderer is supported.
+    /// Build the book into `book/` (or --dest) and write it as an EPUB,
+    /// `processes-vs-threads.epub`, there.
+    Epub {
+        #[arg(long)]
+        dest: Option<PathBuf>,
+    },
+    /// This crate's preprocessors (`diagrams`, `questions`, `examples`) for the stock `mdbook`
+    /// CLI (book.toml runs them). `supports RENDERER`: mdBook asks whether a renderer is
+    /// supported.
     #[command(hide = true)]
     Preprocessor { name: String, supports: Vec<String> },
 }
@@ -87,6 +94,10 @@ fn run(command: Command, root: &Path) -> anyhow::Result<bool> {
             let tarball = xtask::tarball::run(root, &dest(to))?;
             println!("Wrote the examples to {}", tarball.display());
         }
+        Command::Epub { dest: to } => {
+            let epub = xtask::epub::run(root, &dest(to))?;
+            println!("Wrote the EPUB to {}", epub.display());
+        }
         Command::Preprocessor { name, supports } => {
             // Every renderer: what they insert is plain Markdown.
             if supports.is_empty() {
@@ -101,9 +112,10 @@ fn run(command: Command, root: &Path) -> anyhow::Result<bool> {
 /// CLI, which sends the book as JSON on stdin and reads it back on stdout.
 fn preprocess(name: &str) -> anyhow::Result<()> {
     let preprocessor: &dyn Preprocessor = match name {
+        "diagrams" => &xtask::diagrams::Diagrams,
         "questions" => &xtask::questions::Questions,
         "examples" => &xtask::examples::Examples,
-        _ => bail!("no preprocessor called {name:?} (questions, examples)"),
+        _ => bail!("no preprocessor called {name:?} (diagrams, questions, examples)"),
     };
     let (ctx, book) =
         mdbook_preprocessor::parse_input(std::io::stdin()).map_err(|e| anyhow!("{e:#}"))?;

@@ -1,9 +1,10 @@
 //! `cargo xtask pdf`: the book's print page (`print.html`, every chapter on one page) printed to
 //! `book/processes-vs-threads.pdf` by headless Chromium, through chromedriver and the DevTools
-//! command `Page.printToPDF`: light theme, every diagram rendered first (vector graphics, its
-//! labels real text), answers to the questions shown, one bookmark per heading (the document
-//! outline), page numbers in the footer. Code blocks wrap instead of running off the page
-//! (theme/print.css).
+//! command `Page.printToPDF`: light theme (the diagrams are vector graphics, their labels real
+//! text), each chapter's answers at its end (xtask/src/build.rs), one bookmark per heading (the
+//! document outline), page numbers in the footer. Code blocks wrap, indented, instead of
+//! running off the page; figures and headings are not split from what belongs to them (the
+//! print rules in theme/book.css).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use crate::chromium::{self, SessionCommand};
 /// The PDF's file name, in the built book's folder.
 pub const FILE_NAME: &str = "processes-vs-threads.pdf";
 
-/// How long the print page may take to load its fonts and render every diagram.
+/// How long the print page may take to load its fonts.
 const SETTLE: Duration = Duration::from_secs(60);
 
 /// The page footer: "page / pages", centred. Chromium's header and footer templates need their
@@ -76,20 +77,11 @@ async fn print_loaded(client: &Client, url: &str) -> Result<Vec<u8>> {
     }
     wait_until(
         client,
-        "the fonts to load and every diagram to render in the light theme",
+        "the fonts to load in the light theme",
         "return document.fonts.status === 'loaded' && \
-         document.documentElement.classList.contains('light') && \
-         (document.querySelectorAll('pre.mermaid').length === 0 || \
-          document.documentElement.dataset.mermaidTheme === 'default')",
+         document.documentElement.classList.contains('light')",
     )
     .await?;
-    // The answers to the questions are printed open, under their questions.
-    client
-        .execute(
-            "document.querySelectorAll('details').forEach((d) => { d.open = true; }); return true;",
-            vec![],
-        )
-        .await?;
     let pdf = cdp(
         client,
         "Page.printToPDF",

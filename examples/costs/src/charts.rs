@@ -1,515 +1,473 @@
-//! SVG charts of a [`Report`], drawn with plotters' SVG backend.
-//!
-//! No font file is needed: the SVG backend writes `<text>` elements and the browser
-//! picks the font (plotters only estimates text sizes for layout). The output has no
-//! blank lines, so the chapter can include it inline in Markdown, and it is a pure
-//! function of the report, so the committed charts can be checked against the committed
-//! JSON.
+//! SVG charts of a [`Report`], drawn for a narrow column: 400 units wide, so that at
+//! a phone's 350-pixel column every text is still 12 pixels tall, one label above each
+//! bar, a few series per line chart. Colours are CSS custom properties with plain
+//! fallbacks (`var(--fg, black)`), so the charts follow the book's theme and keep
+//! fixed colours where no stylesheet applies. Each chart names itself for screen
+//! readers (`<title>`) and lists its medians (`<desc>`). The output has no blank
+//! lines, so the chapter can include it inline in Markdown, and it is a pure function
+//! of the report, so the committed charts can be checked against the committed JSON.
 
-use plotters::coord::Shift;
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::fmt::Write as _;
 
-use crate::{Report, Row, Section, Unit, Who, short_label};
+use crate::{Report, Row, Section, Unit, Who, kib_text, short_label};
 
-/// One chart: its file stem, its title and the report sections it draws.
+/// One chart: its file stem, its title, the report sections it draws and how.
 pub struct ChartSpec {
     pub name: &'static str,
     pub title: &'static str,
     pub sections: &'static [Section],
+    kind: Kind,
 }
 
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Horizontal bars, on a log axis or a linear one.
+    Bars { log: bool },
+    /// A line per kind of row over a parameter. With a log value axis the parameter's
+    /// values are spaced evenly (each is several times the one before); with a linear
+    /// one, at their real distances.
+    Lines {
+        x: fn(&Row) -> Option<u64>,
+        x_title: &'static str,
+        log_y: bool,
+    },
+}
+
+const fn bars(
+    name: &'static str,
+    title: &'static str,
+    section: &'static [Section],
+    log: bool,
+) -> ChartSpec {
+    ChartSpec {
+        name,
+        title,
+        sections: section,
+        kind: Kind::Bars { log },
+    }
+}
+
+const fn lines(
+    name: &'static str,
+    title: &'static str,
+    section: &'static [Section],
+    x: fn(&Row) -> Option<u64>,
+    x_title: &'static str,
+    log_y: bool,
+) -> ChartSpec {
+    ChartSpec {
+        name,
+        title,
+        sections: section,
+        kind: Kind::Lines { x, x_title, log_y },
+    }
+}
+
+#[rustfmt::skip]
 pub const CHARTS: &[ChartSpec] = &[
-    ChartSpec {
-        name: "creation",
-        title: "Creating a process or thread and waiting for it (log scale)",
-        sections: &[Section::Creation],
-    },
-    ChartSpec {
-        name: "fork-size",
-        title: "Creation time vs memory the parent has touched",
-        sections: &[Section::ForkSize],
-    },
-    ChartSpec {
-        name: "creation-under-load",
-        title: "Creation while N idle tasks of the same kind exist (log scales)",
-        sections: &[Section::CreationLoad],
-    },
-    ChartSpec {
-        name: "context-switch",
-        title: "1-byte round trip between two tasks",
-        sections: &[Section::ContextSwitch],
-    },
-    ChartSpec {
-        name: "working-set",
-        title: "Pinned round trip vs the working set each side writes (log scales)",
-        sections: &[Section::WorkingSet],
-    },
-    ChartSpec {
-        name: "communication-latency",
-        title: "Round trip of a small message (log scale)",
-        sections: &[Section::Latency],
-    },
-    ChartSpec {
-        name: "communication-throughput",
-        title: "Throughput with 64 KiB messages",
-        sections: &[Section::Throughput],
-    },
-    ChartSpec {
-        name: "memory",
-        title: "Memory added per idle task",
-        sections: &[Section::Memory],
-    },
-    ChartSpec {
-        name: "memory-scaling",
-        title: "Memory per idle task vs number of idle tasks (log scales)",
-        sections: &[Section::MemoryScaling],
-    },
+    bars("creation", "Creating a task and waiting for it (log scale)", &[Section::Creation], true),
+    lines("fork-size", "Creation time vs memory the parent has touched", &[Section::ForkSize],
+          |r| r.touched_mib, "MiB the parent wrote to first", false),
+    lines("creation-under-load", "Creation while N idle tasks of the same kind exist (log scale)",
+          &[Section::CreationLoad], |r| r.tasks, "idle tasks already there", true),
+    bars("context-switch", "1-byte round trip between two tasks (log scale)", &[Section::ContextSwitch], true),
+    lines("working-set", "Pinned round trip vs the working set each side writes (log scale)",
+          &[Section::WorkingSet], |r| r.working_set_kib, "working set of each side", true),
+    bars("communication-latency", "Round trip of a small message (log scale)", &[Section::Latency], true),
+    bars("communication-throughput", "Throughput with 64 KiB messages", &[Section::Throughput], false),
+    bars("memory", "Memory added per idle task (log scale)", &[Section::Memory], true),
+    lines("memory-scaling", "Memory per idle task vs number of idle tasks (log scale)",
+          &[Section::MemoryScaling], |r| r.tasks, "idle tasks", true),
 ];
 
-const WIDTH: u32 = 860;
-const LABEL_AREA: u32 = 340;
-const PROCESS: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
-const THREAD: RGBColor = RGBColor(0xe6, 0x55, 0x0d);
-const SPAWN: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
-const TASK: RGBColor = RGBColor(0x94, 0x67, 0xbd);
-const FONT: &str = "sans-serif";
+const WIDTH: f64 = 400.0;
+/// Every text's size, in SVG units.
+const FONT: f64 = 14.0;
+/// A generous estimate of a character's width at [`FONT`], for layout.
+const CHAR: f64 = 8.5;
+const FG: &str = "var(--fg, black)";
 
-fn colour(who: Who) -> RGBColor {
-    match who {
-        Who::Process => PROCESS,
-        Who::Thread => THREAD,
-        Who::Task => TASK,
+fn colour(who: Who, nth: usize) -> &'static str {
+    match (who, nth) {
+        (Who::Process, 0) => "var(--costs-process, #1f77b4)",
+        (Who::Thread, 0) => "var(--costs-thread, #d95f02)",
+        (Who::Task, _) => "var(--costs-task, #9467bd)",
+        _ => "var(--costs-other, #2ca02c)",
     }
 }
 
 /// Renders chart `spec` of `report`; a report without rows for it (recorded before the
 /// harness measured them) gets a small chart that says so.
-pub fn render(report: &Report, spec: &ChartSpec) -> Option<String> {
+pub fn render(report: &Report, spec: &ChartSpec) -> String {
     let rows: Vec<&Row> = report
         .rows
         .iter()
         .filter(|r| spec.sections.contains(&r.section))
         .collect();
-    let svg = match spec.name {
-        _ if rows.is_empty() => not_recorded(spec.title),
-        "fork-size" => size_chart(spec.title, &rows),
-        "creation-under-load" | "memory-scaling" => {
-            line_chart(spec.title, &rows, |r| r.tasks, "idle tasks already there")
+    let mut svg = Svg::default();
+    let height = match spec.kind {
+        _ if rows.is_empty() => {
+            svg.text(
+                0.0,
+                20.0,
+                "start",
+                &format!("{}: not recorded in this run", spec.title),
+            );
+            30.0
         }
-        "working-set" => line_chart(
-            spec.title,
-            &rows,
-            |r| r.working_set_kib,
-            "KiB each side writes between switches (4 KiB pages)",
-        ),
-        "creation" | "communication-latency" => bar_chart(spec.title, &rows, true),
-        _ => bar_chart(spec.title, &rows, false),
+        Kind::Bars { log } => bar_chart(&mut svg, &rows, log),
+        Kind::Lines { x, x_title, log_y } => {
+            line_chart(&mut svg, &rows, x, x_title, log_y)
+        }
     };
-    Some(finish(
-        svg.expect("drawing into a String cannot fail"),
-        spec.title,
-    ))
+    let desc: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} {}", short_label(r), r.unit.format(r.median)))
+        .collect();
+    let id = format!("costs-{}", spec.name);
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height:.0}\" \
+         width=\"{WIDTH}\" role=\"img\" aria-labelledby=\"{id}-title\" \
+         aria-describedby=\"{id}-desc\" font-family=\"sans-serif\" font-size=\"{FONT}\" \
+         style=\"max-width:100%;height:auto\">\n<title id=\"{id}-title\">{}</title>\n\
+         <desc id=\"{id}-desc\">Medians: {}.</desc>\n{}</svg>\n",
+        escape(spec.title),
+        escape(&desc.join("; ")),
+        svg.0
+    )
 }
 
-type Drawn = Result<String, Box<dyn std::error::Error>>;
+/// SVG elements, one per line.
+#[derive(Default)]
+struct Svg(String);
 
-/// A chart that only says its figures are not in this report.
-fn not_recorded(title: &str) -> Drawn {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 80)).into_drawing_area();
-        root.fill(&WHITE)?;
-        root.draw(&Text::new(
-            format!("{title}: not recorded in this run"),
-            (20, 40),
-            (FONT, 15)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Left, VPos::Center)),
-        ))?;
-        root.present()?;
+impl Svg {
+    fn text(&mut self, x: f64, y: f64, anchor: &str, text: &str) {
+        let _ = writeln!(
+            self.0,
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{anchor}\" fill=\"{FG}\">{}</text>",
+            escape(text)
+        );
     }
-    Ok(svg)
+
+    fn line(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dash: &str) {
+        let d: Vec<String> = points
+            .iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect();
+        let dash = if dash.is_empty() {
+            String::new()
+        } else {
+            format!(" stroke-dasharray=\"{dash}\"")
+        };
+        let _ = writeln!(
+            self.0,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{width}\"{dash}/>",
+            d.join(" ")
+        );
+    }
+
+    fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str) {
+        let _ = writeln!(
+            self.0,
+            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{fill}\"/>",
+            w.max(1.0)
+        );
+    }
+
+    fn dot(&mut self, x: f64, y: f64, fill: &str) {
+        let _ = writeln!(
+            self.0,
+            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.5\" fill=\"{fill}\"/>"
+        );
+    }
+
+    /// A whisker from `a` to `b` with a cap at each end, across (`vertical` = false) or
+    /// up the chart.
+    fn whisker(&mut self, a: (f64, f64), b: (f64, f64), vertical: bool) {
+        self.line(&[a, b], FG, 1.0, "");
+        for (x, y) in [a, b] {
+            let cap = if vertical {
+                [(x - 4.0, y), (x + 4.0, y)]
+            } else {
+                [(x, y - 4.0), (x, y + 4.0)]
+            };
+            self.line(&cap, FG, 1.0, "");
+        }
+    }
 }
 
-/// Lines over a parameter (`x_of`), one per kind of row, on log scales: the x values
-/// are spread evenly (each is typically 4 or 10 times the one before) and labelled
-/// with their values; whiskers span the fastest to the slowest trial.
+/// A value axis from `lo` to `hi` onto `from..to` (pixels), log or linear, with its
+/// ticks.
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+    from: f64,
+    to: f64,
+}
+
+impl Axis {
+    fn new(rows: &[&Row], log: bool, from: f64, to: f64) -> Axis {
+        let min = rows.iter().map(|r| r.min).fold(f64::INFINITY, f64::min);
+        let max = rows.iter().map(|r| r.max).fold(0.0, f64::max);
+        if log {
+            let lo = 10f64.powf(min.log10().floor());
+            let hi = 10f64.powf(max.log10().ceil()).max(lo * 10.0);
+            Axis {
+                lo,
+                hi,
+                log,
+                from,
+                to,
+            }
+        } else {
+            Axis {
+                lo: 0.0,
+                hi: nice_step(max) * (max / nice_step(max)).ceil(),
+                log,
+                from,
+                to,
+            }
+        }
+    }
+
+    fn at(&self, v: f64) -> f64 {
+        let f = if self.log {
+            (v.max(self.lo).log10() - self.lo.log10())
+                / (self.hi.log10() - self.lo.log10())
+        } else {
+            v / self.hi
+        };
+        self.from + f * (self.to - self.from)
+    }
+
+    fn ticks(&self) -> Vec<f64> {
+        let mut ticks = Vec::new();
+        let mut v = self.lo;
+        let step = nice_step(self.hi);
+        while v <= self.hi * 1.0001 {
+            ticks.push(v);
+            v = if self.log { v * 10.0 } else { v + step };
+        }
+        ticks
+    }
+}
+
+/// A round step that divides `max` into two to five parts.
+fn nice_step(max: f64) -> f64 {
+    let p = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p / 2.0)
+        .find(|s| max / s <= 5.0)
+        .unwrap_or(p)
+}
+
+/// A tick label: "10 µs", "1 ms", "100 B", "1 MiB", "10 GiB/s".
+fn tick(unit: Unit, v: f64) -> String {
+    let trim = |v: f64| {
+        let t = format!("{v:.2}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    match unit {
+        _ if v == 0.0 => "0".to_string(),
+        Unit::Micros if v >= 1000.0 => format!("{} ms", trim(v / 1000.0)),
+        Unit::Micros if v < 1.0 => format!("{} ns", trim(v * 1000.0)),
+        Unit::Micros => format!("{} µs", trim(v)),
+        Unit::Kib => format!("{} KiB", trim(v)),
+        Unit::GibPerSec => format!("{} GiB/s", trim(v)),
+    }
+}
+
+/// Draws tick labels at `positions` along the bottom (at `y`), leaving out a label that
+/// would touch the one before.
+fn bottom_labels(svg: &mut Svg, y: f64, labels: &[(f64, String)]) {
+    let mut right_end = f64::NEG_INFINITY;
+    for (i, (x, label)) in labels.iter().enumerate() {
+        let half = label.chars().count() as f64 * CHAR / 2.0;
+        let x = x.clamp(half, WIDTH - half);
+        let last = i + 1 == labels.len();
+        if x - half > right_end + 6.0 || (last && labels.len() == 1) {
+            svg.text(x, y, "middle", label);
+            right_end = x + half;
+        }
+    }
+}
+
+/// Bars with whiskers, each under its own label line(s); the median's value at the end.
+fn bar_chart(svg: &mut Svg, rows: &[&Row], log: bool) -> f64 {
+    let unit = rows[0].unit;
+    // Room on the right for the value after the longest whisker.
+    let value_room = rows
+        .iter()
+        .map(|r| unit.format(r.median).chars().count())
+        .max()
+        .unwrap_or(0) as f64
+        * CHAR
+        + 8.0;
+    let axis = Axis::new(rows, log, 0.0, WIDTH - value_room);
+    let mut y = 0.0;
+    for row in rows {
+        for part in wrap(&short_label(row), (WIDTH / CHAR) as usize) {
+            y += FONT + 3.0;
+            svg.text(0.0, y, "start", &part);
+        }
+        let top = y + 5.0;
+        svg.rect(0.0, top, axis.at(row.median), 14.0, colour(row.who, 0));
+        let mid = top + 7.0;
+        svg.whisker((axis.at(row.min), mid), (axis.at(row.max), mid), false);
+        svg.text(
+            axis.at(row.max) + 6.0,
+            mid + 5.0,
+            "start",
+            &unit.format(row.median),
+        );
+        y = top + 14.0 + 10.0;
+    }
+    // The axis: a baseline, ticks and their labels, and what is measured.
+    svg.line(&[(0.0, y), (axis.to, y)], FG, 1.0, "");
+    let labels: Vec<(f64, String)> = axis
+        .ticks()
+        .into_iter()
+        .map(|t| (axis.at(t), tick(unit, t)))
+        .collect();
+    for (x, _) in &labels {
+        svg.line(&[(*x, y), (*x, y + 4.0)], FG, 1.0, "");
+    }
+    bottom_labels(svg, y + 4.0 + FONT, &labels);
+    let title = match unit {
+        Unit::Micros => "lower is faster",
+        Unit::GibPerSec => "higher is faster",
+        Unit::Kib => "lower is leaner",
+    };
+    svg.text(0.0, y + 10.0 + 2.0 * FONT, "start", title);
+    y + 14.0 + 2.0 * FONT
+}
+
+/// A line per kind of row over the parameter `x_of`, whiskers at each point, and a key
+/// above the plot.
 fn line_chart(
-    title: &str,
+    svg: &mut Svg,
     rows: &[&Row],
     x_of: fn(&Row) -> Option<u64>,
-    x_desc: &str,
-) -> Drawn {
+    x_title: &str,
+    log_y: bool,
+) -> f64 {
     let unit = rows[0].unit;
     let mut xs: Vec<u64> = rows.iter().filter_map(|r| x_of(r)).collect();
     xs.sort_unstable();
     xs.dedup();
-    let position =
-        |r: &Row| xs.iter().position(|x| Some(*x) == x_of(r)).unwrap_or(0) as f64;
-    let lo = rows.iter().map(|r| r.min).fold(f64::INFINITY, f64::min);
-    let hi = rows.iter().map(|r| r.max).fold(0.0, f64::max);
-    let from = 10f64.powf(lo.max(1e-3).log10().floor());
-    let to = 10f64.powf((hi * 2.0).log10().ceil());
     let mut kinds: Vec<(&str, Who)> = Vec::new();
     for row in rows {
         if !kinds.contains(&(row.what.as_str(), row.who)) {
             kinds.push((&row.what, row.who));
         }
     }
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 440)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let last = xs.len().saturating_sub(1) as f64;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 20))
-            .margin(14)
-            .margin_right(30)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
-            .build_cartesian_2d(-0.3f64..last + 0.3, (from..to).log_scale())?;
-        let xs_for_labels = xs.clone();
-        chart
-            .configure_mesh()
-            .light_line_style(WHITE)
-            .x_labels(xs.len().max(2))
-            .x_label_formatter(&|v| {
-                let i = v.round();
-                if (v - i).abs() > 0.01 || i < 0.0 {
-                    return String::new();
-                }
-                xs_for_labels.get(i as usize).map_or(String::new(), |x| {
-                    if x_desc.starts_with("KiB") {
-                        crate::kib_text(*x)
-                    } else {
-                        x.to_string()
-                    }
-                })
-            })
-            .y_label_formatter(&|v| tick(unit, *v))
-            .x_desc(x_desc)
-            .y_desc(match unit {
-                Unit::Kib => "KiB per task",
-                _ => "time per operation",
-            })
-            .axis_desc_style((FONT, 14))
-            .label_style((FONT, 13))
-            .draw()?;
-        let mut threads_seen = 0;
-        for (what, who) in &kinds {
-            let c = match who {
-                Who::Thread => {
-                    threads_seen += 1;
-                    if threads_seen == 1 { THREAD } else { SPAWN }
-                }
-                other => colour(*other),
-            };
-            let points: Vec<&&Row> = rows
-                .iter()
-                .filter(|r| r.what == *what && r.who == *who)
-                .collect();
-            let line: Vec<(f64, f64)> =
-                points.iter().map(|r| (position(r), r.median)).collect();
-            chart
-                .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))?
-                .label(format!("{what} ({})", who.as_str()))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
-            chart.draw_series(line.iter().map(|p| Circle::new(*p, 4, c.filled())))?;
-            chart.draw_series(points.iter().map(|r| {
-                let x = position(r);
-                PathElement::new(vec![(x, r.min), (x, r.max)], BLACK.stroke_width(1))
-            }))?;
-        }
-        series_key(&mut chart)?;
-        root.present()?;
-    }
-    Ok(svg)
-}
-
-/// Makes the SVG scale down on narrow screens and names it for screen readers.
-fn finish(svg: String, title: &str) -> String {
-    let svg = svg.replacen(
-        "<svg ",
-        &format!(
-            "<svg role=\"img\" aria-label=\"{}\" style=\"max-width:100%;height:auto\" ",
-            title.replace('&', "&amp;").replace('"', "&quot;")
-        ),
-        1,
-    );
-    // Inline HTML in Markdown ends at the first blank line: never emit one.
-    let mut out: String = svg
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
-    out.push('\n');
-    out
-}
-
-/// Axis tick labels: "10 µs", "1 ms" for times; plain numbers without a needless ".0"
-/// else.
-fn tick(unit: Unit, v: f64) -> String {
-    match unit {
-        Unit::Micros if v >= 1000.0 => format!("{} ms", trim(v / 1000.0)),
-        Unit::Micros if v < 1.0 && v > 0.0 => format!("{} ns", trim(v * 1000.0)),
-        Unit::Micros => format!("{} µs", trim(v)),
-        _ => trim(v),
-    }
-}
-
-fn trim(v: f64) -> String {
-    let text = format!("{v:.2}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-type DrawResult = Result<(), Box<dyn std::error::Error>>;
-
-/// Horizontal bars (median) with whiskers (fastest to slowest trial), one per row, top
-/// to bottom in table order.
-fn bar_chart(
-    title: &str,
-    rows: &[&Row],
-    log: bool,
-) -> Result<String, Box<dyn std::error::Error>> {
-    let unit = rows[0].unit;
-    let lo = rows.iter().map(|r| r.min).fold(f64::INFINITY, f64::min);
-    let hi = rows.iter().map(|r| r.max).fold(0.0, f64::max);
-    let height = 110 + 34 * rows.len() as u32;
-    let mut svg = String::new();
-    {
-        let root =
-            SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let x_desc = match unit {
-            Unit::Micros => "µs (lower is faster)",
-            Unit::GibPerSec => "GiB/s (higher is faster)",
-            Unit::Kib => "KiB per task (lower is leaner)",
-        };
-        if log {
-            let from = 10f64.powf(lo.max(1e-3).log10().floor());
-            let to = 10f64.powf((hi * 4.0).log10().ceil());
-            bars_on(&root, title, x_desc, (from..to).log_scale(), from, rows)?;
-        } else {
-            bars_on(&root, title, x_desc, 0f64..hi * 1.3, 0.0, rows)?;
-        }
-        root.present()?;
-    }
-    Ok(svg)
-}
-
-fn bars_on<X>(
-    root: &DrawingArea<SVGBackend<'_>, Shift>,
-    title: &str,
-    x_desc: &str,
-    x: X,
-    base: f64,
-    rows: &[&Row],
-) -> DrawResult
-where
-    X: AsRangedCoord<Value = f64>,
-    X::CoordDescType: ValueFormatter<f64>,
-{
-    let n = rows.len();
-    let unit = rows[0].unit;
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 20))
-        .margin(14)
-        .margin_right(40)
-        .x_label_area_size(44)
-        .y_label_area_size(LABEL_AREA)
-        .build_cartesian_2d(x, -0.5f64..(n as f64 - 0.5))?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(0)
-        .light_line_style(WHITE)
-        .x_desc(x_desc)
-        .x_label_formatter(&|v| tick(unit, *v))
-        .axis_desc_style((FONT, 14))
-        .label_style((FONT, 13))
-        .draw()?;
-    // Row 0 at the top.
-    let y_of = |i: usize| (n - 1 - i) as f64;
-    for (i, row) in rows.iter().enumerate() {
-        let y = y_of(i);
-        let c = colour(row.who);
-        chart.draw_series(std::iter::once(Rectangle::new(
-            [(base, y - 0.3), (row.median, y + 0.3)],
-            c.mix(0.85).filled(),
-        )))?;
-        chart.draw_series(
-            [
-                vec![(row.min, y), (row.max, y)],
-                vec![(row.min, y - 0.15), (row.min, y + 0.15)],
-                vec![(row.max, y - 0.15), (row.max, y + 0.15)],
-            ]
-            .into_iter()
-            .map(|points| PathElement::new(points, BLACK.stroke_width(1))),
-        )?;
-        let (px, py) = chart.backend_coord(&(row.max, y));
-        root.draw(&Text::new(
-            unit.format(row.median),
-            (px + 6, py),
-            (FONT, 13)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Left, VPos::Center)),
-        ))?;
-        let (lx, ly) = chart.backend_coord(&(base, y));
-        root.draw(&Text::new(
-            short_label(row),
-            (lx - 8, ly),
-            (FONT, 13)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Right, VPos::Center)),
-        ))?;
-    }
-    legend(
-        root,
-        &[
-            ("process", PROCESS),
-            ("thread", THREAD),
-            ("async task", TASK),
-        ],
-    )?;
-    Ok(())
-}
-
-/// The key of a chart's labelled series, top left, on a white box.
-fn series_key<'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
-) -> DrawResult {
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 13))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
-}
-
-/// A small colour key in the bottom left corner, below the row labels.
-fn legend(
-    root: &DrawingArea<SVGBackend<'_>, Shift>,
-    items: &[(&str, RGBColor)],
-) -> DrawResult {
-    let (_, height) = root.dim_in_pixel();
-    let y = height as i32 - 30;
-    let mut x = 20;
-    for (name, c) in items {
-        root.draw(&Rectangle::new([(x, y - 7), (x + 14, y + 7)], c.filled()))?;
-        root.draw(&Text::new(
-            name.to_string(),
-            (x + 20, y),
-            (FONT, 13)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Left, VPos::Center)),
-        ))?;
-        x += 110;
-    }
-    Ok(())
-}
-
-/// Lines over the touched size: one per kind of creation, with whiskers at each point.
-fn size_chart(
-    title: &str,
-    rows: &[&Row],
-) -> Result<String, Box<dyn std::error::Error>> {
-    let max_mib = rows.iter().filter_map(|r| r.touched_mib).max().unwrap_or(0) as f64;
-    let hi = rows.iter().map(|r| r.max).fold(0.0, f64::max);
-    let mut kinds: Vec<&str> = Vec::new();
-    for row in rows {
-        if !kinds.contains(&row.what.as_str()) {
-            kinds.push(&row.what);
-        }
-    }
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 20))
-            .margin(14)
-            .x_label_area_size(44)
-            .y_label_area_size(70)
-            // Room on the right for the value labels.
-            .build_cartesian_2d(-(max_mib * 0.02)..max_mib * 1.16, 0f64..hi * 1.1)?;
-        let ms = hi >= 5000.0;
-        chart
-            .configure_mesh()
-            .light_line_style(WHITE)
-            .x_desc("MiB the parent wrote to before creating (4 KiB pages)")
-            .y_desc(if ms {
-                "ms per creation"
-            } else {
-                "µs per creation"
-            })
-            .axis_desc_style((FONT, 14))
-            .label_style((FONT, 13))
-            .x_label_formatter(&|v| {
-                if *v <= max_mib {
-                    trim(*v)
-                } else {
-                    String::new()
-                }
-            })
-            .y_label_formatter(&|v| if ms { trim(v / 1000.0) } else { trim(*v) })
-            .draw()?;
-        for (k, kind) in kinds.iter().enumerate() {
-            let points: Vec<&&Row> = rows.iter().filter(|r| r.what == *kind).collect();
-            let who = points[0].who;
-            let c = match (who, k) {
-                (Who::Thread, _) => THREAD,
-                (Who::Process, 0) => PROCESS,
-                _ => SPAWN,
-            };
-            let line: Vec<(f64, f64)> = points
-                .iter()
-                .map(|r| (r.touched_mib.unwrap_or(0) as f64, r.median))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))?
-                .label(format!("{kind} ({})", who.as_str()))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
-            chart.draw_series(line.iter().map(|p| Circle::new(*p, 4, c.filled())))?;
-            chart.draw_series(points.iter().map(|r| {
-                let x = r.touched_mib.unwrap_or(0) as f64;
-                PathElement::new(vec![(x, r.min), (x, r.max)], BLACK.stroke_width(1))
-            }))?;
-            if let Some(last) = points.last() {
-                let (px, py) = chart.backend_coord(&(
-                    last.touched_mib.unwrap_or(0) as f64,
-                    last.median,
-                ));
-                // Right of the last point; the two low lines' labels apart: threads'
-                // below.
-                let (dy, v) = match (who, k) {
-                    (Who::Thread, _) => (3, VPos::Top),
-                    (_, 0) => (0, VPos::Center),
-                    _ => (-3, VPos::Bottom),
-                };
-                root.draw(&Text::new(
-                    last.unit.format(last.median),
-                    (px + 8, py + dy),
-                    (FONT, 13)
-                        .into_font()
-                        .color(&BLACK)
-                        .pos(Pos::new(HPos::Left, v)),
-                ))?;
+    // The key: a line sample and the series' name, one per line.
+    let dashes = ["", "7 4", "2 3"];
+    let mut y = 0.0;
+    let mut styles = Vec::new();
+    for (i, (what, who)) in kinds.iter().enumerate() {
+        let nth = kinds[..i].iter().filter(|(_, w)| w == who).count();
+        let style = (colour(*who, nth), dashes[i % dashes.len()]);
+        y += FONT + 6.0;
+        svg.line(&[(0.0, y - 5.0), (26.0, y - 5.0)], style.0, 2.5, style.1);
+        let name = format!("{what} ({})", who.as_str());
+        for (j, part) in wrap(&name, ((WIDTH - 32.0) / CHAR) as usize)
+            .iter()
+            .enumerate()
+        {
+            if j > 0 {
+                y += FONT + 3.0;
             }
+            svg.text(32.0, y, "start", part);
         }
-        series_key(&mut chart)?;
-        root.present()?;
+        styles.push(style);
     }
-    Ok(svg)
+    // What the values are, above the axis's top label.
+    svg.text(0.0, y + 8.0 + FONT, "start", rows[0].section.column());
+    let (top, bottom) = (y + 20.0 + 1.5 * FONT, y + 20.0 + 1.5 * FONT + 230.0);
+    let axis = Axis::new(rows, log_y, bottom, top);
+    let widest = axis
+        .ticks()
+        .iter()
+        .map(|t| tick(unit, *t).chars().count())
+        .max()
+        .unwrap_or(0);
+    let left = widest as f64 * CHAR + 8.0;
+    let right = WIDTH - 4.0 * CHAR;
+    // Even spacing for sizes that grow by factors, real distances for the fork sizes.
+    let linear_x = !log_y;
+    let max_x = *xs.last().unwrap_or(&1) as f64;
+    let x_at = |v: u64| {
+        if linear_x {
+            left + 8.0 + v as f64 / max_x.max(1.0) * (right - left - 16.0)
+        } else {
+            let i = xs.iter().position(|x| *x == v).unwrap_or(0) as f64;
+            left + 8.0 + i / (xs.len().max(2) - 1) as f64 * (right - left - 16.0)
+        }
+    };
+    for t in axis.ticks() {
+        let ty = axis.at(t);
+        svg.line(&[(left, ty), (right, ty)], FG, 0.3, "");
+        svg.text(left - 6.0, ty + 5.0, "end", &tick(unit, t));
+    }
+    svg.line(&[(left, top), (left, bottom), (right, bottom)], FG, 1.0, "");
+    for (i, (what, who)) in kinds.iter().enumerate() {
+        let series: Vec<&&Row> = rows
+            .iter()
+            .filter(|r| r.what == *what && r.who == *who)
+            .collect();
+        let points: Vec<(f64, f64)> = series
+            .iter()
+            .filter_map(|r| Some((x_at(x_of(r)?), axis.at(r.median))))
+            .collect();
+        svg.line(&points, styles[i].0, 2.0, styles[i].1);
+        for (r, (px, py)) in series.iter().zip(&points) {
+            svg.whisker((*px, axis.at(r.min)), (*px, axis.at(r.max)), true);
+            svg.dot(*px, *py, styles[i].0);
+        }
+    }
+    let labels: Vec<(f64, String)> = xs
+        .iter()
+        .map(|&x| {
+            let text = if x_title.starts_with("working set") {
+                kib_text(x)
+            } else {
+                x.to_string()
+            };
+            (x_at(x), text)
+        })
+        .collect();
+    bottom_labels(svg, bottom + 6.0 + FONT, &labels);
+    svg.text(
+        (left + right) / 2.0,
+        bottom + 12.0 + 2.0 * FONT,
+        "middle",
+        x_title,
+    );
+    bottom + 18.0 + 2.0 * FONT
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -3,22 +3,18 @@
 //! Printed at the end of every run; not part of the reference files (it compares a run
 //! with the committed reference, which would compare the reference with itself).
 
-use std::fmt::Write as _;
-
 use crate::{Report, Row, Unit};
 
-/// A figure someone published, with where and on what.
+/// A figure someone published, with where and on what: our row it compares with, what
+/// they measured in their words and units, their figure in our row's unit (per
+/// operation, or for fork `MsPerGib`: ms per GiB touched), their hardware and source.
 pub struct Published {
-    /// Our row it compares with.
     pub row: &'static str,
-    /// What they measured, in their words and units.
     pub what: &'static str,
-    /// Their figure, converted to our row's unit per operation (see `per`).
     pub value: f64,
-    /// How our median becomes comparable: µs per op as is, or ms per GiB for fork.
     pub per: Per,
-    pub source: &'static str,
     pub hardware: &'static str,
+    pub source: &'static str,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -31,76 +27,44 @@ pub enum Per {
 
 const REDIS: &str = "Redis docs, \"Diagnosing latency issues\", fork time table \
     (latest_fork_usec after BGSAVE)";
-const IPC_BENCH: &str = "goldsborough/ipc-bench README, 100-byte ping-pong between \
-    two processes, 1 / msg/s";
-const IPC_BENCH_HW: &str = "Intel Core i5-4590S @ 3.00GHz, Ubuntu 20.04.1";
+const IPC: &str = "goldsborough/ipc-bench README, 100-byte ping-pong between two processes, 1 / msg/s";
+const I5: &str = "Intel Core i5-4590S @ 3.00GHz, Ubuntu 20.04.1";
+
+const fn fork(what: &'static str, value: f64, hardware: &'static str) -> Published {
+    let (row, per, source) = ("size-fork-wait-max", Per::MsPerGib, REDIS);
+    Published {
+        row,
+        what,
+        value,
+        per,
+        hardware,
+        source,
+    }
+}
+
+const fn ipc(row: &'static str, what: &'static str, per_sec: f64) -> Published {
+    let (value, per, hardware, source) = (1e6 / per_sec, Per::Op, I5, IPC);
+    Published {
+        row,
+        what,
+        value,
+        per,
+        hardware,
+        source,
+    }
+}
 
 /// Only figures quoted exactly from their source.
+#[rustfmt::skip]
 pub const PUBLISHED: &[Published] = &[
-    Published {
-        row: "size-fork-wait-max",
-        what: "fork: 6.9 GB RSS in 62 ms, 9 ms per GB",
-        value: 9.0,
-        per: Per::MsPerGib,
-        source: REDIS,
-        hardware: "Linux on a physical machine, Xeon @ 2.27GHz",
-    },
-    Published {
-        row: "size-fork-wait-max",
-        what: "fork: 6.0 GB RSS in 77 ms, 12.8 ms per GB",
-        value: 12.8,
-        per: Per::MsPerGib,
-        source: REDIS,
-        hardware: "Linux VM on VMware",
-    },
-    Published {
-        row: "size-fork-wait-max",
-        what: "fork: 360 MB RSS in 8.2 ms, 23.3 ms per GB",
-        value: 23.3,
-        per: Per::MsPerGib,
-        source: REDIS,
-        hardware: "Linux VM on 6sync (KVM)",
-    },
-    Published {
-        row: "size-fork-wait-max",
-        what: "fork: 6.1 GB RSS in 1460 ms, 239.3 ms per GB",
-        value: 239.3,
-        per: Per::MsPerGib,
-        source: REDIS,
-        hardware: "Linux VM on EC2, old instance types (Xen)",
-    },
-    Published {
-        row: "latency-pipe-processes",
-        what: "pipes: 162,441 msg/s",
-        value: 1e6 / 162_441.0,
-        per: Per::Op,
-        source: IPC_BENCH,
-        hardware: IPC_BENCH_HW,
-    },
-    Published {
-        row: "latency-unix-stream-processes",
-        what: "domain sockets: 130,372 msg/s",
-        value: 1e6 / 130_372.0,
-        per: Per::Op,
-        source: IPC_BENCH,
-        hardware: IPC_BENCH_HW,
-    },
-    Published {
-        row: "latency-mq-processes",
-        what: "message queues: 232,253 msg/s",
-        value: 1e6 / 232_253.0,
-        per: Per::Op,
-        source: IPC_BENCH,
-        hardware: IPC_BENCH_HW,
-    },
-    Published {
-        row: "latency-shm-processes",
-        what: "shared memory: 4,702,557 msg/s",
-        value: 1e6 / 4_702_557.0,
-        per: Per::Op,
-        source: IPC_BENCH,
-        hardware: IPC_BENCH_HW,
-    },
+    fork("fork: 6.9 GB RSS in 62 ms, 9 ms per GB", 9.0, "Linux on a physical machine, Xeon @ 2.27GHz"),
+    fork("fork: 6.0 GB RSS in 77 ms, 12.8 ms per GB", 12.8, "Linux VM on VMware"),
+    fork("fork: 360 MB RSS in 8.2 ms, 23.3 ms per GB", 23.3, "Linux VM on 6sync (KVM)"),
+    fork("fork: 6.1 GB RSS in 1460 ms, 239.3 ms per GB", 239.3, "Linux VM on EC2, old instance types (Xen)"),
+    ipc("latency-pipe-processes", "pipes: 162,441 msg/s", 162_441.0),
+    ipc("latency-socketpair-processes", "domain sockets: 130,372 msg/s", 130_372.0),
+    ipc("latency-mq-processes", "message queues: 232,253 msg/s", 232_253.0),
+    ipc("latency-shm-processes", "shared memory: 4,702,557 msg/s", 4_702_557.0),
 ];
 
 /// The rows compared with the book's reference run.
@@ -120,17 +84,24 @@ pub const VERSUS_REFERENCE: &[&str] = &[
     "memory-task",
 ];
 
-/// `perf bench sched pipe` rerun for this comparison: (our row, perf's command, its
-/// µs per round trip).
-pub struct PerfRun {
-    pub row: &'static str,
-    pub command: String,
-    pub usecs: f64,
-}
-
-/// A ratio outside 1/2 … 2, as printed (two decimals), is a large gap.
-fn large(ratio: f64) -> bool {
-    !(0.5..=2.0).contains(&((ratio * 100.0).round() / 100.0))
+/// Yours against theirs in plain words ("1.1× slower", "2.0× faster", "about the
+/// same") and whether yours is worse by more than twofold.
+fn versus(mine: f64, theirs: f64, unit: Unit) -> (String, bool) {
+    let r = mine / theirs;
+    // How many times worse yours is: slower, or more memory.
+    let worse = if unit == Unit::GibPerSec { 1.0 / r } else { r };
+    let (better, poorer) = match unit {
+        Unit::Kib => ("less", "more"),
+        _ => ("faster", "slower"),
+    };
+    let words = if worse.max(1.0 / worse) <= crate::SAME {
+        "about the same".to_string()
+    } else if worse > 1.0 {
+        format!("{}× {poorer}", crate::ratio_text(worse))
+    } else {
+        format!("{}× {better}", crate::ratio_text(1.0 / worse))
+    };
+    (words, worse > 2.0)
 }
 
 /// The conditions of this run that most often explain a large gap for `row`.
@@ -138,10 +109,7 @@ fn causes(report: &Report, row: &Row) -> String {
     let m = &report.machine;
     let mut causes = Vec::new();
     if m.virtual_machine {
-        causes.push(
-            "a virtual machine (wake-ups and page-table updates involve the \
-             hypervisor)",
-        );
+        causes.push("a virtual machine (wake-ups and page-table updates involve the hypervisor)");
     }
     if !row.pinned
         && matches!(
@@ -151,8 +119,8 @@ fn causes(report: &Report, row: &Row) -> String {
     {
         causes.push("unpinned (the figure includes waking the other CPU)");
     }
-    if m.load_before >= 1.0 {
-        causes.push("a busy machine (load average 1 or more at the start)");
+    if report.busy() {
+        causes.push("a busy machine (load average at or above the CPU count)");
     }
     if row.who == crate::Who::Process
         && let Some(s) = &m.address_space_switch
@@ -176,7 +144,7 @@ fn causes(report: &Report, row: &Row) -> String {
 
 /// Our median for `id` (`-max` picks the largest size) in the unit of `per`.
 fn ours<'a>(report: &'a Report, id: &str, per: Per) -> Option<(f64, &'a Row)> {
-    let row = report.headline_row(id)?;
+    let row = report.pick(id)?;
     match per {
         Per::Op => Some((row.median, row)),
         Per::MsPerGib => {
@@ -193,88 +161,86 @@ fn show(value: f64, per: Per, unit: Unit) -> String {
     }
 }
 
-/// The comparison block: heading, then one `  - ` line per comparison, each
-/// followed by an indented `    gap: ` line when the two differ more than twofold.
-pub fn comparison(
-    report: &Report,
-    reference: Option<&Report>,
-    perf: &[PerfRun],
-) -> String {
-    let mut out = String::new();
-    let w = &mut out;
-    let _ = writeln!(w, "Your machine next to the book and the world:");
+/// The comparison block: a heading, then one `  - ` line per comparison, with a
+/// `    gap: ` line after it where the reader's figure is more than twofold worse.
+/// Wrapped within [`crate::COLUMNS`].
+pub fn comparison(report: &Report, reference: Option<&Report>) -> String {
+    let mut lines = vec!["Your machine next to the book and the world:".to_string()];
+    let compared = |lines: &mut Vec<String>,
+                    row: &Row,
+                    label: String,
+                    (words, gap): (String, bool)| {
+        lines.push(format!("  - {label}: {words}"));
+        if gap {
+            lines.push(format!("    gap: likely {}", causes(report, row)));
+        }
+    };
     for id in VERSUS_REFERENCE {
         let Some((mine, row)) = ours(report, id, Per::Op) else {
             continue;
         };
+        let name = format!("{} ({})", row.label(), row.who.as_str());
         // The same row in the reference (for `-max` ids: the same size as ours).
-        let theirs = reference
-            .and_then(|r| r.row(&row.id))
-            .map(|r| (r.median, r));
-        match theirs {
-            Some((book, _)) => {
-                let ratio = mine / book;
-                let _ = writeln!(
-                    w,
-                    "  - {} ({}): yours {}, the book's reference {}: ratio {:.2}",
-                    row.label(),
-                    row.who.as_str(),
+        match reference.and_then(|r| r.row(&row.id)) {
+            Some(book) => compared(
+                &mut lines,
+                row,
+                format!(
+                    "{name}: yours {}, the book's {}",
                     row.unit.format(mine),
-                    row.unit.format(book),
-                    ratio
-                );
-                if large(ratio) {
-                    let _ = writeln!(w, "    gap: likely {}", causes(report, row));
-                }
-            }
-            None => {
-                let _ = writeln!(
-                    w,
-                    "  - {} ({}): yours {}, not in the book's reference run",
-                    row.label(),
-                    row.who.as_str(),
-                    row.unit.format(mine)
-                );
-            }
+                    row.unit.format(book.median)
+                ),
+                versus(mine, book.median, row.unit),
+            ),
+            None => lines.push(format!(
+                "  - {name}: yours {}, not in the book's reference run",
+                row.unit.format(mine)
+            )),
         }
     }
     for p in PUBLISHED {
         let Some((mine, row)) = ours(report, p.row, p.per) else {
             continue;
         };
-        let ratio = mine / p.value;
-        let _ = writeln!(
-            w,
-            "  - {} ({}): yours {}; published {} ({}; {}): ratio {:.2}",
-            row.label(),
-            row.who.as_str(),
-            show(mine, p.per, row.unit),
-            show(p.value, p.per, row.unit),
-            p.what,
-            p.hardware,
-            ratio
-        );
-        if large(ratio) {
-            let _ = writeln!(w, "    gap: likely {}", causes(report, row));
-        }
-        let _ = writeln!(w, "    source: {}", p.source);
-    }
-    for run in perf {
-        if let Some(row) = report.row(run.row) {
-            let _ = writeln!(
-                w,
-                "  - {} ({}, pinned): yours {}; `{}` here, now: {}: ratio {:.2}",
-                row.what,
+        compared(
+            &mut lines,
+            row,
+            format!(
+                "{} ({}): yours {}, published {} ({}; {})",
+                row.label(),
                 row.who.as_str(),
-                row.unit.format(row.median),
-                run.command,
-                Unit::Micros.format(run.usecs),
-                row.median / run.usecs
-            );
-            if large(row.median / run.usecs) {
-                let _ = writeln!(w, "    gap: likely {}", causes(report, row));
-            }
-        }
+                show(mine, p.per, row.unit),
+                show(p.value, p.per, row.unit),
+                p.what,
+                p.hardware
+            ),
+            versus(mine, p.value, row.unit),
+        );
+        lines.push(format!("    source: {}", p.source));
     }
-    out
+    crate::wrap_lines(&lines.join("\n"))
+}
+
+#[test]
+fn says_slower_and_faster_plainly() {
+    assert_eq!(
+        versus(11.0, 10.0, Unit::Micros),
+        ("about the same".to_string(), false)
+    );
+    assert_eq!(
+        versus(25.0, 10.0, Unit::Micros),
+        ("2.5× slower".to_string(), true)
+    );
+    assert_eq!(
+        versus(5.0, 10.0, Unit::Micros),
+        ("2.0× faster".to_string(), false)
+    );
+    assert_eq!(
+        versus(5.0, 10.0, Unit::GibPerSec),
+        ("2.0× slower".to_string(), false)
+    );
+    assert_eq!(
+        versus(30.0, 10.0, Unit::Kib),
+        ("3.0× more".to_string(), true)
+    );
 }

@@ -26,7 +26,7 @@ use clap::Parser;
 use costs::{Report, Row, SCHEMA, Section, Unit, Who};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use measure::memory::ProbeKind;
-use measure::sys::{Cpus, Mapping};
+use measure::sys::Cpus;
 use measure::workingset::{self, Sets};
 use measure::{
     Plan, creation, crosscheck, ipc, machine, memory, repeat, roundtrip, tasks,
@@ -48,12 +48,8 @@ struct Args {
     quick: bool,
 
     /// Print the report as JSON instead of a table.
-    #[arg(long, conflicts_with = "markdown")]
-    json: bool,
-
-    /// Print the report as Markdown tables instead of a plain-text table.
     #[arg(long)]
-    markdown: bool,
+    json: bool,
 
     /// Trials per figure [default: 11, or 3 with --quick].
     #[arg(
@@ -74,20 +70,21 @@ struct Args {
 
     /// Only compare our ping-pong with `perf bench sched pipe` (and our fork with
     /// `stress-ng --fork`), alternately, pinned to one CPU, same loop count.
-    #[arg(long, conflicts_with_all = ["json", "markdown", "reference", "rerender"])]
+    #[arg(long, conflicts_with_all = ["json", "reference", "rerender"])]
     cross_check: bool,
 
-    /// Measure everything, cross-check where perf/stress-ng exist, and write
-    /// reference.json, table.md, table.txt and the SVG charts into DIR.
+    /// Wait for a quiet machine (1-minute load below 0.5, at most 15 minutes), measure
+    /// everything, cross-check with perf and stress-ng, and write reference.json,
+    /// table.md, claims.md and the SVG charts into DIR.
     #[arg(
         long,
         value_name = "DIR",
-        conflicts_with_all = ["json", "markdown", "rerender"]
+        conflicts_with_all = ["json", "rerender"]
     )]
     reference: Option<PathBuf>,
 
     /// Redraw DIR's tables and charts from DIR/reference.json, without measuring.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["json", "markdown", "quick"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["json", "quick"])]
     rerender: Option<PathBuf>,
 
     /// Internal: measure idle tasks in this fresh process and print one `probe:` line.
@@ -116,10 +113,25 @@ fn run(args: Args) -> Result<()> {
     if let Some(dir) = &args.rerender {
         return rerender(dir);
     }
+    let reference = args.reference.is_some() && !args.quick;
     if let Some(dir) = &args.reference {
         // Fail now, not after minutes of measuring.
         std::fs::create_dir_all(dir)
             .with_context(|| format!("mkdir({})", dir.display()))?;
+    }
+    if reference {
+        // The published reference has every cross-check, on a quiet machine.
+        for (tool, args) in [
+            ("perf", &["bench", "sched", "pipe", "-l", "10"][..]),
+            ("stress-ng", &["--version"]),
+        ] {
+            if let Err(why) = crosscheck::run_tool(tool, args) {
+                bail!(
+                    "a reference run needs perf and stress-ng: {why} (Debian: apt-get install linux-perf stress-ng)"
+                );
+            }
+        }
+        wait_for_a_quiet_machine()?;
     }
     let cpus = Cpus::detect()?;
     let mut machine = machine::describe(&cpus)?;
@@ -129,12 +141,21 @@ fn run(args: Args) -> Result<()> {
     let mut steps = if args.cross_check {
         0
     } else {
-        row_count(&plan)
+        jobs(&plan).len() as u64
     };
     if cross_check {
         steps += crosscheck::steps(&plan.cross);
     }
     let progress = Progress::new(steps);
+    if machine.load_before >= machine.logical_cpus as f64 {
+        // Shown above the progress bar at once (drawn only on a terminal); the report
+        // repeats it at its top.
+        progress.0.println(costs::wrap_lines(&format!(
+            "Warning: load average {:.2} on {} CPUs: unpinned and shared-memory figures will \
+             not be reliable; rerun when idle.",
+            machine.load_before, machine.logical_cpus
+        )).trim_end());
+    }
     let rows = if args.cross_check {
         Vec::new()
     } else {
@@ -171,46 +192,15 @@ fn run(args: Args) -> Result<()> {
         problems.join("; ")
     );
 
-    if args.json || args.markdown {
-        print!(
-            "{}",
-            if args.json {
-                report.to_json()
-            } else {
-                report.to_markdown()
-            }
-        );
+    if args.json {
+        print!("{}", report.to_json());
         return Ok(());
     }
-    print!("{}", report.to_text());
-    // The reader's machine next to the book's reference run and published figures,
-    // with perf's own ping-pong rerun now when it is installed.
-    let perf = if report.cross_checks.iter().any(|c| c.tool_name == "perf") {
-        report
-            .cross_checks
-            .iter()
-            .filter(|c| c.tool_name == "perf")
-            .map(|c| costs::compare::PerfRun {
-                row: if c.tool.ends_with("-T") {
-                    "switch-pipe-threads-pinned"
-                } else {
-                    "switch-pipe-processes-pinned"
-                },
-                command: c.tool.clone(),
-                usecs: c.theirs,
-            })
-            .collect()
-    } else if report.rows.is_empty() {
-        Vec::new()
-    } else {
-        crosscheck::perf_now(&cpus, plan.cross.loops)?
-    };
-    let reference = Report::from_json(include_str!("../reference/reference.json")).ok();
-    println!();
-    print!(
-        "{}",
-        costs::compare::comparison(&report, reference.as_ref(), &perf)
-    );
+    // The report, then the reader's machine next to the book's reference run and
+    // published figures.
+    let book = Report::from_json(include_str!("../reference/reference.json")).ok();
+    let comparison = costs::compare::comparison(&report, book.as_ref());
+    print!("{}\n{comparison}", report.to_text());
     if let Some(dir) = &args.reference {
         let written = write_reference(dir, &report)?;
         println!();
@@ -224,64 +214,315 @@ fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// One row of the report: how it is labelled, where it goes (its section picks the
-/// table and the chart), and how it is measured. Adding a measurement is adding one.
-struct Entry<'a> {
-    id: String,
-    section: Section,
-    what: String,
-    who: Who,
-    pinned: bool,
-    unit: Unit,
-    per_trial: u64,
-    touched_mib: Option<u64>,
-    working_set_kib: Option<u64>,
-    tasks: Option<u64>,
-    run: Measure<'a>,
+/// Waits until the 1-minute load average is below [`costs::QUIET`], for at most
+/// [`QUIET_WAIT`]; otherwise refuses.
+fn wait_for_a_quiet_machine() -> Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        let load = machine::load_average()?;
+        if load < costs::QUIET {
+            return Ok(());
+        }
+        if start.elapsed() >= QUIET_WAIT {
+            bail!(
+                "the machine is not quiet (1-minute load average {load:.2} after {} minutes; a \
+                 reference run needs less than {}): rerun it when the machine is idle",
+                QUIET_WAIT.as_secs() / 60,
+                costs::QUIET
+            );
+        }
+        eprintln!(
+            "costs: waiting for a quiet machine: 1-minute load average {load:.2}, a reference \
+             run needs less than {}",
+            costs::QUIET
+        );
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    }
 }
 
-/// One memory probe's `key=value` figures.
-type Figures = Vec<(String, f64)>;
+/// How long a reference run waits for a quiet machine.
+const QUIET_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// A measurement: one figure per trial, given what was measured before.
-type Measure<'a> = Box<dyn FnOnce(&mut Done) -> Result<Vec<f64>> + 'a>;
+/// One measurement, a row of [`TABLE`]: its id, the section (table and chart) it goes
+/// to, what it is in words, who runs it, what it is repeated over, and how it is
+/// measured. Adding a measurement is adding a row.
+struct Spec {
+    id: &'static str,
+    section: Section,
+    what: &'static str,
+    who: Who,
+    over: Over,
+    how: How,
+}
 
-impl<'a> Entry<'a> {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        id: impl Into<String>,
-        section: Section,
-        what: impl Into<String>,
-        who: Who,
-        pinned: bool,
-        unit: Unit,
-        per_trial: u64,
-        run: impl FnOnce(&mut Done) -> Result<Vec<f64>> + 'a,
-    ) -> Entry<'a> {
-        Entry {
-            id: id.into(),
-            section,
-            what: what.into(),
-            who,
-            pinned,
-            unit,
-            per_trial,
-            touched_mib: None,
-            working_set_kib: None,
-            tasks: None,
-            run: Box::new(run),
+/// What a row is repeated over; its value ends the row id (`-pinned`, `-1024`).
+#[derive(Clone, Copy, PartialEq)]
+enum Over {
+    /// Unpinned, then pinned to one CPU.
+    Pinning,
+    Pinned,
+    Once,
+    /// MiB the parent touched before creating.
+    Touched,
+    /// Idle tasks of the same kind that already exist.
+    Idle,
+    /// KiB each side writes between switches (pinned).
+    WorkingSets,
+    /// Idle tasks whose memory is counted.
+    Counts,
+}
+
+#[derive(Clone, Copy)]
+enum How {
+    ForkWait,
+    ForkExec,
+    PosixSpawn,
+    ThreadSpawn,
+    ScopedThread,
+    TaskSpawn,
+    /// One figure of the memory probe for idle tasks of this kind.
+    Probe(ProbeKind, &'static str),
+    PipePingPong,
+    CondvarPingPong,
+    /// On a tokio runtime: on this thread (false) or two workers (true).
+    TaskChannel(bool),
+    Ws(Sets),
+    SocketPingPong,
+    MqPingPong,
+    ShmPingPong,
+    FutexPingPong,
+    ChannelPingPong,
+    /// The figures of a row measured before.
+    Same(&'static str),
+    PipeStream,
+    SocketStream,
+    MqStream,
+    ShmStream,
+    ChannelStream,
+}
+
+const fn m(
+    id: &'static str,
+    section: Section,
+    what: &'static str,
+    who: Who,
+    over: Over,
+    how: How,
+) -> Spec {
+    Spec {
+        id,
+        section,
+        what,
+        who,
+        over,
+        how,
+    }
+}
+
+use How::*;
+use Over::*;
+use Section::*;
+use Who::{Process, Task, Thread};
+
+/// Every measurement, in the order they run; consecutive rows repeated over the same
+/// thing run as a group, one value after the other (all rows unpinned, then all
+/// pinned). The tables order rows by section.
+#[rustfmt::skip]
+const TABLE: &[Spec] = &[
+    m("creation-fork-wait", Creation, "fork + _exit + waitpid", Process, Pinning, ForkWait),
+    m("creation-fork-exec", Creation, "fork + exec /bin/true + waitpid", Process, Pinning, ForkExec),
+    m("creation-posix-spawn", Creation, "posix_spawn /bin/true + waitpid", Process, Pinning, PosixSpawn),
+    m("creation-thread-spawn", Creation, "thread spawn + join", Thread, Pinning, ThreadSpawn),
+    m("creation-scoped-thread", Creation, "scoped thread spawn + join", Thread, Pinning, ScopedThread),
+    m("creation-task-spawn", Creation, "task spawn + join (tokio, 1 thread)", Task, Pinning, TaskSpawn),
+    m("memory-process-private", Memory, "idle process: private pages + page tables", Process, Once, Probe(ProbeKind::Processes, "private_kib")),
+    m("memory-process-rss", Memory, "idle process: RSS as ps shows it", Process, Once, Probe(ProbeKind::Processes, "rss_kib")),
+    m("memory-thread", Memory, "idle thread: growth of RSS + page tables", Thread, Once, Probe(ProbeKind::Threads, "added_kib")),
+    m("memory-task", Memory, "idle async task: growth of anonymous PSS", Task, Once, Probe(ProbeKind::Tasks, "pss_kib")),
+    m("scaling-processes", MemoryScaling, "idle processes", Process, Counts, Probe(ProbeKind::Processes, "kernel_kib")),
+    m("scaling-threads", MemoryScaling, "idle threads", Thread, Counts, Probe(ProbeKind::Threads, "kernel_kib")),
+    m("scaling-tasks", MemoryScaling, "idle async tasks (heap)", Task, Counts, Probe(ProbeKind::Tasks, "heap_kib")),
+    m("size-fork-wait", ForkSize, "fork + _exit + waitpid", Process, Touched, ForkWait),
+    m("size-posix-spawn", ForkSize, "posix_spawn /bin/true + waitpid", Process, Touched, PosixSpawn),
+    m("size-thread-spawn", ForkSize, "thread spawn + join", Thread, Touched, ThreadSpawn),
+    m("load-fork-wait", CreationLoad, "fork + _exit + waitpid", Process, Idle, ForkWait),
+    m("load-thread-spawn", CreationLoad, "thread spawn + join", Thread, Idle, ThreadSpawn),
+    m("load-task-spawn", CreationLoad, "async task spawn + join", Task, Idle, TaskSpawn),
+    m("switch-pipe-processes", ContextSwitch, "pipe ping-pong", Process, Pinning, PipePingPong),
+    m("switch-pipe-threads", ContextSwitch, "pipe ping-pong", Thread, Pinning, PipePingPong),
+    m("switch-condvar-threads", ContextSwitch, "Mutex + Condvar ping-pong", Thread, Pinning, CondvarPingPong),
+    m("switch-channel-tasks", ContextSwitch, "channel ping-pong (tokio, 1 thread)", Task, Pinned, TaskChannel(false)),
+    m("ws-processes", WorkingSet, "processes, a working set each", Process, WorkingSets, Ws(Sets::Own(Process))),
+    m("ws-threads-own", WorkingSet, "threads, a working set each", Thread, WorkingSets, Ws(Sets::Own(Thread))),
+    m("ws-threads-shared", WorkingSet, "threads, one shared working set", Thread, WorkingSets, Ws(Sets::Shared)),
+    m("latency-pipe-processes", Latency, "pipe", Process, Once, Same("switch-pipe-processes-unpinned")),
+    m("latency-pipe-threads", Latency, "pipe", Thread, Once, Same("switch-pipe-threads-unpinned")),
+    m("latency-socketpair-processes", Latency, "Unix socketpair", Process, Once, SocketPingPong),
+    m("latency-mq-processes", Latency, "POSIX message queue", Process, Once, MqPingPong),
+    m("latency-shm-processes", Latency, "shared memory (spin, then yield)", Process, Once, ShmPingPong),
+    m("latency-shm-threads", Latency, "shared memory (spin, then yield)", Thread, Once, ShmPingPong),
+    m("latency-futex-processes", Latency, "futex handoff (shared futex word)", Process, Once, FutexPingPong),
+    m("latency-futex-threads", Latency, "futex handoff (shared futex word)", Thread, Once, FutexPingPong),
+    m("latency-channel-threads", Latency, "crossbeam channel", Thread, Once, ChannelPingPong),
+    m("latency-channel-tasks", Latency, "tokio channel (2 worker threads)", Task, Once, TaskChannel(true)),
+    m("throughput-pipe-processes", Throughput, "pipe (kernel copies in and out)", Process, Once, PipeStream),
+    m("throughput-pipe-threads", Throughput, "pipe (kernel copies in and out)", Thread, Once, PipeStream),
+    m("throughput-socketpair-processes", Throughput, "Unix socketpair (kernel copies)", Process, Once, SocketStream),
+    m("throughput-mq-processes", Throughput, "POSIX message queue", Process, Once, MqStream),
+    m("throughput-shm-processes", Throughput, "shared-memory ring (read in place)", Process, Once, ShmStream),
+    m("throughput-shm-threads", Throughput, "shared-memory ring (read in place)", Thread, Once, ShmStream),
+    m("throughput-channel-threads", Throughput, "crossbeam channel (read in place)", Thread, Once, ChannelStream),
+];
+
+/// One row to measure: a [`Spec`] at one pinning and one value of what it is repeated
+/// over.
+struct Job {
+    spec: &'static Spec,
+    pinned: bool,
+    value: Option<u64>,
+}
+
+impl Job {
+    fn id(&self) -> String {
+        match (self.spec.over, self.value) {
+            (_, Some(v)) => format!("{}-{v}", self.spec.id),
+            (Pinning | Pinned, _) => format!(
+                "{}-{}",
+                self.spec.id,
+                if self.pinned { "pinned" } else { "unpinned" }
+            ),
+            _ => self.spec.id.to_string(),
+        }
+    }
+
+    /// Operations (round trips, bytes, tasks) in one trial.
+    fn per_trial(&self, plan: &Plan) -> u64 {
+        let v = self.value.unwrap_or(0);
+        let trips = if self.pinned {
+            plan.pinned_round_trips
+        } else {
+            plan.unpinned_round_trips
+        };
+        match self.spec.how {
+            _ if self.spec.over == Touched => plan.size_ops(v),
+            ForkWait => plan.fork_ops,
+            ForkExec | PosixSpawn => plan.exec_ops,
+            ThreadSpawn | ScopedThread => plan.thread_ops,
+            TaskSpawn => plan.task_ops,
+            Probe(..) if self.spec.over == Counts => v,
+            Probe(ProbeKind::Tasks, _) => plan.idle_async_tasks.into(),
+            Probe(..) => plan.idle_tasks.into(),
+            Ws(_) => {
+                workingset::round_trips(v, plan.ws_budget_kib, plan.ws_round_trips)
+            }
+            TaskChannel(false) => plan.pinned_round_trips,
+            TaskChannel(true) | ShmPingPong | ChannelPingPong => plan.shm_round_trips,
+            PipePingPong | CondvarPingPong | Same(_) | SocketPingPong | MqPingPong
+            | FutexPingPong => trips,
+            PipeStream | SocketStream | MqStream | ShmStream | ChannelStream => {
+                plan.stream_bytes
+            }
+        }
+    }
+
+    /// The trials' figures.
+    fn run(&self, plan: &Plan, done: &mut Done) -> Result<Vec<f64>> {
+        let (t, ops, who, v) = (
+            plan.trials,
+            self.per_trial(plan),
+            self.spec.who,
+            self.value.unwrap_or(0),
+        );
+        let bytes = plan.stream_bytes;
+        if self.spec.over == Touched {
+            done.touch(v)?;
+        }
+        match (self.spec.how, self.spec.over) {
+            (ForkWait, Idle) => creation::fork_wait_with_idle(v, t, ops),
+            (ThreadSpawn, Idle) => creation::thread_spawn_with_idle(v, t, ops),
+            (TaskSpawn, Idle) => tasks::spawn_join_with_idle(v, t, ops),
+            (ForkWait, _) => repeat(t, || creation::fork_wait(ops)),
+            (ForkExec, _) => repeat(t, || creation::fork_exec(ops)),
+            (PosixSpawn, _) => repeat(t, || creation::posix_spawn(ops)),
+            (ThreadSpawn, _) => repeat(t, || creation::thread_spawn(ops)),
+            (ScopedThread, _) => repeat(t, || creation::scoped_thread(ops)),
+            (TaskSpawn, _) => {
+                let rt = tasks::runtime(false)?;
+                repeat(t, || tasks::spawn_join(&rt, ops))
+            }
+            (Probe(kind, key), _) => {
+                let n = if self.spec.over == Counts {
+                    v as u32
+                } else {
+                    ops as u32
+                };
+                done.probe(kind, n, key)
+            }
+            (PipePingPong, _) => roundtrip::pipe_pingpong(who, t, ops),
+            (CondvarPingPong, _) => roundtrip::condvar_pingpong(t, ops),
+            (TaskChannel(multi), _) => {
+                tasks::channel_pingpong(&tasks::runtime(multi)?, t, ops)
+            }
+            (Ws(sets), _) => workingset::pingpong(sets, v, t, ops),
+            (SocketPingPong, _) => roundtrip::socket_pingpong(who, t, ops),
+            (MqPingPong, _) => ipc::mq_pingpong(who, t, ops),
+            (ShmPingPong, _) => roundtrip::shm_pingpong(who, t, ops),
+            (FutexPingPong, _) => ipc::futex_pingpong(who, t, ops),
+            (ChannelPingPong, _) => roundtrip::channel_pingpong(t, ops),
+            (Same(id), _) => done.samples(id),
+            (PipeStream, _) => throughput::pipe_stream(who, t, bytes),
+            (SocketStream, _) => throughput::socket_stream(who, t, bytes),
+            (MqStream, _) => ipc::mq_stream(who, t, bytes),
+            (ShmStream, _) => throughput::shm_stream(who, t, bytes),
+            (ChannelStream, _) => throughput::channel_stream(t, bytes),
         }
     }
 }
 
-/// What the entries measured so far, and what they share: the memory-probe results
+/// The rows to measure, in order: [`TABLE`]'s groups, each over its values.
+fn jobs(plan: &Plan) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for group in TABLE.chunk_by(|a, b| a.over == b.over) {
+        let values: Vec<(bool, Option<u64>)> = match group[0].over {
+            Pinning => vec![(false, None), (true, None)],
+            Pinned => vec![(true, None)],
+            Once => vec![(false, None)],
+            Touched => plan.sizes.iter().map(|&v| (false, Some(v))).collect(),
+            Idle => plan.load_tasks.iter().map(|&v| (false, Some(v))).collect(),
+            WorkingSets => plan
+                .working_sets_kib
+                .iter()
+                .map(|&v| (true, Some(v)))
+                .collect(),
+            Counts => plan
+                .scaling_tasks
+                .iter()
+                .map(|&v| (false, Some(v.into())))
+                .collect(),
+        };
+        for (pinned, value) in values {
+            jobs.extend(group.iter().map(|spec| Job {
+                spec,
+                pinned,
+                value,
+            }));
+        }
+    }
+    jobs
+}
+
+/// What the rows measured so far, and what they share: the memory-probe results
 /// (several rows read one probe) and the touched memory of the fork-vs-size rows.
+#[derive(Default)]
 struct Done {
     rows: Vec<Row>,
     probes: HashMap<(ProbeKind, u32), Vec<Figures>>,
+    touched: Option<(u64, Vec<creation::Page>)>,
     memory_trials: u32,
-    touched: Option<(u64, Option<Mapping>)>,
 }
+
+/// One memory probe's `key=value` figures.
+type Figures = Vec<(String, f64)>;
 
 impl Done {
     /// One figure of each memory-probe trial for `n` idle tasks of `kind`.
@@ -304,13 +545,13 @@ impl Done {
             .collect()
     }
 
-    /// Keeps `mib` MiB of touched memory mapped (replacing other sizes).
+    /// Keeps `mib` MiB of touched memory (replacing other sizes).
     fn touch(&mut self, mib: u64) -> Result<()> {
         if self.touched.as_ref().is_none_or(|(m, _)| *m != mib) {
-            self.touched = None; // unmap first
-            let mapping = creation::touched_memory(mib)
+            self.touched = None; // free first
+            let pages = creation::touched_memory(mib)
                 .with_context(|| format!("touching {mib} MiB"))?;
-            self.touched = Some((mib, mapping));
+            self.touched = Some((mib, pages));
         }
         Ok(())
     }
@@ -324,551 +565,65 @@ impl Done {
     }
 }
 
-/// Every measurement, in the order they run (the tables order rows by section). Pinned
-/// entries run with this thread, and so every task it creates meanwhile, on one CPU.
-fn entries(plan: &Plan) -> Vec<Entry<'static>> {
-    use Section::*;
-    use Unit::{GibPerSec, Kib, Micros};
-    use Who::{Process, Task, Thread};
-    let t = plan.trials;
-    let mut list = Vec::new();
-
-    // Creation: a task that ends at once, and the wait for it.
-    for pinned in [false, true] {
-        let p = if pinned { "pinned" } else { "unpinned" };
-        let (fork, exec, thread, task) =
-            (plan.fork_ops, plan.exec_ops, plan.thread_ops, plan.task_ops);
-        list.extend([
-            Entry::new(
-                format!("creation-fork-wait-{p}"),
-                Creation,
-                "fork + _exit + waitpid",
-                Process,
-                pinned,
-                Micros,
-                fork,
-                move |_| repeat(t, || creation::fork_wait(fork)),
-            ),
-            Entry::new(
-                format!("creation-fork-exec-{p}"),
-                Creation,
-                "fork + exec /bin/true + waitpid",
-                Process,
-                pinned,
-                Micros,
-                exec,
-                move |_| repeat(t, || creation::fork_exec(exec)),
-            ),
-            Entry::new(
-                format!("creation-posix-spawn-{p}"),
-                Creation,
-                "posix_spawn /bin/true + waitpid",
-                Process,
-                pinned,
-                Micros,
-                exec,
-                move |_| repeat(t, || creation::posix_spawn(exec)),
-            ),
-            Entry::new(
-                format!("creation-thread-spawn-{p}"),
-                Creation,
-                "thread spawn + join",
-                Thread,
-                pinned,
-                Micros,
-                thread,
-                move |_| repeat(t, || creation::thread_spawn(thread)),
-            ),
-            Entry::new(
-                format!("creation-scoped-thread-{p}"),
-                Creation,
-                "scoped thread spawn + join",
-                Thread,
-                pinned,
-                Micros,
-                thread,
-                move |_| repeat(t, || creation::scoped_thread(thread)),
-            ),
-            Entry::new(
-                format!("creation-task-spawn-{p}"),
-                Creation,
-                "async task spawn + join (tokio, current thread)",
-                Task,
-                pinned,
-                Micros,
-                task,
-                move |_| {
-                    let rt = tasks::runtime(false)?;
-                    repeat(t, || tasks::spawn_join(&rt, task))
-                },
-            ),
-        ]);
-    }
-
-    // Memory: idle tasks, each probe in a fresh copy of this program.
-    let n = plan.idle_tasks;
-    let probe = |id: &str, what: &str, who, n: u32, kind, key: &'static str| {
-        Entry::new(
-            id,
-            Memory,
-            what,
-            who,
-            false,
-            Kib,
-            n.into(),
-            move |d: &mut Done| d.probe(kind, n, key),
-        )
-    };
-    list.extend([
-        probe(
-            "memory-process-private",
-            "idle process: private pages + page tables",
-            Process,
-            n,
-            ProbeKind::Processes,
-            "private_kib",
-        ),
-        probe(
-            "memory-process-rss",
-            "idle process: RSS as ps shows it (+ page tables)",
-            Process,
-            n,
-            ProbeKind::Processes,
-            "rss_kib",
-        ),
-        probe(
-            "memory-thread",
-            "idle thread: growth of the process's RSS + page tables",
-            Thread,
-            n,
-            ProbeKind::Threads,
-            "added_kib",
-        ),
-        probe(
-            "memory-task",
-            "idle async task: growth of the process's anonymous PSS",
-            Task,
-            plan.idle_async_tasks,
-            ProbeKind::Tasks,
-            "pss_kib",
-        ),
-    ]);
-    for &n in &plan.scaling_tasks {
-        for (kind, who, name, what, key) in [
-            (
-                ProbeKind::Processes,
-                Process,
-                "processes",
-                "idle processes: PSS + kernel stacks + page tables",
-                "kernel_kib",
-            ),
-            (
-                ProbeKind::Threads,
-                Thread,
-                "threads",
-                "idle threads: PSS + kernel stacks + page tables",
-                "kernel_kib",
-            ),
-            (
-                ProbeKind::Tasks,
-                Task,
-                "tasks",
-                "idle async tasks: heap the runtime holds",
-                "heap_kib",
-            ),
-        ] {
-            let mut e = probe(&format!("scaling-{name}-{n}"), what, who, n, kind, key);
-            e.section = MemoryScaling;
-            e.tasks = Some(n.into());
-            list.push(e);
-        }
-    }
-
-    // Creation vs touched memory: fork copies the page tables.
-    for &mib in &plan.sizes {
-        let ops = plan.size_ops(mib);
-        for (id, what, who, f) in [
-            (
-                "size-fork-wait",
-                "fork + _exit + waitpid",
-                Process,
-                creation::fork_wait as fn(u64) -> Result<f64>,
-            ),
-            (
-                "size-posix-spawn",
-                "posix_spawn /bin/true + waitpid",
-                Process,
-                creation::posix_spawn,
-            ),
-            (
-                "size-thread-spawn",
-                "thread spawn + join",
-                Thread,
-                creation::thread_spawn,
-            ),
-        ] {
-            let mut e = Entry::new(
-                format!("{id}-{mib}"),
-                ForkSize,
-                what,
-                who,
-                false,
-                Micros,
-                ops,
-                move |d: &mut Done| {
-                    d.touch(mib)?;
-                    repeat(t, || f(ops))
-                },
-            );
-            e.touched_mib = Some(mib);
-            list.push(e);
-        }
-    }
-    list.push(Entry::new(
-        "unmap",
-        ForkSize,
-        "",
-        Process,
-        false,
-        Micros,
-        0,
-        |d| {
-            d.touched = None;
-            Ok(Vec::new())
-        },
-    ));
-
-    // Creation while idle tasks of the same kind exist.
-    for &idle in &plan.load_tasks {
-        let (fork, thread, task) = (plan.fork_ops, plan.thread_ops, plan.task_ops);
-        for (id, what, who, ops, f) in [
-            (
-                "load-fork-wait",
-                "fork + _exit + waitpid",
-                Process,
-                fork,
-                creation::fork_wait_with_idle as fn(u64, u32, u64) -> Result<Vec<f64>>,
-            ),
-            (
-                "load-thread-spawn",
-                "thread spawn + join",
-                Thread,
-                thread,
-                creation::thread_spawn_with_idle,
-            ),
-            (
-                "load-task-spawn",
-                "async task spawn + join",
-                Task,
-                task,
-                tasks::spawn_join_with_idle,
-            ),
-        ] {
-            let mut e = Entry::new(
-                format!("{id}-{idle}"),
-                CreationLoad,
-                what,
-                who,
-                false,
-                Micros,
-                ops,
-                move |_| f(idle, t, ops),
-            );
-            e.tasks = Some(idle);
-            list.push(e);
-        }
-    }
-
-    // Context switching: 1-byte ping-pong, pinned to one CPU, then free.
-    for pinned in [true, false] {
-        let p = if pinned { "pinned" } else { "unpinned" };
-        let n = if pinned {
-            plan.pinned_round_trips
-        } else {
-            plan.unpinned_round_trips
-        };
-        for (who, name) in [(Process, "processes"), (Thread, "threads")] {
-            list.push(Entry::new(
-                format!("switch-pipe-{name}-{p}"),
-                ContextSwitch,
-                "pipe ping-pong",
-                who,
-                pinned,
-                Micros,
-                n,
-                move |_| roundtrip::pipe_pingpong(who, t, n),
-            ));
-        }
-        list.push(Entry::new(
-            format!("switch-condvar-threads-{p}"),
-            ContextSwitch,
-            "Mutex + Condvar ping-pong",
-            Thread,
-            pinned,
-            Micros,
-            n,
-            move |_| roundtrip::condvar_pingpong(t, n),
-        ));
-    }
-    let n = plan.pinned_round_trips;
-    list.push(Entry::new(
-        "switch-channel-tasks-pinned",
-        ContextSwitch,
-        "channel ping-pong (tokio, current thread)",
-        Task,
-        true,
-        Micros,
-        n,
-        move |_| tasks::channel_pingpong(&tasks::runtime(false)?, t, n),
-    ));
-
-    // The indirect cost: each side writes its working set between switches.
-    for &kib in &plan.working_sets_kib {
-        let n = workingset::round_trips(kib, plan.ws_budget_kib, plan.ws_round_trips);
-        for (name, what, who, sets) in [
-            (
-                "processes",
-                "processes, a working set each",
-                Process,
-                Sets::Own(Process),
-            ),
-            (
-                "threads-own",
-                "threads, a working set each",
-                Thread,
-                Sets::Own(Thread),
-            ),
-            (
-                "threads-shared",
-                "threads, one shared working set",
-                Thread,
-                Sets::Shared,
-            ),
-        ] {
-            let mut e = Entry::new(
-                format!("ws-{name}-{kib}"),
-                WorkingSet,
-                what,
-                who,
-                true,
-                Micros,
-                n,
-                move |_| workingset::pingpong(sets, kib, t, n),
-            );
-            e.working_set_kib = Some(kib);
-            list.push(e);
-        }
-    }
-
-    // Communication latency, unpinned. The pipe rows are the unpinned ping-pong above.
-    let n = plan.unpinned_round_trips;
-    let shm_n = plan.shm_round_trips;
-    let shm = "shared memory (spin, then yield)";
-    let latency = |id: &str, what: &str, who, n, f: Measure<'static>| Entry {
-        run: f,
-        ..Entry::new(id, Latency, what, who, false, Micros, n, |_| Ok(vec![]))
-    };
-    list.extend([
-        latency(
-            "latency-pipe-processes",
-            "pipe",
-            Process,
-            n,
-            Box::new(|d| d.samples("switch-pipe-processes-unpinned")),
-        ),
-        latency(
-            "latency-pipe-threads",
-            "pipe",
-            Thread,
-            n,
-            Box::new(|d| d.samples("switch-pipe-threads-unpinned")),
-        ),
-        latency(
-            "latency-socketpair-processes",
-            "Unix socketpair",
-            Process,
-            n,
-            Box::new(move |_| roundtrip::socket_pingpong(Process, t, n)),
-        ),
-        latency(
-            "latency-unix-stream-processes",
-            "Unix stream socket (bind, listen, connect)",
-            Process,
-            n,
-            Box::new(move |_| ipc::unix_stream_pingpong(Process, t, n)),
-        ),
-        latency(
-            "latency-mq-processes",
-            "POSIX message queue",
-            Process,
-            n,
-            Box::new(move |_| ipc::mq_pingpong(Process, t, n)),
-        ),
-        latency(
-            "latency-shm-processes",
-            shm,
-            Process,
-            shm_n,
-            Box::new(move |_| roundtrip::shm_pingpong(Process, t, shm_n)),
-        ),
-        latency(
-            "latency-shm-threads",
-            shm,
-            Thread,
-            shm_n,
-            Box::new(move |_| roundtrip::shm_pingpong(Thread, t, shm_n)),
-        ),
-        latency(
-            "latency-futex-processes",
-            "futex handoff in shared memory",
-            Process,
-            n,
-            Box::new(move |_| ipc::futex_pingpong(Process, t, n)),
-        ),
-        latency(
-            "latency-futex-threads",
-            "futex handoff in shared memory",
-            Thread,
-            n,
-            Box::new(move |_| ipc::futex_pingpong(Thread, t, n)),
-        ),
-        latency(
-            "latency-channel-threads",
-            "crossbeam channel",
-            Thread,
-            shm_n,
-            Box::new(move |_| roundtrip::channel_pingpong(t, shm_n)),
-        ),
-        latency(
-            "latency-channel-tasks",
-            "tokio channel (2 worker threads)",
-            Task,
-            shm_n,
-            Box::new(move |_| {
-                tasks::channel_pingpong(&tasks::runtime(true)?, t, shm_n)
-            }),
-        ),
-    ]);
-
-    // Throughput: 64 KiB messages one way (the message queue's largest size if less).
-    let bytes = plan.stream_bytes;
-    let pipe = "pipe (kernel copies in and out)";
-    let ring = "shared-memory ring (copy in, read in place)";
-    let mq = format!(
-        "POSIX message queue ({} messages)",
-        costs::kib_text(ipc::mq_message_size() as u64 >> 10)
-    );
-    let stream = |id: &str, what: &str, who, f: Measure<'static>| Entry {
-        run: f,
-        ..Entry::new(id, Throughput, what, who, false, GibPerSec, bytes, |_| {
-            Ok(vec![])
-        })
-    };
-    list.extend([
-        stream(
-            "throughput-pipe-processes",
-            pipe,
-            Process,
-            Box::new(move |_| throughput::pipe_stream(Process, t, bytes)),
-        ),
-        stream(
-            "throughput-pipe-threads",
-            pipe,
-            Thread,
-            Box::new(move |_| throughput::pipe_stream(Thread, t, bytes)),
-        ),
-        stream(
-            "throughput-socketpair-processes",
-            "Unix socketpair (kernel copies in and out)",
-            Process,
-            Box::new(move |_| throughput::socket_stream(Process, t, bytes)),
-        ),
-        stream(
-            "throughput-unix-stream-processes",
-            "Unix stream socket (kernel copies in and out)",
-            Process,
-            Box::new(move |_| ipc::unix_stream_stream(Process, t, bytes)),
-        ),
-        stream(
-            "throughput-mq-processes",
-            &mq,
-            Process,
-            Box::new(move |_| ipc::mq_stream(Process, t, bytes)),
-        ),
-        stream(
-            "throughput-shm-processes",
-            ring,
-            Process,
-            Box::new(move |_| throughput::shm_stream(Process, t, bytes)),
-        ),
-        stream(
-            "throughput-shm-threads",
-            ring,
-            Thread,
-            Box::new(move |_| throughput::shm_stream(Thread, t, bytes)),
-        ),
-        stream(
-            "throughput-channel-threads",
-            "crossbeam channel (copy in, read in place)",
-            Thread,
-            Box::new(move |_| throughput::channel_stream(t, bytes)),
-        ),
-    ]);
-    list
-}
-
-/// Runs every entry and records its row; entries that only tidy up (no figures)
-/// record nothing.
+/// Runs every job and records its row. Pinned jobs run with this thread, and so every
+/// task it creates meanwhile, on one CPU.
 fn measure_all(plan: &Plan, cpus: &Cpus, progress: &Progress) -> Result<Vec<Row>> {
     let mut done = Done {
-        rows: Vec::new(),
-        probes: HashMap::new(),
         memory_trials: plan.memory_trials,
-        touched: None,
+        ..Done::default()
     };
-    for entry in entries(plan) {
-        let pinning = if entry.pinned { "pinned" } else { "unpinned" };
+    for job in jobs(plan) {
+        let spec = job.spec;
+        let pinning = if job.pinned { "pinned" } else { "unpinned" };
         progress.0.set_message(format!(
             "{} ({}, {pinning})",
-            entry.what,
-            entry.who.as_str()
+            spec.what,
+            spec.who.as_str()
         ));
+        if spec.over != Touched {
+            done.touched = None;
+        }
         let samples = {
-            let _pin = cpus.pin_if(entry.pinned)?;
+            let _pin = cpus.pin_if(job.pinned)?;
             // A probe's error already says what it was measuring.
-            (entry.run)(&mut done).map_err(|e| {
+            job.run(plan, &mut done).map_err(|e| {
                 if e.to_string().starts_with("measuring ") {
                     e
                 } else {
-                    e.context(format!("measuring {}", entry.what))
+                    e.context(format!("measuring {}", spec.what))
                 }
             })?
         };
-        if entry.per_trial == 0 {
-            continue;
-        }
         let mut row = Row::new(
-            entry.id,
-            entry.section,
-            entry.what,
-            entry.who,
-            entry.pinned,
-            entry.touched_mib,
-            entry.unit,
-            entry.per_trial,
+            job.id(),
+            spec.section,
+            spec.what,
+            spec.who,
+            job.pinned,
+            None,
+            unit(spec.section),
+            job.per_trial(plan),
             samples,
         );
-        row.working_set_kib = entry.working_set_kib;
-        row.tasks = entry.tasks;
+        match spec.over {
+            Touched => row.touched_mib = job.value,
+            WorkingSets => row.working_set_kib = job.value,
+            Idle | Counts => row.tasks = job.value,
+            _ => {}
+        }
         done.rows.push(row);
         progress.0.inc(1);
     }
     Ok(done.rows)
 }
 
-/// How many rows [`measure_all`] makes (the progress bar's length).
-fn row_count(plan: &Plan) -> u64 {
-    entries(plan).iter().filter(|e| e.per_trial > 0).count() as u64
+/// The unit of a section's figures.
+fn unit(section: Section) -> Unit {
+    match section {
+        Throughput => Unit::GibPerSec,
+        Memory | MemoryScaling => Unit::Kib,
+        _ => Unit::Micros,
+    }
 }
 
 /// Progress on stderr while the measurements run; indicatif draws nothing when stderr
@@ -880,7 +635,7 @@ impl Progress {
         let bar =
             ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
         if let Ok(style) =
-            ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+            ProgressStyle::with_template("measuring {pos}/{len} {bar:20} {wide_msg}")
         {
             bar.set_style(style);
         }

@@ -230,53 +230,33 @@ impl Section {
         Section::MemoryScaling,
     ];
 
-    /// The anchor of this section's table in the Markdown output.
-    pub fn anchor(self) -> &'static str {
-        match self {
-            Section::Creation => "creation",
-            Section::ForkSize => "fork-size",
-            Section::CreationLoad => "creation-under-load",
-            Section::ContextSwitch => "context-switching",
-            Section::WorkingSet => "working-set",
-            Section::Latency => "communication-latency",
-            Section::Throughput => "communication-throughput",
-            Section::Memory => "memory-overhead",
-            Section::MemoryScaling => "memory-scaling",
-        }
-    }
-
     pub fn title(self) -> &'static str {
         match self {
             Section::Creation => {
-                "Creation: create a process or thread, let it end, wait for it"
+                "Creation: create a task that ends at once, and wait for it"
             }
             Section::ForkSize => {
-                "Creation vs touched memory: fork copies page tables, posix_spawn \
-                and threads do not"
+                "Creation vs the memory the parent has touched (4 KiB pages)"
             }
             Section::CreationLoad => {
-                "Creation under load: create and wait while N idle tasks of the same \
-                kind exist"
+                "Creation while N idle tasks of the same kind exist"
             }
             Section::ContextSwitch => {
-                "Context switching: 1-byte round trip between two tasks, two \
-                switches each"
+                "Context switching: 1-byte round trip between two tasks"
             }
             Section::WorkingSet => {
-                "Switching with a working set: pinned pipe round trip, each side \
-                writing K KiB between switches"
+                "Pinned round trip, each side writing its working set between switches"
             }
             Section::Latency => "Communication latency: round trip of a small message",
             Section::Throughput => "Communication throughput: 64 KiB messages, one way",
             Section::Memory => "Memory overhead: what an idle task adds",
             Section::MemoryScaling => {
-                "Memory vs number of idle tasks: PSS + kernel stacks + page tables, \
-                from the kernel's accounting"
+                "Memory per idle task by number of tasks: PSS + kernel stacks + page tables"
             }
         }
     }
 
-    fn column(self) -> &'static str {
+    pub fn column(self) -> &'static str {
         match self {
             Section::Creation | Section::ForkSize | Section::CreationLoad => {
                 "time per operation"
@@ -325,6 +305,7 @@ pub enum Unit {
 
 impl Unit {
     /// Formats `value` for people: three significant digits, a unit that fits.
+    /// Markdown and SVG join number and unit with a no-break space (see [`nbsp`]).
     pub fn format(self, value: f64) -> String {
         match self {
             Unit::Micros if value < 1.0 => format!("{} ns", sig3(value * 1000.0)),
@@ -333,9 +314,18 @@ impl Unit {
             Unit::GibPerSec if value < 0.995 => {
                 format!("{} MiB/s", sig3(value * 1024.0))
             }
-            Unit::GibPerSec => format!("{value:.2} GiB/s"),
+            Unit::GibPerSec => format!("{} GiB/s", sig3(value)),
             Unit::Kib if value < 1.0 => format!("{:.0} B", value * 1024.0),
-            Unit::Kib => format!("{value:.1} KiB"),
+            Unit::Kib => format!("{} KiB", sig3(value)),
+        }
+    }
+
+    /// "223–471 µs", or "745 µs – 1.00 ms" where the two ends differ in unit.
+    pub fn range(self, min: f64, max: f64) -> String {
+        let (lo, hi) = (self.format(min), self.format(max));
+        match (lo.split_once(' '), hi.split_once(' ')) {
+            (Some((a, u)), Some((b, v))) if u == v => format!("{a}–{b} {u}"),
+            _ => format!("{lo} – {hi}"),
         }
     }
 }
@@ -423,7 +413,7 @@ impl Row {
     /// much memory was touched.
     pub fn label(&self) -> String {
         match (self.touched_mib, self.working_set_kib, self.tasks) {
-            (Some(mib), _, _) => format!("{}, {mib} MiB touched", self.what),
+            (Some(mib), _, _) => format!("{}, {mib} MiB", self.what),
             (_, Some(kib), _) => format!("{}, {}", self.what, kib_text(kib)),
             (_, _, Some(1)) => format!("{}, 1 task", self.what),
             (_, _, Some(n)) => format!("{}, {n} tasks", self.what),
@@ -470,144 +460,6 @@ pub struct CrossCheck {
     pub ratio: f64,
 }
 
-/// A comparison the text states in words: `a` takes/has `ratio` times `b`.
-struct Headline {
-    /// Row ids.
-    a: &'static str,
-    b: &'static str,
-    /// How to say it; `{ratio}` is filled in.
-    sentence: &'static str,
-}
-
-const HEADLINES: &[Headline] = &[
-    Headline {
-        a: "creation-fork-wait-unpinned",
-        b: "creation-thread-spawn-unpinned",
-        sentence: "unpinned, fork + _exit + waitpid takes {ratio} as long as thread \
-            spawn + join",
-    },
-    Headline {
-        a: "creation-fork-wait-pinned",
-        b: "creation-thread-spawn-pinned",
-        sentence: "pinned, fork + _exit + waitpid takes {ratio} as long as thread \
-            spawn + join",
-    },
-    Headline {
-        a: "creation-fork-exec-unpinned",
-        b: "creation-posix-spawn-unpinned",
-        sentence: "fork + exec of /bin/true takes {ratio} as long as posix_spawn of it",
-    },
-    Headline {
-        a: "size-fork-wait-max",
-        b: "size-fork-wait-0",
-        sentence: "fork after touching {max} MiB takes {ratio} as long as fork with \
-            nothing touched",
-    },
-    Headline {
-        a: "size-posix-spawn-max",
-        b: "size-posix-spawn-0",
-        sentence: "posix_spawn after touching {max} MiB takes {ratio} as long as \
-            with nothing touched",
-    },
-    Headline {
-        a: "switch-pipe-processes-pinned",
-        b: "switch-pipe-threads-pinned",
-        sentence: "pinned pipe round trip: processes take {ratio} as long as threads",
-    },
-    Headline {
-        a: "switch-pipe-processes-unpinned",
-        b: "switch-pipe-processes-pinned",
-        sentence: "pipe round trip between processes: unpinned takes {ratio} as long \
-            as pinned",
-    },
-    Headline {
-        a: "switch-condvar-threads-pinned",
-        b: "switch-pipe-threads-pinned",
-        sentence: "pinned round trip between threads: Mutex + Condvar takes {ratio} \
-            as long as a pipe",
-    },
-    Headline {
-        a: "latency-pipe-processes",
-        b: "latency-shm-processes",
-        sentence: "round trip between processes: a pipe takes {ratio} as long as \
-            shared memory",
-    },
-    Headline {
-        a: "latency-shm-processes",
-        b: "latency-shm-threads",
-        sentence: "shared-memory round trip: processes take {ratio} as long as threads",
-    },
-    Headline {
-        a: "throughput-shm-processes",
-        b: "throughput-shm-threads",
-        sentence: "shared-memory throughput: processes move {ratio} as many bytes \
-            per second as threads",
-    },
-    Headline {
-        a: "throughput-shm-processes",
-        b: "throughput-pipe-processes",
-        sentence: "between processes: shared memory moves {ratio} as many bytes per \
-            second as a pipe",
-    },
-    Headline {
-        a: "memory-process-private",
-        b: "memory-thread",
-        sentence: "an idle process adds {ratio} as much memory as an idle thread",
-    },
-    Headline {
-        a: "memory-process-rss",
-        b: "memory-process-private",
-        sentence: "the RSS that ps shows for an idle child is {ratio} what it really \
-            adds",
-    },
-    Headline {
-        a: "creation-thread-spawn-pinned",
-        b: "creation-task-spawn-pinned",
-        sentence: "pinned, thread spawn + join takes {ratio} as long as an async task's \
-            spawn + join",
-    },
-    Headline {
-        a: "switch-pipe-threads-pinned",
-        b: "switch-channel-tasks-pinned",
-        sentence: "pinned, a pipe round trip between threads takes {ratio} as long as a \
-            channel round trip between async tasks",
-    },
-    Headline {
-        a: "memory-thread",
-        b: "memory-task",
-        sentence: "an idle thread adds {ratio} as much memory as an idle async task",
-    },
-    Headline {
-        a: "ws-processes-max",
-        b: "ws-processes-0",
-        sentence: "pinned round trip between processes writing {ws} each: {ratio} as \
-            long as with no working set",
-    },
-    Headline {
-        a: "ws-processes-max",
-        b: "ws-threads-own-max",
-        sentence: "writing {ws} each between switches: processes take {ratio} as long \
-            as threads with working sets of their own",
-    },
-    Headline {
-        a: "ws-threads-own-max",
-        b: "ws-threads-shared-max",
-        sentence: "writing {ws} each between switches: threads with their own working \
-            sets take {ratio} as long as threads sharing one",
-    },
-    Headline {
-        a: "latency-mq-processes",
-        b: "latency-pipe-processes",
-        sentence: "round trip between processes: a POSIX message queue takes {ratio} \
-            as long as a pipe",
-    },
-    Headline {
-        a: "latency-futex-processes",
-        b: "latency-futex-threads",
-        sentence: "futex handoff round trip: processes take {ratio} as long as threads",
-    },
-];
-
 impl Report {
     pub fn row(&self, id: &str) -> Option<&Row> {
         self.rows.iter().find(|r| r.id == id)
@@ -627,9 +479,9 @@ impl Report {
         self.rows.iter().filter_map(|r| r.working_set_kib).max()
     }
 
-    /// Resolves the `-max` suffix of headline ids: of the rows `<prefix>-<number>`,
-    /// the one with the largest number.
-    pub(crate) fn headline_row(&self, id: &str) -> Option<&Row> {
+    /// A row by id, where `<prefix>-max` means the row `<prefix>-<number>` with the
+    /// largest number (the largest size or count measured).
+    pub fn pick(&self, id: &str) -> Option<&Row> {
         let Some(prefix) = id.strip_suffix("-max") else {
             return self.row(id);
         };
@@ -644,89 +496,51 @@ impl Report {
             .map(|(_, r)| r)
     }
 
-    /// The headline comparisons as sentences, each with the two medians it divides.
-    pub fn headlines(&self) -> Vec<String> {
-        let max = self.max_touched_mib().unwrap_or(0).to_string();
-        let ws = kib_text(self.max_working_set_kib().unwrap_or(0));
-        HEADLINES
-            .iter()
-            .filter_map(|h| {
-                let a = self.headline_row(h.a)?;
-                let b = self.headline_row(h.b)?;
-                if a.id == b.id {
-                    return None; // e.g. only size 0 was measured
-                }
-                let ratio = format!("{:.2}×", a.median / b.median);
-                let sentence = h
-                    .sentence
-                    .replace("{ratio}", &ratio)
-                    .replace("{max}", &max)
-                    .replace("{ws}", &ws);
-                Some(format!(
-                    "{sentence} ({} vs {})",
-                    a.unit.format(a.median),
-                    b.unit.format(b.median)
-                ))
-            })
-            .collect()
-    }
-
     /// Figures that are not positive and finite, or rows without trials: an empty list
     /// means the report is sound.
     pub fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
         let positive = |v: f64| v.is_finite() && v > 0.0;
+        let mut problems = Vec::new();
         for row in &self.rows {
             if row.samples.is_empty() {
                 problems.push(format!("{}: no trials", row.id));
             }
-            for (name, value) in
-                [("median", row.median), ("min", row.min), ("max", row.max)]
-            {
-                if !positive(value) {
-                    problems
-                        .push(format!("{}: {name} = {value} is not positive", row.id));
-                }
-            }
-            if let Some(bad) = row.samples.iter().find(|v| !positive(**v)) {
-                problems.push(format!("{}: a trial gave {bad}", row.id));
+            let values = [row.median, row.min, row.max]
+                .into_iter()
+                .chain(row.samples.iter().copied());
+            if let Some(bad) = values.into_iter().find(|v| !positive(*v)) {
+                problems.push(format!("{}: {bad} is not a positive figure", row.id));
             }
         }
-        for check in &self.cross_checks {
-            for (name, value) in [
-                ("ours", check.ours),
-                ("theirs", check.theirs),
-                ("ratio", check.ratio),
-            ] {
-                if !positive(value) {
-                    problems
-                        .push(format!("cross-check {}: {name} = {value}", check.what));
-                }
+        for c in &self.cross_checks {
+            if let Some(bad) = [c.ours, c.theirs, c.ratio]
+                .into_iter()
+                .find(|v| !positive(*v))
+            {
+                problems.push(format!("cross-check {}: {bad}", c.what));
             }
         }
         problems
     }
 
-    fn machine_line(&self) -> String {
+    /// The machine is busy: its load average was at or above its CPU count.
+    pub fn busy(&self) -> bool {
+        self.machine.load_before >= self.machine.logical_cpus as f64
+    }
+
+    /// The machine and the run's conditions, as (label, text): the terminal prints
+    /// them as lines, the Markdown as a table.
+    fn machine_facts(&self) -> Vec<(&'static str, String)> {
         let m = &self.machine;
         let vm = if m.virtual_machine {
-            ", virtual machine"
+            " (virtual machine: the CPUs are vCPUs)"
         } else {
             ""
         };
-        format!(
-            "{}, {} logical CPUs{vm}, Linux {}, load average {:.2} before / {:.2} \
-             after",
-            m.cpu_model, m.logical_cpus, m.kernel, m.load_before, m.load_after
-        )
-    }
-
-    fn cpus_line(&self) -> String {
-        let m = &self.machine;
-        if m.one_cpu() {
+        let pinning = if m.one_cpu() {
             format!(
-                "only CPU {} is available to this run, so pinned and unpinned rows are \
-                 the same: both tasks share that CPU",
+                "only CPU {} is available to this run, so pinned and unpinned rows are the \
+                 same: both tasks share that CPU",
                 m.pinned_cpu
             )
         } else {
@@ -734,254 +548,237 @@ impl Report {
                 "pinned rows ran on CPU {} only; unpinned rows could use CPUs {}",
                 m.pinned_cpu, m.allowed_cpus
             )
+        };
+        let mut facts = vec![
+            (
+                "CPU",
+                format!("{}, {} logical CPUs{vm}", m.cpu_model, m.logical_cpus),
+            ),
+            ("Kernel", format!("Linux {}", m.kernel)),
+            (
+                "Load average (1 min)",
+                format!(
+                    "{:.2} before the run, {:.2} after",
+                    m.load_before, m.load_after
+                ),
+            ),
+        ];
+        if self.busy() {
+            facts.push((
+                "Warning",
+                "the load average is at or above the CPU count: unpinned and \
+                shared-memory figures will not be reliable; rerun when idle"
+                    .to_string(),
+            ));
         }
+        facts.push(("Pinning", pinning));
+        match &m.address_space_switch {
+            Some(switch) => {
+                facts.push(("Switch to another process", switch.summary()));
+                facts.extend(switch.details());
+            }
+            None => facts.push(("Mitigations", "not recorded in this run".to_string())),
+        }
+        facts.extend([
+            ("CPU caches", m.caches_line()),
+            (
+                "Transparent huge pages",
+                format!(
+                    "{} (the fork-vs-size test opts out)",
+                    m.transparent_hugepages
+                ),
+            ),
+            (
+                "Trials",
+                format!(
+                    "{} per row: the median, the fastest and the slowest",
+                    self.trials
+                ),
+            ),
+            ("Date", m.date_utc.clone()),
+        ]);
+        if self.quick {
+            facts.push((
+                "Note",
+                "quick run: tiny loop counts to test the harness; do not quote \
+                these figures"
+                    .to_string(),
+            ));
+        }
+        facts
     }
 
-    fn cross_check_line(check: &CrossCheck) -> String {
-        format!(
-            "{}: ours {}, {} {}: ratio ours/{} = {:.2}",
-            check.what,
-            Unit::Micros.format(check.ours),
-            check.tool,
-            Unit::Micros.format(check.theirs),
-            check.tool_name,
-            check.ratio
-        )
-    }
-
-    /// The plain-text table printed to the terminal.
+    /// The plain-text report printed to the terminal, within [`COLUMNS`] columns.
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let w = &mut out;
-        let _ = writeln!(w, "costs: what processes and threads cost on this machine");
-        let _ = writeln!(w, "Machine: {}", self.machine_line());
-        let _ = writeln!(w, "CPUs: {}", self.cpus_line());
-        let _ = writeln!(w, "Caches: {}", self.machine.caches_line());
-        if let Some(switch) = &self.machine.address_space_switch {
-            let _ = writeln!(w, "Switch to another process: {}", switch.summary());
-            for (label, state) in switch.details() {
-                let _ = writeln!(w, "  {label}: {state}");
+        let mut w =
+            "costs: what processes and threads cost on this machine\n".to_string();
+        for (label, text) in self.machine_facts() {
+            let _ = writeln!(w, "{label}: {text}");
+        }
+        for section in Section::ALL {
+            let mut rows = self.rows_in(section).peekable();
+            if rows.peek().is_some() {
+                let _ = writeln!(w, "\n{} ({})", section.title(), section.column());
+            }
+            for row in rows {
+                let pinned = if row.pinned { "pinned" } else { "" };
+                let (median, range) = (
+                    row.unit.format(row.median),
+                    row.unit.range(row.min, row.max),
+                );
+                let _ = writeln!(
+                    w,
+                    "  {:<42}  {:<7}  {pinned:<6}  {median:>10}  {range}",
+                    row.label(),
+                    row.who.as_str()
+                );
             }
         }
         if !self.rows.is_empty() {
-            let _ = writeln!(
-                w,
-                "Each figure is the median of {} trials; the fastest and slowest \
-                trial are in brackets.",
-                self.trials
-            );
-        }
-        if self.quick {
-            let _ = writeln!(
-                w,
-                "Quick run: tiny loop counts to test the harness; do not quote these \
-                figures."
-            );
-        }
-        let label_width = self
-            .rows
-            .iter()
-            .map(|r| r.label().chars().count())
-            .max()
-            .unwrap_or(0);
-        for section in Section::ALL {
-            let rows: Vec<&Row> = self.rows_in(section).collect();
-            if rows.is_empty() {
-                continue;
-            }
-            let _ = writeln!(w);
-            let _ = writeln!(w, "{} ({})", section.title(), section.column());
-            for row in rows {
-                let label = row.label();
-                let pad = label_width - label.chars().count();
-                let _ = writeln!(
-                    w,
-                    "  {}{}  {:<7}  {:<8}  {}  ({} – {})",
-                    label,
-                    " ".repeat(pad),
-                    row.who.as_str(),
-                    row.pinning(),
-                    row.unit.format(row.median),
-                    row.unit.format(row.min),
-                    row.unit.format(row.max)
-                );
+            w.push_str("\nWhat the medians say:\n");
+            for claim in crate::claims::sentences(self) {
+                let _ = writeln!(w, "  - {claim}");
             }
         }
-        let headlines = self.headlines();
-        if !headlines.is_empty() {
-            let _ = writeln!(w);
-            let _ = writeln!(w, "What the medians say:");
-            for line in headlines {
-                let _ = writeln!(w, "  - {line}");
-            }
-        }
-        if !self.cross_checks.is_empty() || !self.cross_checks_skipped.is_empty() {
-            let _ = writeln!(w);
-            let _ = writeln!(w, "{}", self.cross_check_heading());
-            for check in &self.cross_checks {
-                let _ = writeln!(w, "  {}", Self::cross_check_line(check));
-            }
-            for skipped in &self.cross_checks_skipped {
-                let _ = writeln!(w, "  skipped: {skipped}");
-            }
-        }
-        out
-    }
-
-    fn cross_check_heading(&self) -> String {
-        match self.cross_checks.first() {
-            Some(c) => format!(
-                "Cross-check against independent tools (both sides pinned to CPU {}, \
-                {} alternating rounds each, same loop count):",
-                self.machine.pinned_cpu, c.rounds
-            ),
-            None => "Cross-check against independent tools:".to_string(),
-        }
-    }
-
-    /// Markdown: one table per section, each between `<!-- ANCHOR: name -->` lines so
-    /// the chapter can include them one at a time. Rows carry HTML ids (`row-<id>`)
-    /// that other pages can link to.
-    pub fn to_markdown(&self) -> String {
-        let mut out = String::new();
-        let w = &mut out;
-        let m = &self.machine;
-        let _ = writeln!(
-            w,
-            "<!-- Generated by `{REFERENCE_COMMAND}` from reference.json. Do not \
-            edit. -->"
-        );
-        let _ = writeln!(w, "<!-- ANCHOR: machine -->");
-        let _ = writeln!(w, "| Machine | |");
-        let _ = writeln!(w, "|---|---|");
-        let vm = if m.virtual_machine {
-            " (virtual machine: the CPUs are vCPUs)"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            w,
-            "| CPU | {}, {} logical CPUs{vm} |",
-            md(&m.cpu_model),
-            m.logical_cpus
-        );
-        let _ = writeln!(w, "| Kernel | Linux {} |", md(&m.kernel));
-        let _ = writeln!(w, "| Pinning | {} |", self.cpus_line());
-        match &m.address_space_switch {
-            Some(switch) => {
-                let _ = writeln!(
-                    w,
-                    "| Switch to another process | {} |",
-                    md(&switch.summary())
-                );
-                for (label, state) in switch.details() {
-                    let _ = writeln!(w, "| {label} | {} |", md(&state));
-                }
-            }
-            None => {
-                let _ = writeln!(w, "| Mitigations | not recorded in this run |");
-            }
-        }
-        let _ = writeln!(w, "| CPU caches | {} |", md(&m.caches_line()));
-        let _ = writeln!(
-            w,
-            "| Transparent huge pages | {} (the fork-vs-size test opts out) |",
-            md(&m.transparent_hugepages)
-        );
-        let _ = writeln!(
-            w,
-            "| Load average (1 min) | {:.2} before the run, {:.2} after |",
-            m.load_before, m.load_after
-        );
-        let _ = writeln!(
-            w,
-            "| Trials | {} per row: median, and the fastest and slowest trial |",
-            self.trials
-        );
-        let _ = writeln!(w, "| Date | {} |", md(&m.date_utc));
-        if self.quick {
-            let _ =
-                writeln!(w, "| Note | quick run: tiny loop counts, not for quoting |");
-        }
-        let _ = writeln!(w, "<!-- ANCHOR_END: machine -->");
-        for section in Section::ALL {
-            let rows: Vec<&Row> = self.rows_in(section).collect();
-            let _ = writeln!(w);
-            let _ = writeln!(w, "<!-- ANCHOR: {} -->", section.anchor());
-            if rows.is_empty() {
-                let _ = writeln!(w, "*Not recorded in this run.*");
-                let _ = writeln!(w, "<!-- ANCHOR_END: {} -->", section.anchor());
-                continue;
-            }
-            let _ = writeln!(
-                w,
-                "| Operation | Who | Pinned | Median ({}) | Fastest – slowest trial \
-                | Per trial |",
-                section.column()
-            );
-            let _ = writeln!(w, "|---|---|---|--:|--:|--:|");
-            for row in rows {
-                let _ = writeln!(
-                    w,
-                    "| <a id=\"row-{}\"></a>{} | {} | {} | {} | {} – {} | {} |",
-                    row.id,
-                    md(&row.label()),
-                    row.who.as_str(),
-                    if row.pinned { "yes" } else { "no" },
-                    row.unit.format(row.median),
-                    row.unit.format(row.min),
-                    row.unit.format(row.max),
-                    per_trial(row)
-                );
-            }
-            let _ = writeln!(w, "<!-- ANCHOR_END: {} -->", section.anchor());
-        }
-        let _ = writeln!(w);
-        let _ = writeln!(w, "<!-- ANCHOR: headlines -->");
-        for line in self.headlines() {
-            let _ = writeln!(w, "- {}", md(&line));
-        }
-        let _ = writeln!(w, "<!-- ANCHOR_END: headlines -->");
-        let _ = writeln!(w);
-        let _ = writeln!(w, "<!-- ANCHOR: cross-check -->");
         if !self.cross_checks.is_empty() {
             let _ = writeln!(
                 w,
-                "| Measurement | Loops × rounds | Ours (median) | Tool | Tool \
-                (median) | Ratio ours/tool |"
+                "\nCross-check, both sides pinned to CPU {}:",
+                self.machine.pinned_cpu
             );
-            let _ = writeln!(w, "|---|--:|--:|---|--:|--:|");
-            for c in &self.cross_checks {
+        }
+        for c in &self.cross_checks {
+            let (ours, theirs) =
+                (Unit::Micros.format(c.ours), Unit::Micros.format(c.theirs));
+            let _ = writeln!(
+                w,
+                "  - {}: ratio ours/{} = {:.2} (ours {ours}, `{}` {theirs}, {} rounds)",
+                c.what, c.tool_name, c.ratio, c.tool, c.rounds
+            );
+        }
+        wrap_lines(&w)
+    }
+
+    /// Markdown for the chapter and the method page, each part between `<!-- ANCHOR:
+    /// name -->` lines so a page can include it alone: the machine table, the load, per
+    /// chart a caption and its figures as a table (in a disclosure: the chart shows
+    /// them), the cross-checks and the published figures. Rows carry HTML ids
+    /// (`row-<id>`).
+    pub fn to_markdown(&self) -> String {
+        let mut w = format!(
+            "<!-- Generated by `{REFERENCE_COMMAND}` from reference.json. Do not edit. -->\n"
+        );
+        let mut anchor = |name: &str, body: &str| {
+            let _ = write!(
+                w,
+                "\n<!-- ANCHOR: {name} -->\n{}\n<!-- ANCHOR_END: {name} -->\n",
+                body.trim_end()
+            );
+        };
+        let facts: String = self
+            .machine_facts()
+            .iter()
+            .map(|(k, v)| format!("| {k} | {} |\n", md(v)))
+            .collect();
+        anchor("machine", &format!("| Machine | |\n|---|---|\n{facts}"));
+        anchor("load", &self.load_sentence());
+        for chart in crate::charts::CHARTS {
+            let mut body = format!(
+                "*{}* ({}). Medians; whiskers from the fastest to the slowest of {} trials.\n\n\
+                 <details>\n<summary>The figures as a table</summary>\n\n\
+                 | Operation | Median (fastest – slowest) |\n|---|--:|\n",
+                chart.title,
+                chart.sections[0].column(),
+                self.trials
+            );
+            for row in self
+                .rows
+                .iter()
+                .filter(|r| chart.sections.contains(&r.section))
+            {
+                let (median, range) = (
+                    row.unit.format(row.median),
+                    row.unit.range(row.min, row.max),
+                );
+                let label = md(&short_label(row));
                 let _ = writeln!(
-                    w,
-                    "| {} | {} × {} | {} | `{}` | {} | **{:.2}** |",
-                    md(&c.what),
-                    c.loops,
-                    c.rounds,
-                    Unit::Micros.format(c.ours),
-                    c.tool,
-                    Unit::Micros.format(c.theirs),
-                    c.ratio
+                    body,
+                    "| <a id=\"row-{}\"></a>{label} | {}<br>({}) |",
+                    row.id,
+                    nbsp(&median),
+                    nbsp(&range)
+                );
+            }
+            anchor(chart.name, &(body + "\n</details>"));
+        }
+        let mut cross = String::new();
+        if !self.cross_checks.is_empty() {
+            cross.push_str("| Ours against the tool's: medians of alternating rounds | Ratio |\n|---|--:|\n");
+        }
+        for c in &self.cross_checks {
+            let (ours, theirs) =
+                (Unit::Micros.format(c.ours), Unit::Micros.format(c.theirs));
+            let _ = writeln!(
+                cross,
+                "| {}: {} against `{}`, {}, {} rounds | **{:.2}** |",
+                md(&c.what),
+                nbsp(&ours),
+                c.tool,
+                nbsp(&theirs),
+                c.rounds,
+                c.ratio
+            );
+        }
+        let perf = self
+            .cross_checks
+            .iter()
+            .filter(|c| c.tool_name == "perf")
+            .map(|c| c.ratio);
+        if let Some(worst) = perf.map(|r| r.max(1.0 / r)).reduce(f64::max) {
+            let agree = if worst <= crate::SAME {
+                "agree within 10 %: the harness adds nothing worth mentioning to what it measures".to_string()
+            } else {
+                format!("differ by up to {}×", crate::ratio_text(worst))
+            };
+            let _ = writeln!(cross, "\nOur pipe ping-pong and `perf`'s {agree}.");
+        }
+        for tool in ["perf", "stress-ng"] {
+            if !self.cross_checks.iter().any(|c| c.tool_name == tool) {
+                let _ = writeln!(
+                    cross,
+                    "\n`{tool}` was not installed for this recording, so it has no row here."
                 );
             }
         }
-        for skipped in &self.cross_checks_skipped {
-            let _ = writeln!(w);
-            let _ = writeln!(w, "Skipped: {}", md(skipped));
+        anchor("cross-check", &cross);
+        let published: String = crate::compare::PUBLISHED
+            .iter()
+            .map(|p| {
+                format!("- {} ({}). {}.\n", md(p.what), md(p.hardware), md(p.source))
+            })
+            .collect();
+        anchor("published", &published);
+        w
+    }
+
+    /// One sentence on the load the run met, for the pages that show its figures.
+    pub fn load_sentence(&self) -> String {
+        let m = &self.machine;
+        let (before, after) = (m.load_before, m.load_after);
+        if before < QUIET {
+            format!(
+                "The run started on a quiet machine (1-minute load average {before:.2}; \
+                 {after:.2} at the end, which includes the run's own work)."
+            )
+        } else {
+            format!(
+                "The machine was not quiet during the run: the 1-minute load average was \
+                 {before:.2} when it started and {after:.2} when it ended, so other programs \
+                 competed for its {} CPUs, which widens the spread of the trials and weighs \
+                 most on the unpinned figures.",
+                m.logical_cpus
+            )
         }
-        let _ = writeln!(w, "<!-- ANCHOR_END: cross-check -->");
-        for chart in crate::charts::CHARTS {
-            let _ = writeln!(w);
-            let _ = writeln!(w, "<!-- ANCHOR: caption-{} -->", chart.name);
-            let _ = writeln!(
-                w,
-                "*{}.* Bars or points are medians; whiskers span the fastest to the \
-                 slowest trial.",
-                chart.title
-            );
-            let _ = writeln!(w, "<!-- ANCHOR_END: caption-{} -->", chart.name);
-        }
-        out
     }
 
     /// Pretty JSON, the committed source of every other rendering.
@@ -997,7 +794,40 @@ impl Report {
     }
 }
 
-/// The label used in chart captions: what, who, and pinning where it tells rows apart.
+/// A 1-minute load average below this is a quiet machine: the reference run waits for one.
+pub const QUIET: f64 = 0.5;
+
+/// The widest line the terminal output may have.
+pub const COLUMNS: usize = 100;
+
+/// Wraps every line longer than [`COLUMNS`] at spaces, continuing indented by four more
+/// columns than the line's own indent.
+pub fn wrap_lines(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let mut current = String::new();
+        for word in line.split(' ').skip(indent) {
+            let width = current.chars().count() + 1 + word.chars().count();
+            if !current.trim().is_empty() && width > COLUMNS {
+                out.push_str(current.trim_end());
+                out.push('\n');
+                current = " ".repeat(indent + 4);
+            } else if !current.is_empty() {
+                current.push(' ');
+            } else {
+                current = " ".repeat(indent);
+            }
+            current.push_str(word);
+        }
+        out.push_str(current.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The label of a row in tables and charts: what, who, and pinning where it tells rows
+/// apart.
 pub fn short_label(row: &Row) -> String {
     match row.section {
         Section::Creation | Section::ContextSwitch => {
@@ -1007,21 +837,14 @@ pub fn short_label(row: &Row) -> String {
     }
 }
 
-fn per_trial(row: &Row) -> String {
-    match row.section {
-        Section::Creation | Section::ForkSize | Section::CreationLoad => {
-            format!("{} ops", row.per_trial)
-        }
-        Section::ContextSwitch | Section::WorkingSet | Section::Latency => {
-            format!("{} round trips", row.per_trial)
-        }
-        Section::Throughput => format!("{} MiB", row.per_trial >> 20),
-        Section::Memory | Section::MemoryScaling => format!("{} tasks", row.per_trial),
-    }
+/// Number and unit joined by a no-break space, so a narrow column never puts the unit
+/// on a line of its own (a range may still break at its dash).
+pub fn nbsp(text: &str) -> String {
+    text.replace(' ', "\u{a0}").replace("\u{a0}–\u{a0}", " – ")
 }
 
 /// Escapes the characters Markdown would take as formatting in table cells.
-fn md(text: &str) -> String {
+pub fn md(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '_' | '*' | '|' | '<' | '>' | '[' | ']' | '`' | '\\') {
@@ -1043,18 +866,31 @@ fn summarize_takes_the_middle() {
 #[test]
 fn units_keep_three_digits() {
     assert_eq!(Unit::Micros.format(5.523), "5.52 µs");
-    assert_eq!(Unit::Micros.format(48.23), "48.2 µs");
     assert_eq!(Unit::Micros.format(162.4), "162 µs");
     assert_eq!(Unit::Micros.format(0.213), "213 ns");
     assert_eq!(Unit::Micros.format(34_100.0), "34.1 ms");
-    assert_eq!(Unit::GibPerSec.format(2.345), "2.35 GiB/s");
+    assert_eq!(Unit::GibPerSec.format(26.89), "26.9 GiB/s");
     assert_eq!(Unit::GibPerSec.format(0.04), "41.0 MiB/s");
-    assert_eq!(Unit::Kib.format(180.04), "180.0 KiB");
+    assert_eq!(Unit::Kib.format(604.0), "604 KiB");
     assert_eq!(Unit::Kib.format(0.3), "307 B");
+    assert_eq!(Unit::Micros.range(223.0, 471.0), "223–471 µs");
+    assert_eq!(Unit::Micros.range(745.0, 1003.0), "745 µs – 1.00 ms");
 }
 
 #[test]
-fn markdown_escapes_underscores() {
+fn long_lines_wrap_within_the_columns() {
+    let long = format!("  {}", "word ".repeat(40));
+    let wrapped = wrap_lines(&long);
+    assert!(
+        wrapped.lines().all(|l| l.chars().count() <= COLUMNS),
+        "{wrapped}"
+    );
+    assert!(
+        wrapped
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("      word"))
+    );
     assert_eq!(md("fork + _exit"), "fork + \\_exit");
 }
 
@@ -1067,13 +903,13 @@ fn reads_ibpb_and_kpti_from_the_sysfs_lines() {
             .into(),
     };
     let amd = switch(
-        "Mitigation: Retpolines; IBPB: conditional; IBRS_FW; STIBP: disabled",
+        "Mitigation: Retpolines; IBPB: conditional; IBRS_FW",
         "Not affected",
     );
     assert_eq!(amd.ibpb(), Some("conditional"));
     assert!(!amd.kpti());
     let old_intel = switch(
-        "Mitigation: IBRS; IBPB: always-on; STIBP: disabled; RSB filling",
+        "Mitigation: IBRS; IBPB: always-on; STIBP: disabled",
         "Mitigation: PTI",
     );
     assert_eq!(old_intel.ibpb(), Some("always-on"));

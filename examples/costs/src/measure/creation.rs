@@ -9,7 +9,8 @@ use nix::errno::Errno;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::sys::{BIN_TRUE, Mapping, fork_child};
+pub use super::sys::Page;
+use super::sys::{BIN_TRUE, creating, fork_child, small_pages};
 
 fn per_op(start: Instant, ops: u64) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / ops as f64
@@ -61,7 +62,6 @@ pub fn fork_exec(ops: u64) -> Result<f64> {
     Ok(per_op(start, ops))
 }
 
-// ANCHOR: posix-spawn
 /// posix_spawn of /bin/true, then waitpid. glibc implements it with clone(CLONE_VM |
 /// CLONE_VFORK): the child borrows the parent's memory until it execs, so no page table
 /// is copied, however much memory the parent has.
@@ -84,7 +84,7 @@ pub fn posix_spawn(ops: u64) -> Result<f64> {
             )
         };
         if rc != 0 {
-            return Err(Errno::from_raw(rc)).context("posix_spawn(/bin/true)");
+            return creating(Err(Errno::from_raw(rc)), "posix_spawn(/bin/true)");
         }
         match waitpid(Pid::from_raw(pid), None).context("waitpid()")? {
             WaitStatus::Exited(_, 0) => {}
@@ -93,49 +93,40 @@ pub fn posix_spawn(ops: u64) -> Result<f64> {
     }
     Ok(per_op(start, ops))
 }
-// ANCHOR_END: posix-spawn
 
 // ANCHOR: thread-spawn
 /// std::thread::spawn of an empty closure, then join.
 pub fn thread_spawn(ops: u64) -> Result<f64> {
     let start = Instant::now();
     for _ in 0..ops {
-        std::thread::Builder::new()
-            .spawn(|| {})
-            .context("pthread_create()")?
+        creating(std::thread::Builder::new().spawn(|| {}), "pthread_create()")?
             .join()
             .map_err(|_| anyhow::anyhow!("a spawned thread panicked"))?;
     }
     Ok(per_op(start, ops))
 }
+// ANCHOR_END: thread-spawn
 
 /// std::thread::scope with one scoped thread: the scope joins it on exit.
 pub fn scoped_thread(ops: u64) -> Result<f64> {
     let start = Instant::now();
     for _ in 0..ops {
         std::thread::scope(|s| {
-            std::thread::Builder::new()
-                .spawn_scoped(s, || {})
-                .map(|_| ())
-                .context("pthread_create()")
+            creating(
+                std::thread::Builder::new().spawn_scoped(s, || {}),
+                "pthread_create()",
+            )
+            .map(|_| ())
         })?;
     }
     Ok(per_op(start, ops))
 }
-// ANCHOR_END: thread-spawn
 
 // ANCHOR: touch
-/// A private mapping of `mib` MiB with every 4 KiB page written once, so each page has
-/// a page-table entry that fork must copy (and mark copy-on-write) for the child.
-pub fn touched_memory(mib: u64) -> Result<Option<Mapping>> {
-    if mib == 0 {
-        return Ok(None);
-    }
-    let mapping = Mapping::new((mib as usize) << 20, false)?;
-    mapping.no_huge_pages()?;
-    // SAFETY: the mapping is writable and exactly `len` bytes long.
-    unsafe { ptr::write_bytes(mapping.as_mut_ptr(), 1, mapping.len()) };
-    Ok(Some(mapping))
+/// `mib` MiB of private memory with every 4 KiB page written once, so each page has a
+/// page-table entry that fork must copy (and mark copy-on-write) for the child.
+pub fn touched_memory(mib: u64) -> Result<Vec<Page>> {
+    small_pages((mib as usize) << 8)
 }
 // ANCHOR_END: touch
 
@@ -157,18 +148,9 @@ pub fn fork_wait_with_idle(idle: u64, trials: u32, ops: u64) -> Result<Vec<f64>>
     samples
 }
 
-/// Thread spawn + join while `idle` threads of this process wait at a gate.
+/// Thread spawn + join while `idle` threads of this process wait.
 pub fn thread_spawn_with_idle(idle: u64, trials: u32, ops: u64) -> Result<Vec<f64>> {
-    let gate = super::memory::Gate::default();
-    std::thread::scope(|s| {
-        // However this closure returns, open the gate so the scope can join them all.
-        let _open = super::memory::OpenOnDrop(&gate);
-        for started in 0..idle {
-            std::thread::Builder::new()
-                .spawn_scoped(s, || gate.arrive_and_wait())
-                .with_context(|| format!("pthread_create() after {started} threads"))?;
-        }
-        gate.wait_for_arrivals(idle as u32);
+    super::memory::with_idle_threads(idle, || {
         super::repeat(trials, || thread_spawn(ops))
     })
 }

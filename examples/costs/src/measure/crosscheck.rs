@@ -198,28 +198,3 @@ fn parses_perf_and_stress_ng() {
     );
     assert_eq!(stress_ng_usecs(stress), Some(400.0));
 }
-
-/// `perf bench sched pipe` (processes, then `-T` threads) once each, pinned, for the
-/// reader comparison: nothing when perf does not run here.
-pub fn perf_now(cpus: &Cpus, loops: u64) -> Result<Vec<costs::compare::PerfRun>> {
-    if run_tool("perf", &["bench", "sched", "pipe", "-l", "10"]).is_err() {
-        return Ok(Vec::new());
-    }
-    let _pin = cpus.pin()?;
-    let loops = loops.to_string();
-    let mut runs = Vec::new();
-    for (row, flag) in [
-        ("switch-pipe-processes-pinned", None),
-        ("switch-pipe-threads-pinned", Some("-T")),
-    ] {
-        let mut args = vec!["bench", "sched", "pipe", "-l", &loops];
-        args.extend(flag);
-        let text = run_tool("perf", &args).map_err(anyhow::Error::msg)?;
-        runs.push(costs::compare::PerfRun {
-            row,
-            command: format!("perf {}", args.join(" ")),
-            usecs: perf_usecs(&text).context("no usecs/op in perf's output")?,
-        });
-    }
-    Ok(runs)
-}

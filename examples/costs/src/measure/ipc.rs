@@ -1,9 +1,7 @@
-//! The communication mechanisms the chapters point to that the first tables lack: a
-//! POSIX message queue, a Unix stream socket reached by address (not made with
-//! `socketpair`), and a futex handoff in shared memory.
+//! The communication mechanisms the chapters point to beyond pipes, socket pairs and
+//! shared memory: a POSIX message queue, and a futex handoff in shared memory.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
@@ -11,14 +9,12 @@ use anyhow::{Context, Result, bail};
 use costs::Who;
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
-use nix::sys::socket::{
-    AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, connect, listen, socket,
-};
 
 use super::pair::run_pair;
-use super::roundtrip::{echo, timed};
-use super::sys::{Mapping, pipe, raw, raw_write_all, read_exact};
+use super::roundtrip::timed;
+use super::sys::{pipe, raw, raw_write_all, read_exact};
 use super::throughput::{self, MESSAGE};
+use example_support::mapping::Mapping;
 
 /// A POSIX message queue descriptor, closed on drop.
 struct Queue(libc::mqd_t);
@@ -40,7 +36,6 @@ pub fn mq_message_size() -> usize {
         .min(MESSAGE)
 }
 
-// ANCHOR: mq-open
 /// Opens a new queue and removes its name at once: the queue lives on, reachable only
 /// through the descriptor (which a forked child inherits), and nothing is left in
 /// /dev/mqueue however the program ends. SIGINT and SIGTERM are blocked meanwhile, so
@@ -80,7 +75,6 @@ fn new_queue(msgsize: usize) -> Result<Queue> {
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
     opened.with_context(|| format!("mq_open({name})"))
 }
-// ANCHOR_END: mq-open
 
 fn unsafe_zeroed_attr() -> libc::mq_attr {
     // SAFETY: mq_attr is plain integers; all zeros is a valid value.
@@ -205,77 +199,6 @@ pub fn mq_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
     )
 }
 
-// ANCHOR: unix-stream
-/// A connected pair of Unix stream sockets made the way a server and a client make
-/// them: bind to an address (in the abstract namespace, so no file is left behind),
-/// listen, connect, accept.
-fn connected_pair() -> Result<(OwnedFd, OwnedFd)> {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "costs-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let addr = UnixAddr::new_abstract(name.as_bytes()).context("socket address")?;
-    let unix_socket = || {
-        socket(
-            AddressFamily::Unix,
-            SockType::Stream,
-            SockFlag::SOCK_CLOEXEC,
-            None,
-        )
-        .context("socket(AF_UNIX, SOCK_STREAM)")
-    };
-    let listener = unix_socket()?;
-    bind(listener.as_raw_fd(), &addr).context("bind()")?;
-    listen(&listener, Backlog::new(1).context("backlog")?).context("listen()")?;
-    let client = unix_socket()?;
-    connect(client.as_raw_fd(), &addr).context("connect()")?;
-    // SAFETY: a listening socket; null address pointers ask for no peer address.
-    let fd = unsafe {
-        libc::accept4(
-            listener.as_raw_fd(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            libc::SOCK_CLOEXEC,
-        )
-    };
-    let fd = Errno::result(fd).context("accept4()")?;
-    // SAFETY: accept4 returned a new descriptor that nothing else owns.
-    let server = unsafe { OwnedFd::from_raw_fd(fd) };
-    Ok((client, server))
-}
-// ANCHOR_END: unix-stream
-
-/// The pipe ping-pong over a connected Unix stream socket.
-pub fn unix_stream_pingpong(
-    who: Who,
-    trials: u32,
-    round_trips: u64,
-) -> Result<Vec<f64>> {
-    let (main_end, partner_end) = connected_pair()?;
-    let partner_dup = partner_end.try_clone().context("fcntl(F_DUPFD_CLOEXEC)")?;
-    let close_in_child = [raw(&main_end)];
-    run_pair(
-        who,
-        &close_in_child,
-        move || echo(partner_end, partner_dup),
-        move || {
-            let mut byte = [7u8; 1];
-            timed(trials, round_trips, || {
-                super::sys::write_all(&main_end, &byte)?;
-                read_exact(&main_end, &mut byte)
-            })
-        },
-    )
-}
-
-/// 64 KiB messages through a connected Unix stream socket.
-pub fn unix_stream_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
-    let (main_end, partner_end) = connected_pair()?;
-    throughput::socket_stream_on(who, trials, bytes, main_end, partner_end)
-}
-
 /// The futex word's values.
 const MAIN: u32 = 0;
 const PARTNER: u32 = 1;
@@ -301,14 +224,13 @@ fn futex(word: &AtomicU32, op: libc::c_int, value: u32) {
     };
 }
 
-// ANCHOR: futex
 /// Round trips through one 32-bit word in a MAP_SHARED mapping: each side hands the
 /// turn over with a store and FUTEX_WAKE, then sleeps in FUTEX_WAIT until the turn is
 /// its own again. This is what a Mutex or Condvar does underneath, without the lock.
 pub fn futex_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>> {
-    let mapping = Mapping::new(4096, true)?;
-    // SAFETY: the mapping is page-aligned, zero-filled and outlives both tasks.
-    let turn: &AtomicU32 = unsafe { &*mapping.as_mut_ptr().cast::<AtomicU32>() };
+    // MAP_SHARED: a forked child maps the same word; the mapping outlives both tasks.
+    let turn = Mapping::<AtomicU32>::shared()?;
+    let turn = &*turn;
     run_pair(
         who,
         &[],
@@ -344,4 +266,3 @@ pub fn futex_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64
         },
     )
 }
-// ANCHOR_END: futex

@@ -7,12 +7,13 @@
 
 use std::fs;
 use std::process::Command;
-use std::sync::{Condvar, Mutex};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::ValueEnum;
 
-use super::sys::{Child, fork_child, pipe, raw, raw_write_all, read_exact};
+use super::sys::{Child, creating, fork_child, pipe, raw, raw_write_all, read_exact};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
 pub enum ProbeKind {
@@ -143,66 +144,46 @@ fn own_memory() -> Result<f64> {
     Ok(rss + pte)
 }
 
-// ANCHOR: idle-threads
 /// In the probe: start `n` threads (std's default 2 MiB stacks) that wait at a gate,
 /// and see how much this process's resident memory and page tables grew, and what the
 /// kernel's accounting says (PSS, kernel stacks, page tables).
 fn idle_threads(n: u32) -> Result<(f64, f64)> {
     let before = own_memory()?;
     let before_kernel = accounting(&["self".to_string()])?;
-    let gate = Gate::default();
-    std::thread::scope(|s| {
-        // However this closure returns, open the gate so the scope can join them all.
-        let _open_on_return = OpenOnDrop(&gate);
-        for started in 0..n {
-            std::thread::Builder::new()
-                .spawn_scoped(s, || gate.arrive_and_wait())
-                .with_context(|| format!("pthread_create() after {started} threads"))?;
-        }
-        gate.wait_for_arrivals(n);
+    with_idle_threads(n.into(), || {
         let added = (own_memory()? - before) / n as f64;
         let after_kernel = accounting(&["self".to_string()])?;
         Ok((added, per_task(before_kernel, after_kernel, n)))
     })
 }
-// ANCHOR_END: idle-threads
 
-/// Threads arrive and wait until it opens.
-#[derive(Default)]
-pub(super) struct Gate {
-    state: Mutex<(u32, bool)>, // (arrived, open)
-    changed: Condvar,
-}
-
-impl Gate {
-    pub(super) fn arrive_and_wait(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.0 += 1;
-        self.changed.notify_all();
-        while !state.1 {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-
-    pub(super) fn wait_for_arrivals(&self, n: u32) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while state.0 < n {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-
-    fn open(&self) {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
-        self.changed.notify_all();
-    }
-}
-
-pub(super) struct OpenOnDrop<'a>(pub(super) &'a Gate);
-
-impl Drop for OpenOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.open();
-    }
+/// Runs `measure` while `n` idle threads of this process wait: each counts itself in,
+/// then blocks on a lock this thread holds until `measure` has returned (or creating
+/// one failed), so the scope can join them all however it ends.
+pub(super) fn with_idle_threads<T>(
+    n: u64,
+    measure: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let gate = RwLock::new(());
+    let arrived = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let closed = gate.write().unwrap_or_else(|e| e.into_inner());
+        let result = (|| {
+            for started in 0..n {
+                let thread = std::thread::Builder::new().spawn_scoped(s, || {
+                    arrived.fetch_add(1, Ordering::SeqCst);
+                    drop(gate.read());
+                });
+                creating(thread, &format!("pthread_create() after {started} threads"))?;
+            }
+            while arrived.load(Ordering::SeqCst) < n {
+                std::thread::yield_now();
+            }
+            measure()
+        })();
+        drop(closed);
+        result
+    })
 }
 
 /// `costs --memory-probe KIND --tasks N`: measure, print one `probe:` line.
@@ -247,8 +228,8 @@ pub fn run_probe(kind: ProbeKind, n: u32) -> Result<Vec<(String, f64)>> {
     };
     let output = Command::new(&exe)
         .args(["--memory-probe", kind_name, "--tasks", &n.to_string()])
-        .output()
-        .with_context(|| format!("spawning {}", exe.display()))?;
+        .output();
+    let output = creating(output, &format!("spawning {}", exe.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         // The probe said what went wrong in one line of its own, `costs: error: …`.

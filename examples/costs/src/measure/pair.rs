@@ -4,7 +4,7 @@
 
 use std::os::fd::RawFd;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 
 use super::sys::{fork_child, raw_close};
 use costs::Who;
@@ -39,9 +39,10 @@ pub fn run_pair<T>(
         }
         Who::Task => bail!("an async task is not a partner for run_pair"),
         Who::Thread => std::thread::scope(|s| {
-            let handle = std::thread::Builder::new()
-                .spawn_scoped(s, partner)
-                .context("pthread_create()")?;
+            let handle = super::sys::creating(
+                std::thread::Builder::new().spawn_scoped(s, partner),
+                "pthread_create()",
+            )?;
             let result = main();
             let code = handle
                 .join()

@@ -14,9 +14,10 @@ use costs::Who;
 
 use super::pair::run_pair;
 use super::sys::{
-    Mapping, Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair,
-    wait_for, write_all,
+    Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair, wait_for,
+    write_all,
 };
+use example_support::mapping::{Mapping, Zeroed};
 
 /// Round trips before the first timed trial: both tasks exist, caches and the scheduler
 /// have settled.
@@ -58,6 +59,7 @@ pub(super) fn echo(input: OwnedFd, output: OwnedFd) -> i32 {
         }
     }
 }
+// ANCHOR_END: echo
 
 /// 1-byte ping-pong through two pipes, as `perf bench sched pipe` does.
 pub fn pipe_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>> {
@@ -78,7 +80,6 @@ pub fn pipe_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>
         },
     )
 }
-// ANCHOR_END: echo
 
 /// The same ping-pong over one connected pair of Unix stream sockets.
 pub fn socket_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>> {
@@ -99,7 +100,6 @@ pub fn socket_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f6
     )
 }
 
-// ANCHOR: condvar
 /// Ping-pong between two threads over a Mutex and a Condvar: futex wait and wake, no
 /// pipe.
 pub fn condvar_pingpong(trials: u32, round_trips: u64) -> Result<Vec<f64>> {
@@ -145,7 +145,6 @@ pub fn condvar_pingpong(trials: u32, round_trips: u64) -> Result<Vec<f64>> {
         },
     )
 }
-// ANCHOR_END: condvar
 
 /// Two counters in memory both tasks map: the main task bumps `ping`, the partner
 /// copies it to `pong`. Neither blocks in the kernel: each spins (then yields) until
@@ -155,6 +154,9 @@ struct PingPong {
     ping: Slot,
     pong: Slot,
 }
+
+// SAFETY: two Slots, each valid as zero bytes.
+unsafe impl Zeroed for PingPong {}
 
 const STOP: u64 = u64::MAX;
 
@@ -171,11 +173,9 @@ impl Drop for StopOnDrop<'_> {
 /// Round trips through shared memory: the same MAP_SHARED mapping between two processes
 /// (after fork) or two threads.
 pub fn shm_pingpong(who: Who, trials: u32, round_trips: u64) -> Result<Vec<f64>> {
-    let mapping = Mapping::new(4096, true)?;
-    // SAFETY: the mapping is page-aligned, zero-filled (a valid PingPong of zeros) and
-    // large enough; it outlives both tasks (a forked child has its own mapping of the
-    // same pages).
-    let table: &PingPong = unsafe { &*mapping.as_mut_ptr().cast::<PingPong>() };
+    // MAP_SHARED: a forked child maps the same pages; the mapping outlives both tasks.
+    let table = Mapping::<PingPong>::shared()?;
+    let table = &*table;
     run_pair(
         who,
         &[],

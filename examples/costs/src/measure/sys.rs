@@ -1,56 +1,24 @@
-//! Small safe wrappers the measurements share: forked children that are always reaped,
-//! CPU pinning that is always undone, memory mappings that are always unmapped, and
-//! waiting on shared memory.
+//! Small safe wrappers the measurements share: forking a child that runs only
+//! async-signal-safe code (reaped by example-support's [`Child`] guard), CPU pinning that
+//! is always undone, memory in 4 KiB pages, waiting on shared memory, and errors that
+//! name the limit that refused a new task.
 
 use std::ffi::CStr;
-use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+pub use example_support::child::Child;
+use example_support::mapping::Zeroed;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-use nix::sys::mman::{
-    MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous, munmap,
-};
-use nix::sys::signal::{Signal, kill};
+use nix::sys::mman::{MmapAdvise, madvise};
+use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
-use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid};
-
-/// A forked child that is killed and reaped if nobody waited for it: no zombie, ever.
-pub struct Child {
-    pid: Option<Pid>,
-}
-
-impl Child {
-    pub fn pid(&self) -> Pid {
-        self.pid.expect("a child that was not yet reaped")
-    }
-
-    /// Waits for the child and fails unless it exited with status 0.
-    pub fn wait(mut self) -> Result<()> {
-        let pid = self.pid.take().expect("waited once");
-        match waitpid(pid, None).context("waitpid()")? {
-            WaitStatus::Exited(_, 0) => Ok(()),
-            other => bail!("child pid {pid} ended badly: {other:?}"),
-        }
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Some(pid) = self.pid.take() {
-            // Only on an error path: the child may be blocked forever, so kill it
-            // first.
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-        }
-    }
-}
 
 /// Forks a child that runs `body` and exits with its return value.
 ///
@@ -63,7 +31,7 @@ pub fn fork_child(body: impl FnOnce() -> i32) -> Result<Child> {
     // SAFETY: the child only runs `body`, whose contract above keeps it
     // async-signal-safe, then calls `_exit`, so it never returns into code that assumes
     // the parent's other threads or locks. The parent side is an ordinary return.
-    match unsafe { fork() }.context("fork()")? {
+    match creating(unsafe { fork() }, "fork()")? {
         ForkResult::Child => {
             // SAFETY: prctl, getppid and _exit are async-signal-safe system calls.
             unsafe {
@@ -82,7 +50,7 @@ pub fn fork_child(body: impl FnOnce() -> i32) -> Result<Child> {
             // or flushing stdio buffers it copied from the parent.
             unsafe { libc::_exit(code) }
         }
-        ForkResult::Parent { child } => Ok(Child { pid: Some(child) }),
+        ForkResult::Parent { child } => Ok(Child::new(child)),
     }
 }
 
@@ -191,23 +159,11 @@ impl Cpus {
 
     /// "0-1" or "0,2,5": the CPUs unpinned measurements may use.
     pub fn allowed_list(&self) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let mut i = 0;
-        while i < self.allowed.len() {
-            let start = self.allowed[i];
-            let mut end = start;
-            while i + 1 < self.allowed.len() && self.allowed[i + 1] == end + 1 {
-                i += 1;
-                end += 1;
-            }
-            parts.push(if start == end {
-                start.to_string()
-            } else {
-                format!("{start}-{end}")
-            });
-            i += 1;
-        }
-        parts.join(",")
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let list = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"));
+        list.map_or_else(|| self.allowed[0].to_string(), |l| l.trim().to_string())
     }
 
     /// Pins the calling thread to [`Cpus::pinned_cpu`] until the guard is dropped.
@@ -241,60 +197,35 @@ impl Drop for Pinned<'_> {
     }
 }
 
-/// An anonymous memory mapping, unmapped on drop.
-pub struct Mapping {
-    ptr: NonNull<libc::c_void>,
-    len: usize,
-}
+/// Memory in 4 KiB pages: a `Vec<Page>` is page-aligned.
+#[derive(Clone, Copy)]
+#[repr(C, align(4096))]
+pub struct Page(pub [u8; 4096]);
 
-impl Mapping {
-    /// `shared`: MAP_SHARED, so a forked child sees the same pages (writes included);
-    /// otherwise MAP_PRIVATE (copy-on-write after fork). Zero-filled.
-    pub fn new(len: usize, shared: bool) -> Result<Mapping> {
-        let flags = if shared {
-            MapFlags::MAP_SHARED
-        } else {
-            MapFlags::MAP_PRIVATE
-        };
-        let size = NonZeroUsize::new(len).context("mmap(): zero length")?;
-        // SAFETY: a fresh anonymous mapping at an address the kernel chooses cannot
-        // overlap any memory Rust already uses.
-        let ptr = unsafe {
-            mmap_anonymous(
-                None,
-                size,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                flags,
+/// `pages` pages of private memory, each written once, in 4 KiB pages: transparent
+/// huge pages are turned off for them (`MADV_NOHUGEPAGE`) before the first write, so
+/// every page has its own page-table entry, as in most programs' heaps.
+pub fn small_pages(pages: usize) -> Result<Vec<Page>> {
+    let mut memory: Vec<Page> = Vec::new();
+    memory
+        .try_reserve_exact(pages)
+        .with_context(|| format!("allocating {} KiB", pages * 4))?;
+    if let Some(start) = NonNull::new(memory.as_mut_ptr().cast::<libc::c_void>())
+        && pages > 0
+    {
+        // SAFETY: the range is exactly the vector's page-aligned allocation; the advice
+        // does not change its contents.
+        unsafe {
+            madvise(
+                start,
+                pages * size_of::<Page>(),
+                MmapAdvise::MADV_NOHUGEPAGE,
             )
         }
-        .with_context(|| format!("mmap({len} bytes)"))?;
-        Ok(Mapping { ptr, len })
+        .context("madvise(MADV_NOHUGEPAGE)")?;
     }
-
-    /// Opts out of transparent huge pages, so the mapping is made of 4 KiB pages: the
-    /// kind of memory whose page tables fork must copy entry by entry.
-    pub fn no_huge_pages(&self) -> Result<()> {
-        // SAFETY: the range is exactly this mapping; the advice does not change its
-        // contents.
-        unsafe { madvise(self.ptr, self.len, MmapAdvise::MADV_NOHUGEPAGE) }
-            .context("madvise(MADV_NOHUGEPAGE)")
-    }
-
-    pub fn as_mut_ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr().cast()
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: the mapping came from mmap with this length and nothing refers to it
-        // after the owner drops it.
-        let _ = unsafe { munmap(self.ptr, self.len) };
-    }
+    memory.resize(pages, Page([1; 4096]));
+    Ok(memory)
 }
 
 /// Checks before `wait_for` starts yielding: a few microseconds, about what a partner
@@ -333,6 +264,9 @@ pub fn wait_for(mut ready: impl FnMut() -> bool) -> bool {
 #[repr(C, align(64))]
 pub struct Slot(pub AtomicU64);
 
+// SAFETY: an AtomicU64 of zero bytes holds 0.
+unsafe impl Zeroed for Slot {}
+
 impl Slot {
     pub fn load(&self) -> u64 {
         self.0.load(Ordering::Acquire)
@@ -349,3 +283,83 @@ pub fn raw(fd: &OwnedFd) -> RawFd {
 
 /// A C string literal for paths handed to exec and posix_spawn.
 pub const BIN_TRUE: &CStr = c"/bin/true";
+
+/// `result` with `call` as its context; an `EAGAIN` (a new task refused) instead says
+/// which limit refused it.
+pub fn creating<T, E: Into<anyhow::Error>>(
+    result: Result<T, E>,
+    call: &str,
+) -> Result<T> {
+    result.map_err(|e| {
+        let e: anyhow::Error = e.into();
+        let errno = e.downcast_ref::<Errno>().copied().or_else(|| {
+            e.downcast_ref::<std::io::Error>()?
+                .raw_os_error()
+                .map(Errno::from_raw)
+        });
+        if errno == Some(Errno::EAGAIN) {
+            anyhow!(
+                "{call}: {} ({})",
+                example_support::errno_text(Errno::EAGAIN),
+                refusing_limit()
+            )
+        } else {
+            e.context(call.to_string())
+        }
+    })
+}
+
+/// Which limit refuses a new task with `EAGAIN` now: this user's process limit when it
+/// is reached (it counts threads too, and does not bind root), else a limit on the
+/// address space (a new thread needs room for its stack), else the system's.
+fn refusing_limit() -> String {
+    let limit = |r| {
+        getrlimit(r)
+            .ok()
+            .map(|(soft, _)| soft)
+            .filter(|&s| s != RLIM_INFINITY)
+    };
+    let uid =
+        real_uid(&std::fs::read_to_string("/proc/self/status").unwrap_or_default());
+    if let Some(max) = limit(Resource::RLIMIT_NPROC)
+        && uid.is_some_and(|uid| uid != 0)
+    {
+        let tasks = user_tasks(uid);
+        if tasks >= max {
+            return format!(
+                "refused by RLIMIT_NPROC: this user has {tasks} processes and threads, at most \
+                 {max} allowed (`ulimit -u`)"
+            );
+        }
+    }
+    if let Some(max) = limit(Resource::RLIMIT_AS) {
+        return format!(
+            "refused by RLIMIT_AS, most likely: the address space is limited to {} MiB \
+             (`ulimit -v`), and a new thread needs room for its stack",
+            max >> 20
+        );
+    }
+    "refused by a system-wide task limit: kernel.threads-max, kernel.pid_max or the cgroup's \
+     pids.max"
+        .to_string()
+}
+
+/// The real user id in a `/proc/PID/status` text.
+fn real_uid(status: &str) -> Option<u32> {
+    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    line.split_whitespace().next()?.parse().ok()
+}
+
+/// Tasks (threads of every process) whose real user is `uid`, as RLIMIT_NPROC counts
+/// them.
+fn user_tasks(uid: Option<u32>) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(|e| {
+        let status = std::fs::read_to_string(e.ok()?.path().join("status")).ok()?;
+        let threads = status.lines().find_map(|l| l.strip_prefix("Threads:"))?;
+        (real_uid(&status) == uid).then(|| threads.trim().parse::<u64>().ok())?
+    })
+    .sum()
+}

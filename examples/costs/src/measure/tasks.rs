@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, AtomicU32, Ordering};
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -55,15 +55,14 @@ fn heap_in_use() -> isize {
 
 /// A runtime on this thread only (`multi = false`) or with two worker threads.
 pub fn runtime(multi: bool) -> Result<Runtime> {
-    if multi {
+    let runtime = if multi {
         Builder::new_multi_thread().worker_threads(2).build()
     } else {
         Builder::new_current_thread().build()
-    }
-    .context("building a tokio runtime (spawning its threads)")
+    };
+    super::sys::creating(runtime, "building a tokio runtime (spawning its threads)")
 }
 
-// ANCHOR: task-spawn
 /// tokio::spawn of an empty task, then awaiting its JoinHandle: µs per spawn + join.
 pub fn spawn_join(rt: &Runtime, ops: u64) -> Result<f64> {
     rt.block_on(async {
@@ -74,9 +73,7 @@ pub fn spawn_join(rt: &Runtime, ops: u64) -> Result<f64> {
         Ok(start.elapsed().as_secs_f64() * 1e6 / ops as f64)
     })
 }
-// ANCHOR_END: task-spawn
 
-// ANCHOR: task-pingpong
 /// Round trips of a number between two tasks through two bounded channels; on a
 /// current-thread runtime both tasks take turns on this one thread and the kernel
 /// never switches.
@@ -122,9 +119,7 @@ pub fn channel_pingpong(
         Ok(samples)
     })
 }
-// ANCHOR_END: task-pingpong
 
-// ANCHOR: idle-tasks
 /// In the probe: `n` tasks that wait on a closed gate (a semaphore without permits).
 /// Returns KiB per task by the kernel's accounting (growth of this process's PSS) and
 /// by the allocator's (heap bytes the runtime holds for each task).
@@ -156,7 +151,6 @@ pub fn idle_tasks(n: u32) -> Result<(f64, f64)> {
     let n = f64::from(n);
     Ok((pss / n, heap as f64 / 1024.0 / n))
 }
-// ANCHOR_END: idle-tasks
 
 /// Spawn + join of a task while `idle` tasks wait on the same runtime (current thread).
 pub fn spawn_join_with_idle(idle: u64, trials: u32, ops: u64) -> Result<Vec<f64>> {

@@ -6,6 +6,7 @@
 //! out to the receiver's buffer). Through shared memory or a channel the sender copies
 //! the message once into a buffer both can see, and the receiver reads it where it is.
 
+use std::cell::UnsafeCell;
 use std::hint::black_box;
 use std::os::fd::{AsFd, OwnedFd};
 use std::ptr;
@@ -16,9 +17,10 @@ use costs::Who;
 
 use super::pair::run_pair;
 use super::sys::{
-    Mapping, Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair,
-    wait_for, write_all,
+    Slot, pipe, raw, raw_read, raw_write_all, read_exact, socket_pair, wait_for,
+    write_all,
 };
+use example_support::mapping::{Mapping, Zeroed};
 
 /// Size of one message.
 pub const MESSAGE: usize = 64 << 10;
@@ -97,17 +99,6 @@ pub fn pipe_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
 /// Through a Unix stream socket pair (the answer comes back on the same socket).
 pub fn socket_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
     let (main_end, partner_end) = socket_pair()?;
-    socket_stream_on(who, trials, bytes, main_end, partner_end)
-}
-
-/// The same through any connected pair of stream sockets.
-pub fn socket_stream_on(
-    who: Who,
-    trials: u32,
-    bytes: u64,
-    main_end: OwnedFd,
-    partner_end: OwnedFd,
-) -> Result<Vec<f64>> {
     let partner_dup = partner_end.try_clone().context("fcntl(F_DUPFD_CLOEXEC)")?;
     let close_in_child = [raw(&main_end)];
     let buf = vec![0u8; MESSAGE];
@@ -127,49 +118,39 @@ pub fn socket_stream_on(
 /// Slots in the shared-memory ring.
 const SLOTS: u64 = 4;
 
-/// A single-producer, single-consumer ring in shared memory: counters first, then
-/// `SLOTS` message buffers.
-struct Ring<'a> {
-    head: &'a Slot, // messages written
-    tail: &'a Slot, // messages taken out
-    stop: &'a Slot,
-    data: *mut u8,
+/// A single-producer, single-consumer ring in shared memory: counters, then `SLOTS`
+/// message buffers.
+#[repr(C)]
+struct Ring {
+    head: Slot, // messages written
+    tail: Slot, // messages taken out
+    stop: Slot,
+    data: [Buffer; SLOTS as usize],
 }
 
-// SAFETY: the ring is used by exactly one producer and one consumer, and the head/tail
-// protocol (Release store after writing a slot, Acquire load before reading it)
-// gives each slot to one side at a time, so sharing the raw data pointer between them
-// is sound.
-unsafe impl Send for Ring<'_> {}
-// SAFETY: as above; shared references only hand out the atomics and the slot protocol.
-unsafe impl Sync for Ring<'_> {}
+/// One message's bytes, written by the sender and read by the receiver in turn.
+#[repr(C)]
+struct Buffer(UnsafeCell<[u8; MESSAGE]>);
 
-impl Ring<'_> {
+// SAFETY: atomics and bytes, all valid as zero bytes.
+unsafe impl Zeroed for Ring {}
+// SAFETY: the head/tail protocol (a Release store after writing a slot, an Acquire load
+// before reading it) gives each buffer to one side at a time.
+unsafe impl Sync for Buffer {}
+
+impl Ring {
     fn slot(&self, n: u64) -> *mut u8 {
-        // SAFETY: n % SLOTS < SLOTS; the mapping holds SLOTS messages after the header.
-        unsafe { self.data.add((n % SLOTS) as usize * MESSAGE) }
+        self.data[(n % SLOTS) as usize].0.get().cast()
     }
 }
 
-// ANCHOR: ring
 /// Through a ring of 64 KiB slots in a MAP_SHARED mapping: the sender copies each
 /// message in, the receiver reads it in place. No system call at all.
 pub fn shm_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
-    let header = 4096;
-    let mapping = Mapping::new(header + SLOTS as usize * MESSAGE, true)?;
-    let base = mapping.as_mut_ptr();
-    // SAFETY: the header page is zero-filled, page-aligned and holds three 64-byte
-    // Slots; the data area follows it; the mapping outlives both tasks.
-    let ring = unsafe {
-        Ring {
-            head: &*base.cast::<Slot>(),
-            tail: &*base.add(64).cast::<Slot>(),
-            stop: &*base.add(128).cast::<Slot>(),
-            data: base.add(header),
-        }
-    };
+    // MAP_SHARED: a forked child maps the same ring; the mapping outlives both tasks.
+    let ring = Mapping::<Ring>::shared()?;
+    let ring = &*ring;
     let message = vec![0xa5u8; MESSAGE];
-    let ring = &ring;
     run_pair(
         who,
         &[],
@@ -199,7 +180,7 @@ pub fn shm_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
                     self.0.store(1);
                 }
             }
-            let _stop = Stop(ring.stop);
+            let _stop = Stop(&ring.stop);
             let mut head = 0;
             timed(trials, bytes, || {
                 for _ in 0..bytes / MESSAGE as u64 {
@@ -225,9 +206,7 @@ pub fn shm_stream(who: Who, trials: u32, bytes: u64) -> Result<Vec<f64>> {
         },
     )
 }
-// ANCHOR_END: ring
 
-// ANCHOR: channel
 /// Through a crossbeam channel between threads. The sender copies each message into a
 /// buffer and sends the buffer itself: only a pointer crosses the channel, which is
 /// what a shared address space allows. The receiver reads it in place and hands it
@@ -275,4 +254,3 @@ pub fn channel_stream(trials: u32, bytes: u64) -> Result<Vec<f64>> {
         },
     )
 }
-// ANCHOR_END: channel

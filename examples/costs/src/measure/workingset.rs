@@ -11,7 +11,9 @@ use anyhow::{Result, bail};
 use costs::Who;
 
 use super::pair::run_pair;
-use super::sys::{Mapping, pipe, raw, raw_read, raw_write_all, read_exact, write_all};
+use super::sys::{
+    Page, pipe, raw, raw_read, raw_write_all, read_exact, small_pages, write_all,
+};
 
 /// Whose working sets: two processes or two threads with one each, or two threads
 /// sharing one.
@@ -37,19 +39,11 @@ fn touch(base: *mut u8, len: usize) {
 }
 
 /// A working set of `kib` KiB in 4 KiB pages (no transparent huge pages, so its TLB
-/// footprint is what it would be in most programs' heaps).
-fn working_set(kib: u64) -> Result<Option<Mapping>> {
-    if kib == 0 {
-        return Ok(None);
-    }
-    let m = Mapping::new((kib as usize) << 10, false)?;
-    m.no_huge_pages()?;
-    Ok(Some(m))
-}
-
-fn base(m: &Option<Mapping>) -> (usize, usize) {
-    m.as_ref()
-        .map_or((0, 0), |m| (m.as_mut_ptr() as usize, m.len()))
+/// footprint is what it would be in most programs' heaps): its address and length.
+fn working_set(kib: u64) -> Result<(Vec<Page>, usize, usize)> {
+    let mut pages = small_pages((kib / 4) as usize)?;
+    let (base, len) = (pages.as_mut_ptr() as usize, pages.len() * size_of::<Page>());
+    Ok((pages, base, len))
 }
 
 // ANCHOR: working-set
@@ -60,17 +54,13 @@ pub fn pingpong(
     trials: u32,
     round_trips: u64,
 ) -> Result<Vec<f64>> {
-    let mine = working_set(kib)?;
-    let theirs = if sets == Sets::Shared {
-        None
+    let (_mine, my_base, len) = working_set(kib)?;
+    let (_theirs, their_base, _) =
+        working_set(if sets == Sets::Shared { 0 } else { kib })?;
+    let their_base = if sets == Sets::Shared {
+        my_base
     } else {
-        working_set(kib)?
-    };
-    let (my_base, len) = base(&mine);
-    let (their_base, _) = if sets == Sets::Shared {
-        (my_base, len)
-    } else {
-        base(&theirs)
+        their_base
     };
     let who = match sets {
         Sets::Own(who) => who,
@@ -123,7 +113,7 @@ pub fn pingpong(
             // Dropping the pipe ends stops the partner.
         },
     )
-    // `mine` and `theirs` are unmapped here, after the partner has ended.
+    // The working sets are freed here, after the partner has ended.
 }
 // ANCHOR_END: working-set
 

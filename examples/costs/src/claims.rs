@@ -1,0 +1,310 @@
+//! The comparisons the Cost chapter makes, in words the numbers choose.
+//!
+//! The chapter states no figure, ratio or comparison word of its own: it includes these
+//! fragments from `reference/claims.md`, which is rendered from the reference JSON (and
+//! checked against it by the costs test). A new recording changes the words with the
+//! numbers: "took about as long as" only within 10 %, "5.0× slower than" otherwise, with
+//! two significant figures.
+
+use std::fmt::Write as _;
+
+use crate::{Report, Row, Unit, md};
+
+/// Two figures within this factor of each other are "about" the same.
+pub const SAME: f64 = 1.10;
+
+/// One comparison: row `a` against row `b` (which the sentence names `than`; the
+/// chapter names `a` itself). Ids may end in `-max` (the largest size or count measured)
+/// or `-widest` (the working set where threads with a working set each are slowest
+/// against threads sharing one).
+pub struct Claim {
+    pub key: &'static str,
+    pub a: &'static str,
+    pub b: &'static str,
+    pub than: &'static str,
+}
+
+const fn c(
+    key: &'static str,
+    a: &'static str,
+    b: &'static str,
+    than: &'static str,
+) -> Claim {
+    Claim { key, a, b, than }
+}
+
+#[rustfmt::skip]
+pub const CLAIMS: &[Claim] = &[
+    c("fork-thread-unpinned", "creation-fork-wait-unpinned", "creation-thread-spawn-unpinned", "a thread's spawn + join"),
+    c("fork-thread-pinned", "creation-fork-wait-pinned", "creation-thread-spawn-pinned", "a thread's spawn + join"),
+    c("thread-unpinned", "creation-thread-spawn-unpinned", "creation-thread-spawn-pinned", "pinned"),
+    c("exec-fork", "creation-fork-exec-unpinned", "creation-fork-wait-unpinned", "fork alone"),
+    c("exec-spawn", "creation-fork-exec-unpinned", "creation-posix-spawn-unpinned", "posix_spawn of it"),
+    c("thread-task", "creation-thread-spawn-pinned", "creation-task-spawn-pinned", "an async task's spawn + join"),
+    c("fork-size", "size-fork-wait-max", "size-fork-wait-0", "with nothing touched"),
+    c("spawn-size", "size-posix-spawn-max", "size-posix-spawn-0", "with nothing touched"),
+    c("thread-size", "size-thread-spawn-max", "size-thread-spawn-0", "with nothing touched"),
+    c("fork-thread-size", "size-fork-wait-max", "size-thread-spawn-max", "a thread's spawn + join"),
+    c("load-fork", "load-fork-wait-max", "load-fork-wait-1", "with one"),
+    c("load-thread", "load-thread-spawn-max", "load-thread-spawn-1", "with one"),
+    c("load-task", "load-task-spawn-max", "load-task-spawn-1", "with one"),
+    c("switch-pinned", "switch-pipe-processes-pinned", "switch-pipe-threads-pinned", "between threads"),
+    c("switch-unpinned", "switch-pipe-processes-unpinned", "switch-pipe-threads-unpinned", "between threads"),
+    c("unpinned-pinned", "switch-pipe-processes-unpinned", "switch-pipe-processes-pinned", "pinned"),
+    c("condvar-pinned", "switch-condvar-threads-pinned", "switch-pipe-threads-pinned", "a pipe round trip between threads"),
+    c("condvar-unpinned", "switch-condvar-threads-unpinned", "switch-pipe-threads-unpinned", "a pipe round trip between threads"),
+    c("pipe-tasks", "switch-pipe-threads-pinned", "switch-channel-tasks-pinned", "a channel round trip between async tasks"),
+    c("ws-zero", "ws-processes-0", "ws-threads-own-0", "two threads"),
+    c("ws-grow", "ws-processes-max", "ws-processes-0", "with none"),
+    c("ws-own-shared", "ws-threads-own-widest", "ws-threads-shared-widest", "threads sharing one"),
+    c("ws-processes-own", "ws-processes-widest", "ws-threads-own-widest", "threads with a working set each"),
+    c("ws-max", "ws-threads-own-max", "ws-threads-shared-max", "threads sharing one"),
+    c("pipe", "latency-pipe-processes", "latency-pipe-threads", "between threads"),
+    c("socket-pipe", "latency-socketpair-processes", "latency-pipe-processes", "a pipe's"),
+    c("mq-pipe", "latency-mq-processes", "latency-pipe-processes", "a pipe's"),
+    c("shm", "latency-shm-processes", "latency-shm-threads", "between threads"),
+    c("pipe-shm", "latency-pipe-processes", "latency-shm-processes", "a shared-memory round trip"),
+    c("futex", "latency-futex-processes", "latency-futex-threads", "between threads"),
+    c("tokio-crossbeam", "latency-channel-tasks", "latency-channel-threads", "a crossbeam channel round trip between threads"),
+    c("pipe-rate", "throughput-pipe-processes", "throughput-pipe-threads", "between threads"),
+    c("socket-rate", "throughput-socketpair-processes", "throughput-pipe-processes", "a pipe"),
+    c("shm-rate", "throughput-shm-processes", "throughput-shm-threads", "between threads"),
+    c("shm-pipe-rate", "throughput-shm-processes", "throughput-pipe-processes", "a pipe"),
+    c("channel-rate", "throughput-channel-threads", "throughput-shm-threads", "the shared-memory ring between threads"),
+    c("process-thread", "memory-process-private", "memory-thread", "an idle thread"),
+    c("rss", "memory-process-rss", "memory-process-private", "what the child really added"),
+    c("thread-task-memory", "memory-thread", "memory-task", "an idle async task"),
+    c("scaling", "scaling-processes-max", "scaling-threads-max", "a thread"),
+];
+
+/// `r` with two significant figures: 1.4, 5.0, 24, 160, 2,400.
+pub fn ratio_text(r: f64) -> String {
+    if r < 9.95 {
+        return format!("{r:.1}");
+    }
+    let step = 10f64.powf(r.log10().floor() - 1.0);
+    let n = ((r / step).round() * step) as u64;
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// How `a` compares with `b`: times and rates with their verb ("took about as long
+/// as", "was 5.0× slower than", "moved about as many bytes per second as"), memory
+/// without ("5.0× as much as", "about as much as").
+pub fn compare(a: &Row, b: &Row) -> String {
+    let r = a.median / b.median;
+    let same = r.max(1.0 / r) <= SAME;
+    let (x, y) = (ratio_text(r), ratio_text(1.0 / r));
+    match a.unit {
+        Unit::Micros if same => "took about as long as".to_string(),
+        Unit::Micros if r > 1.0 => format!("was {x}× slower than"),
+        Unit::Micros => format!("was {y}× faster than"),
+        Unit::GibPerSec if same => {
+            "moved about as many bytes per second as".to_string()
+        }
+        Unit::GibPerSec if r > 1.0 => format!("was {x}× faster than"),
+        Unit::GibPerSec => format!("was {y}× slower than"),
+        Unit::Kib if same => "about as much as".to_string(),
+        Unit::Kib if r > 1.0 => format!("{x}× as much as"),
+        Unit::Kib => format!("{y}× less than"),
+    }
+}
+
+/// "72.4 ms", with the size or count where the other figure has another one.
+fn value(row: &Row, other: &Row) -> String {
+    let v = crate::nbsp(&row.unit.format(row.median));
+    let param = |r: &Row| {
+        r.touched_mib
+            .map(|m| format!("{m} MiB"))
+            .or(r.working_set_kib.map(crate::kib_text))
+            .or(r.tasks.map(|n| format!("{n} idle")))
+    };
+    match (param(row), param(other)) {
+        (Some(p), Some(q)) if p != q => format!("{v} at {}", crate::nbsp(&p)),
+        _ => v,
+    }
+}
+
+impl Report {
+    /// The working set (KiB) where threads with a working set each are slowest against
+    /// threads sharing one.
+    fn widest_working_set(&self) -> Option<u64> {
+        let ratio = |k: u64| {
+            Some(
+                self.row(&format!("ws-threads-own-{k}"))?.median
+                    / self.row(&format!("ws-threads-shared-{k}"))?.median,
+            )
+        };
+        self.rows
+            .iter()
+            .filter_map(|r| r.working_set_kib)
+            .filter_map(|k| Some((k, ratio(k)?)))
+            .max_by(|x, y| x.1.total_cmp(&y.1))
+            .map(|(k, _)| k)
+    }
+
+    fn claim_rows(&self, claim: &Claim) -> Option<(&Row, &Row)> {
+        let resolve = |id: &str| match id.strip_suffix("-widest") {
+            Some(prefix) => {
+                self.row(&format!("{prefix}-{}", self.widest_working_set()?))
+            }
+            None => self.pick(id),
+        };
+        let (a, b) = (resolve(claim.a)?, resolve(claim.b)?);
+        (a.id != b.id).then_some((a, b))
+    }
+
+    /// The claim `key` without its subject: "was 5.0× slower than a thread's spawn +
+    /// join (316 µs vs 62.7 µs)", or None where its rows were not measured.
+    pub fn claim(&self, key: &str) -> Option<String> {
+        let claim = CLAIMS.iter().find(|c| c.key == key)?;
+        let (a, b) = self.claim_rows(claim)?;
+        Some(format!(
+            "{} {} ({} vs {})",
+            compare(a, b),
+            claim.than,
+            value(a, b),
+            value(b, a)
+        ))
+    }
+
+    /// The ratio of claim `key`'s two medians.
+    pub fn claim_ratio(&self, key: &str) -> Option<f64> {
+        let claim = CLAIMS.iter().find(|c| c.key == key)?;
+        let (a, b) = self.claim_rows(claim)?;
+        Some(a.median / b.median)
+    }
+
+    /// The four claims of the usual comparison table, each with its verdict, the
+    /// measured ratios and the conditions under which they hold: Markdown list items.
+    pub fn verdict(&self) -> Vec<String> {
+        let claim = |key: &str| {
+            md(&self
+                .claim(key)
+                .unwrap_or_else(|| "was not measured".to_string()))
+        };
+        let ratio = |key: &str| self.claim_ratio(key).unwrap_or(1.0);
+        let same = |key: &str| ratio(key).max(1.0 / ratio(key)) <= SAME;
+        let creation = if ratio("fork-thread-unpinned") > SAME
+            && ratio("fork-thread-pinned") > SAME
+        {
+            "yes"
+        } else {
+            "not always"
+        };
+        let switch = match ratio("switch-pinned") {
+            r if r > SAME => "yes, here",
+            _ if same("switch-pinned") => "not measurably, here",
+            _ => "no, not here",
+        };
+        let communication = if same("pipe") && same("shm") {
+            "only by the mechanism"
+        } else {
+            "partly"
+        };
+        let overhead = if ratio("process-thread") > SAME {
+            "yes"
+        } else {
+            "not here"
+        };
+        let conditions = match &self.machine.address_space_switch {
+            Some(s) if s.pcid == Some(true) && s.ibpb() != Some("always-on") && !s.kpti() => {
+                "on a CPU with PCID, without KPTI, and with IBPB only on request, as here"
+                    .to_string()
+            }
+            Some(s) => format!("on this machine: {}", s.summary()),
+            None => "on this machine (its mitigations were not recorded)".to_string(),
+        };
+        vec![
+            format!(
+                "**Creating a process is slower: {creation}.** `fork` + `_exit` + `waitpid` \
+                 {} unpinned, and {} pinned. *When:* always for `fork`, and more the more \
+                 memory the parent has touched: after touching it, `fork` {}, while \
+                 `posix_spawn` {}.",
+                claim("fork-thread-unpinned"),
+                claim("fork-thread-pinned"),
+                claim("fork-size"),
+                claim("spawn-size"),
+            ),
+            format!(
+                "**Switching between processes is slower: {switch}.** Pinned to one CPU, a \
+                 pipe round trip between processes {}. *When:* {conditions}. Without PCID, \
+                 or with IBPB on every switch, a switch between processes costs more; a \
+                 working set that does not fit beside the other task's costs threads and \
+                 processes alike.",
+                claim("switch-pinned"),
+            ),
+            format!(
+                "**Communication between processes is slower: {communication}.** A pipe \
+                 round trip between processes {}; a shared-memory round trip between \
+                 processes {}; and between processes a pipe round trip {}. *When:* copying \
+                 mechanisms (pipes, sockets, message queues) cost threads the same; threads \
+                 have shared memory without setting it up.",
+                claim("pipe"),
+                claim("shm"),
+                claim("pipe-shm"),
+            ),
+            format!(
+                "**Processes have more overhead: {overhead}.** An idle process added {}. \
+                 *When:* counted as the memory only the new process has; the RSS `ps` shows \
+                 for it is {}.",
+                claim("process-thread"),
+                claim("rss"),
+            ),
+        ]
+    }
+
+    /// `claims.md`: the verdict, then every claim between anchors, for the chapter to
+    /// include inline.
+    pub fn claims_markdown(&self) -> String {
+        let mut w = format!(
+            "<!-- Generated by `{}` from reference.json. Do not edit. -->\n\n<!-- ANCHOR: verdict -->\n",
+            crate::REFERENCE_COMMAND
+        );
+        for item in self.verdict() {
+            let _ = writeln!(w, "- {item}");
+        }
+        w.push_str("<!-- ANCHOR_END: verdict -->\n");
+        for claim in CLAIMS {
+            if let Some(text) = self.claim(claim.key) {
+                let key = claim.key;
+                let _ = write!(
+                    w,
+                    "\n<!-- ANCHOR: {key} -->\n{}\n<!-- ANCHOR_END: {key} -->\n",
+                    md(&text)
+                );
+            }
+        }
+        w
+    }
+}
+
+/// The verdict for the terminal: plain text, no Markdown.
+pub fn sentences(report: &Report) -> Vec<String> {
+    if report.rows.is_empty() {
+        return Vec::new();
+    }
+    report
+        .verdict()
+        .iter()
+        .map(|v| v.replace(['*', '`', '\\'], ""))
+        .collect()
+}
+
+#[test]
+fn ratios_keep_two_significant_figures() {
+    let texts: Vec<String> = [1.04, 1.43, 5.04, 9.96, 23.6, 139.5, 157.1, 2416.8]
+        .map(ratio_text)
+        .into();
+    assert_eq!(
+        texts,
+        ["1.0", "1.4", "5.0", "10", "24", "140", "160", "2,400"]
+    );
+}

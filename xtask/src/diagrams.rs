@@ -1,0 +1,296 @@
+//! Mermaid diagrams drawn when the book is built: each ```` ```mermaid ```` block of a chapter
+//! becomes an inline SVG, drawn in-process by the pure-Rust `mermaid-rs-renderer`, so no page
+//! loads mermaid's JavaScript and the book needs nothing but the Rust toolchain.
+//!
+//! - Colours are CSS custom properties with the light palette as fallback
+//!   (`var(--diagram-text, #333333)`): theme/book.css sets them per mdBook theme, so a theme
+//!   switch is pure CSS; where no stylesheet applies (the EPUB, [`fixed_colours`]) the fallback
+//!   is the colour.
+//! - Each diagram names itself: its source must hold an `accTitle:` and an `accDescr:` line
+//!   (mermaid's own accessibility syntax), which become the SVG's `<title>` and `<desc>`.
+//! - A diagram that does not parse, or whose SVG lacks a word of its labels (a renderer that
+//!   dropped part of it), fails the build with the chapter and the diagram's number.
+//! - Text is laid out with the renderer's built-in character widths, not the machine's fonts:
+//!   the same SVG on every machine, and nothing written to the user's font cache. That is why
+//!   labels are ASCII (a non-ASCII label would make the renderer load system fonts).
+
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result, bail};
+use mdbook_preprocessor::book::{Book, BookItem};
+use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
+use mermaid_rs_renderer::{RenderOptions, Theme};
+use regex::Regex;
+
+/// The size of diagram text, in SVG units (CSS pixels when drawn at natural size).
+pub const FONT_SIZE: f32 = 16.0;
+
+/// The margin kept around a sequence diagram, in SVG units.
+const SEQUENCE_MARGIN: f32 = 8.0;
+
+/// One palette entry: the custom property theme/book.css sets per theme, and the light colour
+/// used where no stylesheet applies.
+fn colour(name: &str, light: &str) -> String {
+    format!("var(--diagram-{name}, {light})")
+}
+
+fn theme() -> Theme {
+    let mut t = Theme::mermaid_default();
+    t.font_family = "sans-serif".to_owned();
+    t.font_size = FONT_SIZE;
+    t.primary_color = colour("node", "#ececff");
+    t.primary_text_color = colour("text", "#333333");
+    t.text_color = colour("text", "#333333");
+    t.primary_border_color = colour("border", "#7b88a8");
+    t.line_color = colour("line", "#2f3b4d");
+    t.secondary_color = colour("node", "#ececff");
+    t.tertiary_color = colour("node", "#ececff");
+    t.edge_label_background = "none".to_owned();
+    t.cluster_background = colour("cluster", "#ffffde");
+    t.cluster_border = colour("cluster-border", "#aaaa33");
+    t.background = "none".to_owned();
+    t.sequence_actor_fill = colour("actor", "#eaeaea");
+    t.sequence_actor_border = colour("actor-border", "#666666");
+    t.sequence_actor_line = colour("lifeline", "#999999");
+    t.sequence_note_fill = colour("note", "#fff5ad");
+    t.sequence_note_border = colour("cluster-border", "#aaaa33");
+    t.sequence_activation_fill = colour("actor", "#eaeaea");
+    t.sequence_activation_border = colour("actor-border", "#666666");
+    t
+}
+
+/// A diagram drawn: its SVG (one line, ids prefixed) and its natural width in CSS pixels.
+pub struct Drawn {
+    pub svg: String,
+    pub width: f32,
+    /// Its `accTitle`, also its visible caption.
+    pub title: String,
+}
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("a valid regex"))
+}
+
+/// Draws one mermaid `source` as an inline SVG whose ids all start with `id`.
+pub fn draw(source: &str, id: &str) -> Result<Drawn> {
+    static ACC: OnceLock<Regex> = OnceLock::new();
+    let acc = re(&ACC, r"(?m)^\s*(accTitle|accDescr)\s*:\s*(.+?)\s*$");
+    let mut title = None;
+    let mut desc = None;
+    for c in acc.captures_iter(source) {
+        let slot = if &c[1] == "accTitle" {
+            &mut title
+        } else {
+            &mut desc
+        };
+        *slot = Some(c[2].to_owned());
+    }
+    let (Some(title), Some(desc)) = (title, desc) else {
+        bail!(
+            "it needs an `accTitle: …` and an `accDescr: …` line (its accessible name and description)"
+        );
+    };
+    if let Some(c) = source.chars().find(|c| !c.is_ascii()) {
+        bail!(
+            "it has the non-ASCII character {c:?}: diagram labels are ASCII (see xtask/src/diagrams.rs)"
+        );
+    }
+    if source.contains("~~~") {
+        bail!("it has an invisible link (~~~), which the renderer does not lay out");
+    }
+    let body = acc.replace_all(source, "");
+    let mut options = RenderOptions {
+        theme: theme(),
+        ..RenderOptions::default()
+    };
+    options.layout.fast_text_metrics = true;
+    options.layout.node_spacing = 30.0;
+    options.layout.rank_spacing = 50.0;
+    options.layout.node_padding_y = 10.0;
+    options.layout.node_padding_x = 16.0;
+    let svg = mermaid_rs_renderer::render_with_options(&body, options)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    check_every_word_is_drawn(&body, &svg)?;
+
+    static VIEW_BOX: OnceLock<Regex> = OnceLock::new();
+    let view_box = re(
+        &VIEW_BOX,
+        r#"viewBox="([-\d.]+) ([-\d.]+) ([\d.]+) ([\d.]+)""#,
+    );
+    let c = view_box
+        .captures(&svg)
+        .context("the renderer's SVG has no viewBox")?;
+    let number = |i: usize| -> Result<f32> { c[i].parse().context("a number in the viewBox") };
+    let (mut x, y, mut width, height) = (number(1)?, number(2)?, number(3)?, number(4)?);
+    // Sequence diagrams come with 50 units of empty space left and right (x from -50): keep 8,
+    // which leaves room for 3 participants on a phone.
+    if x < -SEQUENCE_MARGIN {
+        width -= 2.0 * (-x - SEQUENCE_MARGIN);
+        x = -SEQUENCE_MARGIN;
+    }
+    let svg = view_box.replace(&svg, format!(r#"viewBox="{x} {y} {width} {height}""#));
+    // The renderer's background, transparent here (the page's shows through), goes.
+    static BACKGROUND: OnceLock<Regex> = OnceLock::new();
+    let background = re(
+        &BACKGROUND,
+        r#"<rect x="[-\d.]+" y="[-\d.]+" width="[\d.]+" height="[\d.]+" fill="none"/>"#,
+    );
+    let svg = background.replace(&svg, "");
+
+    // Ids unique on the page: several diagrams share one page (and print.html has them all).
+    static IDS: OnceLock<Regex> = OnceLock::new();
+    let ids = re(&IDS, r##"(id="|url\(#|href="#)([^"()]+)"##);
+    let svg = ids.replace_all(&svg, |c: &regex::Captures| {
+        format!("{}{id}-{}", &c[1], &c[2])
+    });
+    // One line: a blank line would end the HTML block in the Markdown around it.
+    let svg = svg.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    let open_end = svg
+        .find('>')
+        .context("the renderer's SVG has no opening tag")?;
+    let open = &svg["<svg".len()..open_end];
+    static SIZE: OnceLock<Regex> = OnceLock::new();
+    let size = re(&SIZE, r#"\s(width|height)="[^"]*""#);
+    let open = size.replace_all(open, "");
+    let svg = format!(
+        r#"<svg{open} width="{w}" height="{h}" role="img" aria-labelledby="{id}-title {id}-desc" class="diagram"><title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>{rest}"#,
+        w = width.ceil(),
+        h = height.ceil(),
+        title = escape(&title),
+        desc = escape(&desc),
+        rest = &svg[open_end + 1..],
+    );
+    Ok(Drawn { svg, width, title })
+}
+
+/// Fails when a word of the source's labels is missing from the SVG's text.
+fn check_every_word_is_drawn(source: &str, svg: &str) -> Result<()> {
+    // Flowcharts quote their labels; sequence diagrams name participants and write messages
+    // and notes after a colon.
+    static LABEL: OnceLock<Regex> = OnceLock::new();
+    static MESSAGE: OnceLock<Regex> = OnceLock::new();
+    let label = if source.trim_start().starts_with("sequenceDiagram") {
+        re(
+            &MESSAGE,
+            r"(?m)^\s*(?:participant \S+ as (.+)|(?:\S+\s*-[-)>x]+\s*\S+|Note [^:]+):\s*(.+))$",
+        )
+    } else {
+        re(&LABEL, r#""([^"]+)""#)
+    };
+    static TEXT: OnceLock<Regex> = OnceLock::new();
+    let text = re(&TEXT, r">([^<>]+)<");
+    let drawn: std::collections::BTreeSet<String> = text
+        .captures_iter(svg)
+        .flat_map(|c| {
+            unescape(&c[1])
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let drawn_text: String = drawn.iter().map(String::as_str).collect();
+    for c in label.captures_iter(source) {
+        let Some(words) = c.get(1).or(c.get(2)) else {
+            continue;
+        };
+        for word in words.as_str().replace("<br/>", " ").split_whitespace() {
+            if !drawn.contains(word) && !drawn_text.contains(word) {
+                bail!(
+                    "the renderer left out {word:?} of the label {:?}",
+                    words.as_str()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// `html` with every `var(--name, colour)` replaced by its colour: for readers without the
+/// book's stylesheet (the EPUB).
+pub fn fixed_colours(html: &str) -> String {
+    static VAR: OnceLock<Regex> = OnceLock::new();
+    re(&VAR, r"var\(--[\w-]+,\s*([^()]+?)\)")
+        .replace_all(html, "$1")
+        .into_owned()
+}
+
+/// Replaces each mermaid block of `content` by its figure; `page` names the chapter in ids and
+/// errors.
+pub fn replace_blocks(content: &str, page: &str) -> Result<String> {
+    static BLOCK: OnceLock<Regex> = OnceLock::new();
+    let block = re(&BLOCK, r"(?ms)^```mermaid[ \t]*\n(.*?)^```[ \t]*$");
+    static SLUG: OnceLock<Regex> = OnceLock::new();
+    let slug = re(&SLUG, r"[^A-Za-z0-9]+");
+    let stem = slug.replace_all(page.trim_end_matches(".md"), "-");
+    let mut out = String::with_capacity(content.len());
+    let mut last = 0;
+    for (n, c) in block.captures_iter(content).enumerate() {
+        let whole = c.get(0).expect("the match");
+        let id = format!("diagram-{stem}-{}", n + 1);
+        let drawn =
+            draw(&c[1], &id).with_context(|| format!("{page}: diagram {} does not draw", n + 1))?;
+        out.push_str(&content[last..whole.start()]);
+        out.push_str(&format!(
+            "<figure class=\"diagram\" id=\"{id}\">{}<figcaption>{}</figcaption></figure>\n",
+            drawn.svg,
+            escape(&drawn.title)
+        ));
+        last = whole.end();
+    }
+    out.push_str(&content[last..]);
+    Ok(out)
+}
+
+/// The preprocessor: every chapter's mermaid blocks drawn as SVG figures.
+pub struct Diagrams;
+
+impl Preprocessor for Diagrams {
+    fn name(&self) -> &str {
+        "diagrams"
+    }
+
+    fn run(
+        &self,
+        _ctx: &PreprocessorContext,
+        mut book: Book,
+    ) -> mdbook_preprocessor::errors::Result<Book> {
+        let mut error = None;
+        book.for_each_mut(|item| {
+            let BookItem::Chapter(chapter) = item else {
+                return;
+            };
+            if error.is_some() || !chapter.content.contains("```mermaid") {
+                return;
+            }
+            let page = chapter
+                .source_path
+                .as_deref()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_else(|| chapter.name.clone());
+            match replace_blocks(&chapter.content, &page) {
+                Ok(content) => chapter.content = content,
+                Err(e) => error = Some(e),
+            }
+        });
+        match error {
+            Some(e) => Err(e),
+            None => Ok(book),
+        }
+    }
+}
