@@ -32,6 +32,7 @@ fn run() -> Result<()> {
         match unsafe { fork() }.context("fork")? {
             ForkResult::Child => {
                 visits.fetch_add(1, Ordering::Relaxed);
+                println!("visit from pid {}", std::process::id());
                 std::process::exit(0);
             }
             ForkResult::Parent { child } => children.push(child),

@@ -1,9 +1,10 @@
-//! A solution of the exercise `lost-update`: each deposit reads and writes the balance
-//! under one lock, after the barrier.
+//! A solution of the exercise `lost-update`: each deposit reads, checks and writes the
+//! balance under one lock.
 
 use std::process::ExitCode;
-use std::sync::{Barrier, Mutex};
+use std::sync::Mutex;
 use std::thread;
+use std::time::Duration;
 
 use anyhow::Result;
 
@@ -12,17 +13,20 @@ fn main() -> ExitCode {
 }
 
 const TELLERS: usize = 4;
+/// How long a teller takes to check a deposit, between reading the balance and writing it.
+const CHECKING: Duration = Duration::from_millis(50);
 
 // ANCHOR: run
 fn run() -> Result<()> {
     let balance = Mutex::new(0);
-    let all_ready = Barrier::new(TELLERS);
     thread::scope(|s| {
         for _ in 0..TELLERS {
             s.spawn(|| {
-                all_ready.wait();
-                // New: one lock from the read to the write; no teller slips in between.
-                *balance.lock().unwrap() += 10;
+                // New: one guard from the read to the write; no teller slips in between.
+                let mut guard = balance.lock().unwrap();
+                let seen = *guard;
+                thread::sleep(CHECKING);
+                *guard = seen + 10;
             });
         }
     });

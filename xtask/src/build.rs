@@ -108,56 +108,33 @@ pub fn repository_url() -> Result<Option<String>> {
     Ok(Some(format!("https://github.com/{value}")))
 }
 
-/// Rewrites the built `print.html` (every chapter on one page, the source of the PDF) so that
-/// each chapter's answers stand at its end, not under their questions.
+/// Rewrites the built `print.html` (every chapter on one page, the source of the PDF) with every
+/// answer open: paper cannot open a `<details>`. The answers already stand at their chapter's end.
 fn print_answers_at_chapter_ends(dest: &Path) -> Result<()> {
-    const BREAK: &str = r#"<div style="break-before: page; page-break-before: always;"></div>"#;
     let path = dest.join("print.html");
     let html =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let (Some(start), Some(end)) = (html.find("<main>"), html.rfind("</main>")) else {
-        anyhow::bail!("{} has no <main>", path.display());
-    };
-    let chapters: Vec<String> = html[start..end]
-        .split(BREAK)
-        .enumerate()
-        .map(|(n, chapter)| answers_at_chapter_end(chapter, &format!("chapter-{}-", n + 1)))
-        .collect();
-    let html = format!("{}{}{}", &html[..start], chapters.join(BREAK), &html[end..]);
-    std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(&path, open_answers(&html))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
-/// One chapter's HTML with each `<details class="answer">` (a question's answer, closed until
-/// the reader opens it) replaced by a link to the same answer in an "Answers" section at the
-/// chapter's end: for the page (print.html) and the EPUB, where nothing opens. `prefix` makes
-/// the new ids unique on the page.
-pub fn answers_at_chapter_end(chapter: &str, prefix: &str) -> String {
+/// `html` with each `<details class="answer">` (an answer, closed until the reader opens it)
+/// made a `<div class="answer">` with its summary in bold and its id kept: for print.html and the
+/// EPUB, where nothing opens.
+pub fn open_answers(html: &str) -> String {
     static DETAILS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let details = DETAILS.get_or_init(|| {
         regex::Regex::new(
-            r#"(?s)<details class="answer">\s*<summary>(.*?)</summary>(.*?)</details>"#,
+            r#"(?s)<details class="answer"([^>]*)>\s*<summary>(.*?)</summary>(.*?)</details>"#,
         )
         .expect("a valid regex")
     });
-    let mut answers = String::new();
-    let mut n = 0;
-    let body = details.replace_all(chapter, |c: &regex::Captures| {
-        n += 1;
-        let (summary, answer) = (c[1].trim(), c[2].trim());
-        let _ = write!(
-            answers,
-            r#"<div class="answer" id="{prefix}answer-{n}"><p><strong>{summary}</strong></p>{answer}</div>"#
-        );
-        format!(
-            r##"<p class="answer-link"><a href="#{prefix}answer-{n}">{summary}: at the end of the chapter</a></p>"##
+    details
+        .replace_all(
+            html,
+            r#"<div class="answer"$1><p><strong>$2</strong></p>$3</div>"#,
         )
-    });
-    if n == 0 {
-        return chapter.to_owned();
-    }
-    format!(
-        r#"{body}<section class="answers"><h2 id="{prefix}answers">Answers</h2>{answers}</section>"#
-    )
+        .into_owned()
 }
 
 /// A `tracing` layer that keeps the WARN and ERROR events.

@@ -171,7 +171,10 @@ fn chapter_body(
         img
     });
 
-    let main = crate::build::answers_at_chapter_end(&main, "");
+    let main = crate::build::open_answers(&main);
+    // Raw HTML in the chapters may leave a void element open, as HTML allows and XHTML does not.
+    static VOID: OnceLock<Regex> = OnceLock::new();
+    let main = re(&VOID, r"<(br|hr|wbr)\b([^>]*?)\s*/?>").replace_all(&main, "<$1$2/>");
 
     // Links: to chapters (.xhtml), to nothing in the EPUB (text only).
     static LINK: OnceLock<Regex> = OnceLock::new();

@@ -24,6 +24,8 @@ fn run() -> Result<()> {
             for n in 1..=3 {
                 tx.send(n * n).expect("the receiver is there");
             }
+            let thread = std::thread::current();
+            println!("sent from thread {}", thread.name().unwrap_or("unnamed"));
         });
         let mut total = 0;
         for _ in 1..=3 {

@@ -8,24 +8,11 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, SystemTime};
 
 use exercises::{EXERCISES, Exercise, LIMIT, exercise, verdict_line};
-use nix::sys::signal::{SigSet, Signal};
 
 const USAGE: &str = "usage: cargo exercises [NAME | --watch]";
 
 fn main() -> ExitCode {
-    // Ctrl-C (or a closed terminal) ends the programs under check too: the signals are blocked
-    // here, before any other thread exists, and one thread waits for them.
-    let mut signals = SigSet::empty();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        signals.add(signal);
-    }
-    if signals.thread_block().is_ok() {
-        std::thread::spawn(move || {
-            let signal = signals.wait().map_or(0, |s| s as i32);
-            exercises::stop_all();
-            std::process::exit(128 + signal);
-        });
-    }
+    // Ctrl-C ends this process; each program's guard then kills what it left (`GUARD`).
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => list(),

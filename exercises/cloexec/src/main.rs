@@ -8,7 +8,7 @@ use std::io::{Read as _, Write as _};
 use std::process::{Command, ExitCode};
 use std::thread;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 use nix::unistd::pipe;
 
 fn main() -> ExitCode {
@@ -30,6 +30,8 @@ fn run() -> Result<()> {
     });
     let mut results = String::new();
     let read = File::from(reader).read_to_string(&mut results);
+    let running = helper.try_wait().context("waitpid")?.is_none();
+    ensure!(running, "the helper must still run when the read ends");
     helper.kill().context("kill")?;
     helper.wait().context("wait")?;
     read.context("reading the pipe")?;

@@ -1,2 +1,3 @@
-//! The starter fails its check with the line the book shows; the solution passes.
-exercises::verify!("crash");
+//! The starter fails its check with the line the book shows (unless `src/main.rs`, whose hash
+//! follows the name, was edited); the solution passes.
+exercises::verify!("crash", 0x3455_6be7_9288_4e54);

@@ -25,6 +25,7 @@ fn run() -> Result<()> {
         match unsafe { fork() }.context("fork")? {
             ForkResult::Child => {
                 *visits.lock().unwrap() += 1;
+                println!("visit from pid {}", std::process::id());
                 std::process::exit(0);
             }
             ForkResult::Parent { child } => children.push(child),

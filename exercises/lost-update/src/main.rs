@@ -4,8 +4,9 @@
 //! Four tellers, four threads, each deposit 10 into one account.
 
 use std::process::ExitCode;
-use std::sync::{Barrier, Mutex};
+use std::sync::Mutex;
 use std::thread;
+use std::time::Duration;
 
 use anyhow::Result;
 
@@ -14,18 +15,17 @@ fn main() -> ExitCode {
 }
 
 const TELLERS: usize = 4;
+/// How long a teller takes to check a deposit, between reading the balance and writing it.
+const CHECKING: Duration = Duration::from_millis(50);
 
 // ANCHOR: run
 fn run() -> Result<()> {
     let balance = Mutex::new(0);
-    // The tellers deposit at the same moment: the barrier lets them go together, as
-    // the scheduler may on any run.
-    let all_ready = Barrier::new(TELLERS);
     thread::scope(|s| {
         for _ in 0..TELLERS {
             s.spawn(|| {
                 let seen = *balance.lock().unwrap();
-                all_ready.wait();
+                thread::sleep(CHECKING);
                 *balance.lock().unwrap() = seen + 10;
             });
         }
