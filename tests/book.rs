@@ -854,8 +854,8 @@ fn every_program_has_a_name_of_its_own() {
 
 /// Every exercise of `exercises::EXERCISES` is a crate under `exercises/` with its one-line
 /// test, a section on the exercises page that links to the section it practises, a solution on
-/// the last page, and a link back from the section it practises; the page clones the
-/// repository the build knows.
+/// the last page, and a link back from the section it practises; the page starts by unpacking
+/// the examples tarball.
 #[test]
 fn every_exercise_links_to_its_section_and_back() {
     let read = |rel: &str| std::fs::read_to_string(root().join(rel)).expect(rel);
