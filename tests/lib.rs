@@ -94,25 +94,6 @@ pub fn includes(page: &Page) -> Vec<Include> {
         .collect()
 }
 
-/// The text an anchor selects in `source`, as mdBook would include it (anchor lines dropped),
-/// or `None` when the anchor is missing.
-pub fn anchor_text(source: &str, anchor: &str) -> Option<String> {
-    let start = Regex::new(&format!(r"ANCHOR:\s*{}\b", regex::escape(anchor))).expect("regex");
-    let end = Regex::new(&format!(r"ANCHOR_END:\s*{}\b", regex::escape(anchor))).expect("regex");
-    let mut lines = source.lines();
-    lines.by_ref().find(|l| start.is_match(l))?;
-    let mut body = Vec::new();
-    for line in lines {
-        if end.is_match(line) {
-            return Some(body.join("\n"));
-        }
-        if !line.contains("ANCHOR:") && !line.contains("ANCHOR_END:") {
-            body.push(line);
-        }
-    }
-    None
-}
-
 /// Fenced code blocks: (info string, body, line number of the opening fence).
 pub fn code_blocks(text: &str) -> Vec<(String, String, usize)> {
     let mut blocks = Vec::new();

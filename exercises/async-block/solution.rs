@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
 fn main() -> ExitCode {
-    example_support::main("async-block", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: run

@@ -11,7 +11,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
 fn main() -> ExitCode {
-    example_support::main("cloexec", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: run

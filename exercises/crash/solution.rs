@@ -11,7 +11,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork};
 
 fn main() -> ExitCode {
-    example_support::main("crash", || {
+    example_support::main!(|| {
         // The crash is on purpose: it leaves no core dump (forked children inherit both).
         setrlimit(Resource::RLIMIT_CORE, 0, 0).context("setrlimit")?;
         set_dumpable(false).context("prctl")?;

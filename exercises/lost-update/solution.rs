@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 fn main() -> ExitCode {
-    example_support::main("lost-update", run)
+    example_support::main!(run)
 }
 
 const TELLERS: usize = 4;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 fn main() -> ExitCode {
-    example_support::main("time-limit", run)
+    example_support::main!(run)
 }
 
 const HELPERS: [&[&str]; 3] = [&["true"], &["sleep", "infinity"], &["false"]];

@@ -8,7 +8,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, fork};
 
 fn main() -> ExitCode {
-    example_support::main("zombie", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: run

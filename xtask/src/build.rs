@@ -1,6 +1,8 @@
 //! One build of the book, with every WARN/ERROR event mdBook logs collected so that callers (the
 //! tests) can treat them as failures. mdbook-driver logs through `tracing` and says nothing
-//! without a subscriber: a broken include or link would otherwise pass silently.
+//! without a subscriber: a broken link would otherwise pass silently. An include whose file or
+//! anchor is missing mdBook does not even log (it includes nothing), so the build checks every
+//! include itself. Each problem is one line that names the file to fix.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -23,16 +25,29 @@ pub struct Built {
     pub warnings: Vec<String>,
 }
 
+impl Built {
+    /// An error listing every warning, one a line, if there were any.
+    pub fn fail_on_warnings(&self) -> Result<()> {
+        match self.warnings.is_empty() {
+            true => Ok(()),
+            false => anyhow::bail!("{}", self.warnings.join("\n")),
+        }
+    }
+}
+
 /// Builds the book at `root` into `dest`. Log events at INFO and above are printed to stderr
 /// when `verbose`; WARN and ERROR events are always collected into [`Built::warnings`].
 pub fn build(root: &Path, dest: &Path, verbose: bool) -> Result<Built> {
     let collector = Collector::default();
+    // INFO only: the warnings are the caller's to print, once.
     let printer = verbose.then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_target(false)
             .without_time()
-            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+            .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                *m.level() == Level::INFO
+            }))
     });
     let subscriber = tracing_subscriber::registry()
         .with(collector.clone())
@@ -70,7 +85,8 @@ pub fn build(root: &Path, dest: &Path, verbose: bool) -> Result<Built> {
         }
         built
     })?;
-    let warnings = collector.0.lock().expect("collector lock").clone();
+    let mut warnings = include_problems(root)?;
+    warnings.extend(collector.0.lock().expect("collector lock").iter().cloned());
     Ok(Built {
         dir: dest.to_owned(),
         warnings,
@@ -147,8 +163,10 @@ impl<S: Subscriber> Layer<S> for Collector {
         if level > Level::WARN {
             return;
         }
-        let mut line = format!("{level} {}:", event.metadata().target());
+        let mut line = String::new();
         event.record(&mut LineVisitor(&mut line));
+        // One line: a regex error, say, spans several.
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
         self.0.lock().expect("collector lock").push(line);
     }
 }
@@ -158,9 +176,112 @@ struct LineVisitor<'a>(&'a mut String);
 impl Visit for LineVisitor<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         if field.name() == "message" {
-            let _ = write!(self.0, " {value:?}");
+            let _ = write!(self.0, "{value:?}");
         } else {
             let _ = write!(self.0, " {}={value:?}", field.name());
         }
+    }
+}
+
+/// `src/PAGE.md: {{#include FILE:ANCHOR}}: what is wrong`, for every include of a chapter whose
+/// file is missing, whose anchor is missing, or that selects nothing.
+fn include_problems(root: &Path) -> Result<Vec<String>> {
+    let directive = regex::Regex::new(r"\{\{#(?:rustdoc_)?include\s+([^}\s]+)\s*\}\}")?;
+    let mut problems = Vec::new();
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "md") {
+                continue;
+            }
+            let page = std::fs::read_to_string(&path)?;
+            let shown = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            for found in directive.captures_iter(&page) {
+                let (file, selector) = match found[1].split_once(':') {
+                    Some((file, selector)) => (file, Some(selector)),
+                    None => (&found[1], None),
+                };
+                let target = path.parent().expect("a page has a folder").join(file);
+                let problem = match std::fs::read_to_string(&target) {
+                    Err(e) => Some(format!("cannot read {file}: {e}")),
+                    Ok(text) => match selector {
+                        // A line range (`10:20`, `:20`, `10:`): mdBook selects it.
+                        Some(s) if s.chars().all(|c| c.is_ascii_digit() || c == ':') => None,
+                        Some(anchor) => match anchor_text(&text, anchor) {
+                            None => Some(format!(
+                                "no ANCHOR: {anchor} … ANCHOR_END: {anchor} in {file}"
+                            )),
+                            Some(t) if t.trim().is_empty() => Some("it selects nothing".to_owned()),
+                            Some(_) => None,
+                        },
+                        None if text.trim().is_empty() => Some(format!("{file} is empty")),
+                        None => None,
+                    },
+                };
+                if let Some(problem) = problem {
+                    problems.push(format!("{shown}: {}: {problem}", &found[0]));
+                }
+            }
+        }
+    }
+    problems.sort();
+    Ok(problems)
+}
+
+/// The text an anchor selects in `source`, as mdBook includes it (anchor lines dropped), or
+/// `None` when the anchor is missing.
+pub fn anchor_text(source: &str, anchor: &str) -> Option<String> {
+    let marker = |line: &str, kind: &str| {
+        line.split(kind).nth(1).is_some_and(|rest| {
+            rest.trim_start().strip_prefix(anchor).is_some_and(|after| {
+                !after.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '-')
+            })
+        })
+    };
+    let mut lines = source.lines();
+    lines.by_ref().find(|l| marker(l, "ANCHOR:"))?;
+    let mut body = Vec::new();
+    for line in lines {
+        if marker(line, "ANCHOR_END:") {
+            return Some(body.join("\n"));
+        }
+        if !line.contains("ANCHOR:") && !line.contains("ANCHOR_END:") {
+            body.push(line);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    /// A page whose include names an anchor the file lacks is one problem, naming the page.
+    #[test]
+    fn a_missing_anchor_is_a_problem_naming_its_page() {
+        let root = std::env::temp_dir().join(format!("xtask-includes-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("src")).expect("a scratch book");
+        let code = "// ANCHOR: here\nfn f() {}\n// ANCHOR_END: here\n";
+        std::fs::write(root.join("code.rs"), code).expect("writing");
+        let page = "{{#include ../code.rs:here}}\n{{#include ../code.rs:gone}}\n";
+        std::fs::write(root.join("src/page.md"), page).expect("writing");
+        let problems = super::include_problems(&root);
+        std::fs::remove_dir_all(&root).expect("removing the scratch book");
+        assert_eq!(
+            problems.expect("readable"),
+            [
+                "src/page.md: {{#include ../code.rs:gone}}: no ANCHOR: gone … ANCHOR_END: gone in \
+              ../code.rs"
+            ]
+        );
     }
 }

@@ -64,7 +64,10 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // One line per problem: several come as lines of one error.
+            for line in format!("{e:#}").lines() {
+                eprintln!("error: {line}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -81,9 +84,7 @@ fn run(command: Command, root: &Path) -> anyhow::Result<bool> {
         Command::Test => return xtask::test::run(root),
         Command::Build { dest: to } => {
             let built = xtask::build::build(root, &dest(to), true)?;
-            if !built.warnings.is_empty() {
-                bail!("mdBook warned:\n{}", built.warnings.join("\n"));
-            }
+            built.fail_on_warnings()?;
             println!("Built the book into {}", built.dir.display());
         }
         Command::Pdf { dest: to } => {

@@ -305,7 +305,7 @@ impl Preprocessor for Questions {
             };
             let (content, problems) = place(root, &chapter.content, qs);
             for p in problems {
-                tracing::warn!("{}: question: {p}", path.display());
+                tracing::warn!("questions.toml, a question of {}: {p}", path.display());
             }
             chapter.content = content;
             placed.push(path.to_owned());

@@ -54,7 +54,7 @@ pub fn serve(root: &Path, options: Options) -> Result<()> {
         };
         let url = format!("http://{}/", listener.local_addr()?);
         // The port is ours: now build (a taken port fails before any work is done).
-        rebuild(root, &dest).context("the first build failed")?;
+        rebuild(root, &dest)?;
 
         let (reload, _) = broadcast::channel::<()>(16);
         let _watcher = watch(root, &dest, reload.clone())?;
@@ -76,21 +76,18 @@ pub fn serve(root: &Path, options: Options) -> Result<()> {
         if options.open && webbrowser::open(&url).is_err() {
             println!("(no browser could be opened here; open the address above yourself)");
         }
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("serving")
+        // Stop at the first Ctrl-C, without waiting for open pages: their live-reload streams
+        // never end by themselves. Leaving `block_on` drops every connection.
+        tokio::select! {
+            served = axum::serve(listener, app) => served.context("serving"),
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
     })
 }
 
-/// Build into `dest` and print what mdBook warned about.
+/// Build into `dest`; an error, one line per problem, if mdBook or the include check warned.
 fn rebuild(root: &Path, dest: &Path) -> Result<()> {
-    let built = build(root, dest, false)?;
-    for warning in &built.warnings {
-        eprintln!("warning: {warning}");
-    }
+    build(root, dest, false)?.fail_on_warnings()?;
     println!("Built the book into {}", dest.display());
     Ok(())
 }
@@ -121,7 +118,11 @@ fn watch(
                 Ok(()) => {
                     let _ = reload.send(());
                 }
-                Err(e) => eprintln!("rebuild failed: {e:#}"),
+                Err(e) => {
+                    for line in format!("{e:#}").lines() {
+                        eprintln!("rebuild failed: {line}");
+                    }
+                }
             }
         },
     )

@@ -17,6 +17,11 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail, ensure};
 
+// The one rule for "under CI", shared by source with test-support (which xtask does not build
+// for `cargo book`).
+#[path = "../../crates/test-support/src/ci.rs"]
+mod ci;
+
 /// Runs the whole suite from the repository root `root`: an error if formatting is off or a
 /// tool is missing under CI, `Ok(false)` if a lint or a test failed.
 pub fn run(root: &Path) -> Result<bool> {
@@ -27,7 +32,7 @@ pub fn run(root: &Path) -> Result<bool> {
     let sysroot = sysroot(root);
     let mut skipped = Vec::new();
     // A tool of the toolchain (rustup's `component`), or a loud skip of `what` (under CI, an
-    // error; test_support::in_ci's rule: `CI` set, and not empty, `false` or `0`).
+    // error).
     let mut tool = |name: &str, component: &str, what: &str| -> Result<Option<PathBuf>> {
         let path = sysroot.as_ref().map(|s| s.join("bin").join(name));
         let path = path.filter(|p| p.is_file());
@@ -35,7 +40,7 @@ pub fn run(root: &Path) -> Result<bool> {
             let why = format!(
                 "{what}: {name} not found in the toolchain (rustup component add {component})"
             );
-            if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+            if ci::in_ci() {
                 bail!("{why}");
             }
             eprintln!("*** SKIPPED {why}");

@@ -101,6 +101,24 @@ fn it_serves_the_book_with_live_reload() {
         memory.contains(r#"<figure class="diagram""#),
         "the served memory.html has no diagram drawn"
     );
+    // A page is open: its live-reload stream stays connected. The first Ctrl-C stops it all.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connecting");
+    let request =
+        "GET /__livereload HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
+    stream
+        .write_all(request.as_bytes())
+        .expect("asking for the stream");
+    stream
+        .read_exact(&mut [0; 12])
+        .expect("the stream's first bytes");
+    let pid = server.0.id().to_string();
+    test_support::run("kill", &["-INT", &pid]).assert_success();
+    let mut server = server;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.0.try_wait().expect("waiting").is_none() {
+        assert!(Instant::now() < deadline, "still serving 10 s after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     drop(server);
     test_support::assert_no_children();
 }

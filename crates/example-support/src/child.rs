@@ -7,29 +7,40 @@ use nix::unistd::{ForkResult, Pid, fork, getpid};
 
 /// A forked child that is reaped exactly once: by [`Child::wait`], or killed and reaped on drop
 /// if an error cut the story short.
-pub struct Child(Option<Pid>);
+pub struct Child {
+    pid: Option<Pid>,
+    /// Whether the child says itself why it failed ([`in_child`]): exit status 1.
+    reports: bool,
+}
 
 impl Child {
     /// Takes charge of the already forked child `pid`.
     pub fn new(pid: Pid) -> Child {
-        Child(Some(pid))
+        Child {
+            pid: Some(pid),
+            reports: false,
+        }
     }
 
-    /// Reaps the child and returns how it ended, whatever that was.
+    /// Reaps the child and returns how it ended; an error (already said) if it reported its
+    /// own error.
     pub fn status(mut self) -> Result<WaitStatus> {
-        let pid = self.0.take().expect("waited once");
-        waitpid(pid, None).context("waitpid()")
+        let pid = self.pid.take().expect("waited once");
+        match waitpid(pid, None).context("waitpid()")? {
+            WaitStatus::Exited(_, 1) if self.reports => Err(crate::AlreadySaid.into()),
+            status => Ok(status),
+        }
     }
 
     /// The child's pid.
     pub fn pid(&self) -> Pid {
-        self.0.expect("not yet waited for")
+        self.pid.expect("not yet waited for")
     }
 
     /// Reaps the child; an error unless it exited with status 0.
-    pub fn wait(mut self) -> Result<()> {
-        let pid = self.0.take().expect("waited once");
-        match waitpid(pid, None).context("waitpid()")? {
+    pub fn wait(self) -> Result<()> {
+        let pid = self.pid();
+        match self.status()? {
             WaitStatus::Exited(_, 0) => Ok(()),
             status => Err(anyhow!("child pid {pid} failed: {status:?}")),
         }
@@ -38,7 +49,7 @@ impl Child {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
+        if let Some(pid) = self.pid.take() {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
         }
@@ -80,7 +91,10 @@ pub unsafe fn fork_child(
     // SAFETY: the caller guarantees that the process is single-threaded, so the child may run
     // ordinary Rust code.
     match unsafe { fork() }.context("fork()")? {
-        ForkResult::Parent { child } => Ok(Child::new(child)),
+        ForkResult::Parent { child } => Ok(Child {
+            pid: Some(child),
+            reports: true,
+        }),
         ForkResult::Child => in_child(example, who, body),
     }
 }

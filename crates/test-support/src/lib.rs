@@ -1,8 +1,11 @@
 //! Helpers for the integration tests of the example crates.
 //!
 //! The test harness is multi-threaded, so it never forks: every test runs the example's binary
-//! (`env!("CARGO_BIN_EXE_<name>")`) as a child process with [`run`] and asserts on its output
-//! and exit status; `examples/fork/tests/fork.rs` is a short example of their use.
+//! as a child process with [`run`] and asserts on its output and exit status. The house rules
+//! every program must keep (its snapshot, a closed or full stdout, bad arguments, `--help`, task
+//! limits, its parent killed alone) are tested once, in [`table`], for every program of a crate:
+//! a crate's test file is `test_support::example_tests!(…)` plus the tests of what only its
+//! programs do.
 //!
 //! Snapshots are compared with `snapbox`; `SNAPSHOTS=overwrite cargo test` rewrites them from a
 //! real run (already redacted).
@@ -11,11 +14,18 @@ use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use wait_timeout::ChildExt;
+
+mod ci;
+mod limits;
+pub mod table;
+
+pub use ci::in_ci;
+pub use limits::{as_nobody, with_process_limit};
 
 /// How long one example may run before the test kills it. Generous: CI is a loaded 2-core machine.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
@@ -42,8 +52,9 @@ pub struct Finished {
     program: String,
 }
 
-/// Run `program` with `args` as a child process (in its own process group, stdin closed) and
-/// wait for it, at most [`TIMEOUT`]. On timeout the whole group is killed and the test fails.
+/// Run `program` with `args` as a child process (in a session of its own, stdin closed) and
+/// wait for it, at most [`TIMEOUT`]. On timeout everything in its session is killed and the
+/// test fails; so it does if a process of its session outlives it.
 pub fn run(program: impl AsRef<Path>, args: &[&str]) -> Finished {
     run_command(command(program, args))
 }
@@ -57,11 +68,15 @@ pub fn command(program: impl AsRef<Path>, args: &[&str]) -> Command {
 
 /// Run a prepared command like [`run`] does.
 pub fn run_command(cmd: impl Into<Prepared>) -> Finished {
-    let prepared = cmd.into();
-    let Prepared { cmd, _copy } = prepared;
-    let finished = run_with_stdout(cmd, Stdio::piped());
-    drop(_copy);
-    finished
+    let Prepared { cmd, _copy } = cmd.into();
+    run_with_stdout(cmd, Stdio::piped())
+}
+
+/// Puts `cmd` in a session of its own, so that [`session`] finds every process it started,
+/// whatever process group or parent they end up with.
+pub fn in_new_session(cmd: &mut Command) -> &mut Command {
+    // SAFETY: setsid(2) is an async-signal-safe system call; it allocates nothing.
+    unsafe { cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(Into::into)) }
 }
 
 fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
@@ -69,15 +84,14 @@ fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
     let children_before = children_of_this_thread();
     cmd.stdin(Stdio::null())
         .stdout(stdout)
-        .stderr(Stdio::piped())
-        // Its own process group, so that a timeout can kill it and anything it started.
-        .process_group(0);
+        .stderr(Stdio::piped());
+    in_new_session(&mut cmd);
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("could not start {program}: {e}"));
     // `cmd` still holds our copy of a passed-in stdout pipe; close it.
     drop(cmd);
-    let pgid = Pid::from_raw(child.id() as i32);
+    let sid = Pid::from_raw(child.id() as i32);
     let stdout = child.stdout.take().map(reader);
     let stderr = reader(child.stderr.take().expect("piped stderr"));
     let status = match child
@@ -86,14 +100,18 @@ fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
     {
         Some(status) => status,
         None => {
-            let _ = killpg(pgid, Signal::SIGKILL);
+            kill_session(sid);
             let _ = child.wait();
-            panic!("{program} did not finish within {TIMEOUT:?}; killed its process group");
+            panic!("{program} did not finish within {TIMEOUT:?}; killed its session");
         }
     };
     // Before reading the output to its end: a process the example left behind may still hold
     // the pipes open, and the readers would wait for it forever.
-    assert_group_is_gone(pgid, &program);
+    let left = session_left_after(sid, Duration::from_secs(2));
+    assert!(
+        left.is_empty(),
+        "{program} left processes running after it ended (killed now): {left:?}"
+    );
     let finished = Finished {
         status,
         stdout: stdout.map_or_else(String::new, |r| r.join().expect("stdout reader")),
@@ -112,18 +130,63 @@ fn run_with_stdout(mut cmd: Command, stdout: Stdio) -> Finished {
     finished
 }
 
-/// Fails the test if a process of the example's process group outlived it (an orphan that kept
-/// running, or one not yet reaped). Orphans go to an ancestor that reaps them, which can take a
-/// moment, so this waits up to two seconds before it kills what is left and fails.
-fn assert_group_is_gone(pgid: Pid, program: &str) {
-    for _ in 0..200 {
-        if killpg(pgid, None) == Err(nix::errno::Errno::ESRCH) {
-            return;
+/// The processes still running in session `sid` (a session's id is its leader's pid), leader
+/// excluded, each with its command name and state: from every `/proc/PID/stat`.
+pub fn session(sid: Pid) -> Vec<(i32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut members = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue; // it ended meanwhile
+        };
+        // "PID (COMMAND) STATE PPID PGRP SESSION …"; the command may contain anything.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let in_session = rest.split_whitespace().nth(3) == Some(&sid.to_string());
+        // A zombie has ended; an orphan's is reaped by init, whenever init gets to it.
+        let running = !rest.trim_start().starts_with('Z');
+        if in_session && running && pid != sid.as_raw() {
+            let name = head.split_once('(').map_or("", |(_, n)| n);
+            let state = rest.split_whitespace().next().unwrap_or("?");
+            members.push((pid, format!("{name} ({state})")));
+        }
+    }
+    members
+}
+
+/// Waits up to `limit` until no process but its leader is left in session `sid` (orphans go
+/// to an ancestor that reaps them, which can take a moment); kills what is left then, and
+/// returns it.
+pub fn session_left_after(sid: Pid, limit: Duration) -> Vec<(i32, String)> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = session(sid);
+        if left.is_empty() {
+            return left;
+        }
+        if Instant::now() > deadline {
+            kill_session(sid);
+            return left;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let _ = killpg(pgid, Signal::SIGKILL);
-    panic!("{program} left processes running in its process group {pgid} after it ended");
+}
+
+fn kill_session(sid: Pid) {
+    let _ = kill(sid, Signal::SIGKILL);
+    for (pid, _) in session(sid) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
 }
 
 fn reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
@@ -160,11 +223,9 @@ impl Finished {
     pub fn assert_success(&self) -> &Self {
         assert!(
             self.status.success(),
-            "{} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+            "{} failed with {}\n{self}",
             self.program,
-            self.status,
-            self.stdout,
-            self.stderr
+            self.status
         );
         self
     }
@@ -175,11 +236,9 @@ impl Finished {
         assert_eq!(
             self.status.code(),
             Some(code),
-            "{} ended with {} instead of exit code {code}\n--- stdout\n{}\n--- stderr\n{}",
+            "{} ended with {} instead of exit code {code}\n{self}",
             self.program,
             self.status,
-            self.stdout,
-            self.stderr
         );
         self
     }
@@ -192,11 +251,10 @@ impl Finished {
     /// stdout contains `needle`.
     #[track_caller]
     pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
+        let program = &self.program;
         assert!(
             self.stdout.contains(needle),
-            "stdout of {} lacks {needle:?}:\n{}",
-            self.program,
-            self.stdout
+            "stdout of {program} lacks {needle:?}:\n{self}"
         );
         self
     }
@@ -204,11 +262,10 @@ impl Finished {
     /// stderr contains `needle`.
     #[track_caller]
     pub fn assert_stderr_contains(&self, needle: &str) -> &Self {
+        let program = &self.program;
         assert!(
             self.stderr.contains(needle),
-            "stderr of {} lacks {needle:?}:\n{}",
-            self.program,
-            self.stderr
+            "stderr of {program} lacks {needle:?}:\n{self}"
         );
         self
     }
@@ -216,18 +273,15 @@ impl Finished {
     /// stderr is exactly one line (a clear error, not a panic backtrace).
     #[track_caller]
     pub fn assert_one_line_error(&self) -> &Self {
+        let lines = self.stderr.trim_end().lines().count();
+        let program = &self.program;
         assert_eq!(
-            self.stderr.trim_end().lines().count(),
-            1,
-            "expected a one-line error from {}, got:\n{}",
-            self.program,
-            self.stderr
+            lines, 1,
+            "expected a one-line error from {program}, got:\n{self}"
         );
         assert!(
             !self.stderr.contains("panicked"),
-            "{} panicked:\n{}",
-            self.program,
-            self.stderr
+            "{program} panicked:\n{self}"
         );
         self
     }
@@ -237,6 +291,16 @@ impl Finished {
     #[track_caller]
     pub fn assert_stdout_snapshot(&self, path: impl AsRef<Path>, redactions: &[Redaction]) {
         assert_snapshot(&self.stdout, path, redactions);
+    }
+}
+
+impl std::fmt::Display for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        )
     }
 }
 
@@ -311,124 +375,6 @@ impl std::ops::DerefMut for Prepared {
     }
 }
 
-const SETPRIV: [&str; 4] = [
-    "setpriv",
-    "--reuid=65534",
-    "--regid=65534",
-    "--clear-groups",
-];
-
-/// A command that runs `program args` as the unprivileged user `nobody` (uid 65534) through
-/// util-linux's `setpriv`. The program runs from a copy in a new directory under the system's
-/// temporary directory that every user may enter, so it does not matter whether `nobody` may
-/// enter the checkout (a 0700 home, `/root`); the copy is deleted when the [`Prepared`] is.
-/// `None`, after a loud skip (see [`skipped`]), when not root or without `setpriv`.
-pub fn as_nobody(program: &str, args: &[&str]) -> Option<Prepared> {
-    let reason = if !running_as_root() {
-        Some("switching to user nobody needs root")
-    } else if !on_path("setpriv") {
-        Some("setpriv (util-linux) is not installed")
-    } else {
-        None
-    };
-    if let Some(reason) = reason {
-        skipped(reason);
-        return None;
-    }
-    let (path, copy) = reachable_copy(program);
-    let mut cmd = command(SETPRIV[0], &SETPRIV[1..]);
-    cmd.arg(path).args(args);
-    Some(Prepared { cmd, _copy: copy })
-}
-
-/// A command that runs `program args` allowed `nproc` tasks (processes and threads) for its
-/// user (`prlimit --nproc=N`), so that creating task number `nproc + 1` fails with `EAGAIN`.
-/// Root ignores that limit, so as root the program runs as `nobody` (see [`as_nobody`]); an
-/// ordinary user runs it directly, provided it has no other process running (the limit counts
-/// them all). `None`, after a loud skip, when that is impossible here.
-pub fn with_process_limit(program: &str, args: &[&str], nproc: u32) -> Option<Prepared> {
-    if !on_path("prlimit") {
-        skipped("prlimit (util-linux) is not installed");
-        return None;
-    }
-    let limit = format!("--nproc={nproc}");
-    if running_as_root() {
-        if !on_path("setpriv") {
-            skipped("setpriv (util-linux) is not installed");
-            return None;
-        }
-        let (path, copy) = reachable_copy(program);
-        let mut cmd = command(SETPRIV[0], &SETPRIV[1..]);
-        cmd.arg("prlimit").arg(&limit).arg(path).args(args);
-        Some(Prepared { cmd, _copy: copy })
-    } else {
-        let mut cmd = command("prlimit", &[&limit, program]);
-        cmd.args(args);
-        Some(cmd.into())
-    }
-}
-
-/// Runs `program args` allowed 1, 2, … `up_to` tasks (see [`with_process_limit`]). Up to
-/// `must_fail_up_to` the program cannot start all its tasks: it must end with exit 1 and one
-/// line on stderr that contains each of `says`, with no hang and nothing left behind. Above
-/// that it may succeed; if it fails (other processes of the same user count against the limit
-/// too), it must fail the same clean way. Checks nothing, after a loud skip, when the limit
-/// cannot be set here.
-#[track_caller]
-pub fn assert_task_limits_end_cleanly(
-    program: &str,
-    args: &[&str],
-    must_fail_up_to: u32,
-    up_to: u32,
-    says: &[&str],
-) {
-    for limit in 1..=up_to {
-        let Some(cmd) = with_process_limit(program, args, limit) else {
-            return;
-        };
-        let out = run_command(cmd);
-        if limit > must_fail_up_to && out.status.success() {
-            continue;
-        }
-        out.assert_code(1).assert_one_line_error();
-        for needle in says {
-            out.assert_stderr_contains(needle);
-        }
-    }
-}
-
-/// A copy of `program` that every user can execute: the binary is copied into a new directory
-/// (mode 0755) under the system's temporary directory. A bare name (looked up on `PATH`) is used
-/// as it is.
-fn reachable_copy(program: &str) -> (PathBuf, Option<tempfile::TempDir>) {
-    use std::os::unix::fs::PermissionsExt;
-    if !program.contains('/') {
-        return (PathBuf::from(program), None);
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("pvt-example-")
-        .tempdir()
-        .expect("creating a temporary directory for a copy of the example");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod 0755 on the temporary directory");
-    let name = Path::new(program).file_name().expect("a file name");
-    let copy = dir.path().join(name);
-    // Copied by a separate `install` process: a descriptor open for writing on the copy must
-    // never exist in this multithreaded harness, where a child that another test thread forks
-    // could inherit it until its `exec`, and executing the copy would then fail with ETXTBSY.
-    let copied = Command::new("install")
-        .args(["-m", "0755"])
-        .arg(program)
-        .arg(&copy)
-        .status()
-        .unwrap_or_else(|e| panic!("running install to copy {program}: {e}"));
-    assert!(
-        copied.success(),
-        "install could not copy {program}: {copied}"
-    );
-    (copy, Some(dir))
-}
-
 /// Runs `program args` as a reader would pipe it, and checks that a failing stdout ends it
 /// cleanly (the house rule: one clear line, non-zero exit, no panic, nothing left behind):
 ///
@@ -457,12 +403,10 @@ pub fn assert_stdout_failures_end_cleanly(program: &str, args: &[&str]) {
     let mut cmd = command("bash", &["-c", script, "bash", program]);
     cmd.args(args);
     let out = run_command(cmd);
-    let code = out.status.code();
     assert!(
-        matches!(code, Some(0 | 141)),
-        "`{name} | head -n 1` should end with exit 0 or by SIGPIPE (141), ended with {:?}\n--- stderr\n{}",
+        matches!(out.status.code(), Some(0 | 141)),
+        "`{name} | head -n 1` should end with exit 0 or by SIGPIPE (141), ended with {:?}\n{out}",
         out.status,
-        out.stderr
     );
     let added: Vec<&str> = out
         .stderr
@@ -480,34 +424,36 @@ pub fn assert_stdout_failures_end_cleanly(program: &str, args: &[&str]) {
     cmd.args(args);
     let out = run_with_stdout(cmd, Stdio::null());
     out.assert_code(1).assert_one_line_error();
-    // The program names itself by its binary or by its crate.
-    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
-    let named = [&name, &package]
-        .iter()
-        .any(|n| out.stderr.starts_with(&format!("{n}: error: ")));
     assert!(
-        named && out.stderr.contains("No space left on device"),
+        out.stderr.starts_with(&format!("{name}: error: "))
+            && out.stderr.contains("No space left on device"),
         "`{name} > /dev/full` should say `{name}: error: … No space left on device`, said:\n{}",
         out.stderr
     );
 }
 
-fn on_path(tool: &str) -> bool {
-    find_on_path(tool).is_some()
-}
-
-fn find_on_path(tool: &str) -> Option<PathBuf> {
+/// The path of `tool` on `PATH`, if it is there.
+pub fn find_on_path(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(tool))
         .find(|candidate| candidate.is_file())
 }
 
+/// Whether `tool` is on `PATH`; if not, says so with a loud skip (see [`skipped`]).
+pub fn have(tool: &str, package: &str) -> bool {
+    let found = find_on_path(tool).is_some();
+    if !found {
+        skipped(&format!("{tool} ({package}) is not installed"));
+    }
+    found
+}
+
 /// Says loudly that the running test checked nothing: one line written straight to the
 /// process's stderr, past the test harness's output capture, so that a plain `cargo test`
 /// shows it; the line is also appended to `target/skipped-tests.txt`, which `cargo xtask test`
-/// lists at the end of the run. Under CI (`CI` set, and not `false` or `0`) a skip fails the
-/// test instead: CI installs everything the tests need.
+/// lists at the end of the run. Under CI ([`in_ci`]) a skip fails the test instead: CI installs
+/// everything the tests need.
 pub fn skipped(reason: &str) {
     use std::io::Write as _;
     let test = std::thread::current().name().unwrap_or("a test").to_owned();
@@ -527,7 +473,13 @@ pub fn skipped(reason: &str) {
         return;
     }
     let _ = writeln!(std::io::stderr(), "{line}");
-    if let Some(mut file) = skip_log().and_then(|log| {
+    // target/<profile>/deps/<test binary>: the log sits in target/.
+    let exe = std::env::current_exe().ok();
+    let log = exe
+        .as_deref()
+        .and_then(|e| e.ancestors().nth(3))
+        .map(|t| t.join("skipped-tests.txt"));
+    if let Some(mut file) = log.and_then(|log| {
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -536,17 +488,4 @@ pub fn skipped(reason: &str) {
     }) {
         let _ = writeln!(file, "{line}");
     }
-}
-
-/// `target/skipped-tests.txt`, next to the test binaries (`target/debug/deps/…`).
-pub fn skip_log() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    // target/<profile>/deps/<test binary>
-    let target = exe.parent()?.parent()?.parent()?;
-    Some(target.join("skipped-tests.txt"))
-}
-
-/// Whether the tests run under CI: `CI` set, and not `false` or `0`.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }

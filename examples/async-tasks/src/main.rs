@@ -13,7 +13,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 fn main() -> ExitCode {
-    example_support::main("async-tasks", run)
+    example_support::main!(run)
 }
 
 const TASKS: usize = 10_000;
@@ -63,6 +63,9 @@ fn run() -> Result<()> {
         "expected the main thread and {WORKERS} workers, found {} threads",
         threads.len()
     );
-    println!("{TASKS} tasks ran on 1 + {WORKERS} threads and shared their memory.");
+    let threads = 1 + WORKERS;
+    println!(
+        "{TASKS} tasks shared memory on {threads} threads: main and {WORKERS} workers."
+    );
     Ok(())
 }

@@ -1,47 +1,63 @@
-//! Runs each async-tasks program as a child process and compares its output with the book's.
+//! The async-tasks programs keep the house rules (`test_support::table`); the panic one also
+//! under an address-space limit with `RUST_BACKTRACE=1` and with core dumps allowed.
 
-use test_support::{
-    PIDS, assert_stdout_failures_end_cleanly, assert_task_limits_end_cleanly, run,
-};
+use test_support::table::{DEFAULT, Program};
 
-const PROGRAMS: [(&str, &str); 3] = [
-    (env!("CARGO_BIN_EXE_async-tasks"), "output.txt"),
-    (env!("CARGO_BIN_EXE_blocking"), "output-blocking.txt"),
-    (env!("CARGO_BIN_EXE_panic"), "output-panic.txt"),
+/// The runtime's two workers and the main thread; `panic`'s child runs a runtime too, and its
+/// demonstration panic prints Rust's message on stderr.
+const PROGRAMS: &[Program] = &[
+    Program {
+        name: "async-tasks",
+        tasks: 3,
+        ..DEFAULT
+    },
+    Program {
+        name: "blocking",
+        tasks: 1,
+        most: 3,
+        ..DEFAULT
+    },
+    Program {
+        name: "panic",
+        tasks: 3,
+        most: 4,
+        quiet: false,
+        ..DEFAULT
+    },
 ];
 
-#[test]
-fn each_program_prints_what_the_book_shows() {
-    for (bin, snapshot) in PROGRAMS {
-        let out = run(bin, &[]);
-        out.assert_success();
-        out.assert_stdout_snapshot(snapshot, &[PIDS]);
-    }
-}
+test_support::example_tests!(PROGRAMS, &[]);
 
+/// Under `ulimit -v` (an address space of 6 to 80 MB) with `RUST_BACKTRACE=1` and core dumps
+/// allowed, `panic` succeeds or fails in one line; it never hangs and leaves no core file.
 #[test]
-fn a_closed_or_full_stdout_ends_each_program_cleanly() {
-    for (bin, _) in PROGRAMS {
-        assert_stdout_failures_end_cleanly(bin, &[]);
+fn under_an_address_space_limit_panic_ends_in_one_line_and_leaves_no_core() {
+    let bin = env!("CARGO_BIN_EXE_panic");
+    let dir =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("async-tasks-core");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    for mb in [6, 10, 20, 30, 40, 60, 80] {
+        let script =
+            format!("ulimit -c unlimited; ulimit -v {}; exec \"$0\"", mb * 1024);
+        let mut cmd = test_support::command("bash", &["-c", &script, bin]);
+        cmd.env("RUST_BACKTRACE", "1").current_dir(&dir);
+        let out = test_support::run_command(cmd);
+        if !out.status.success() {
+            out.assert_code(1);
+            let errors: Vec<_> =
+                out.stderr.lines().filter(|l| l.contains("error")).collect();
+            assert_eq!(errors.len(), 1, "at {mb} MB:\n{out}");
+            assert!(
+                !out.stderr.contains("stack backtrace"),
+                "at {mb} MB:\n{out}"
+            );
+        }
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .expect("listing")
+            .flatten()
+            .collect();
+        assert!(left.is_empty(), "at {mb} MB it left {left:?}");
     }
-}
-
-#[test]
-fn an_argument_is_one_clear_error() {
-    for (bin, _) in PROGRAMS {
-        run(bin, &["--bogus"])
-            .assert_code(2)
-            .assert_one_line_error()
-            .assert_stderr_contains("takes no arguments");
-    }
-}
-
-/// With too few tasks allowed, the runtime's worker threads (or the child process) cannot all
-/// start: one clear line and exit 1, no hang, nothing left behind.
-#[test]
-fn too_few_tasks_allowed_is_one_clear_error() {
-    for (bin, _) in [PROGRAMS[0], PROGRAMS[2]] {
-        let says = ["async-tasks: error: ", "EAGAIN"];
-        assert_task_limits_end_cleanly(bin, &[], 2, 2, &says);
-    }
+    std::fs::remove_dir(&dir).expect("removing the scratch directory");
 }

@@ -14,7 +14,7 @@ use nix::sys::wait::{Id, WaitPidFlag, waitid};
 use nix::unistd::{Pid, getpid};
 
 fn main() -> ExitCode {
-    example_support::main("clone", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: child

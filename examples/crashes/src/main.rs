@@ -11,7 +11,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, getpid};
 
 fn main() -> ExitCode {
-    example_support::main("crashes", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

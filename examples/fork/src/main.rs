@@ -11,7 +11,7 @@ use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid};
 
 fn main() -> ExitCode {
-    example_support::main("fork", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: fork-cow
@@ -56,6 +56,7 @@ fn run() -> Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: fork-cow
 
 /// One line: who speaks, its pid, its two values, and the heap value's address.
 fn show(who: &str, on_stack: u32, on_heap: &u32) {
@@ -64,7 +65,6 @@ fn show(who: &str, on_stack: u32, on_heap: &u32) {
         "{who} pid {pid}: on_stack = {on_stack}, on_heap = {on_heap} at {on_heap:p}"
     );
 }
-// ANCHOR_END: fork-cow
 
 // ANCHOR: waitpid
 /// Waits until `child` has exited, shows that it is a zombie until reaped, reaps it

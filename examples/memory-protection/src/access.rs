@@ -114,7 +114,6 @@ pub fn secret_of(pid: Pid) -> String {
     format!("a secret of pid {pid}")
 }
 
-// ANCHOR: attempt
 /// Tries to read the target's memory two ways: `process_vm_readv`, and opening
 /// `/proc/PID/mem`. Prints the conditions and the answers; fails unless each answer is
 /// the one the kernel's checks predict for these conditions.
@@ -126,6 +125,7 @@ pub fn attempt(
 ) -> Result<()> {
     let me = getpid();
     println!("{who} pid {me}: {now}");
+    // ANCHOR: two-ways
     let mut bytes = vec![0; remote.len];
     let read = process_vm_readv(target, &mut [IoSliceMut::new(&mut bytes)], &[remote]);
     let read =
@@ -133,6 +133,7 @@ pub fn attempt(
     let opened = File::open(format!("/proc/{target}/mem"))
         .map(|_| "allowed".to_owned())
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+    // ANCHOR_END: two-ways
     let refused_by = now.refused_by();
     for (way, answer, refusal) in [
         ("process_vm_readv", read, Errno::EPERM),
@@ -160,4 +161,3 @@ pub fn attempt(
     );
     Ok(())
 }
-// ANCHOR_END: attempt

@@ -24,7 +24,7 @@ use nix::unistd::{setgroups, setresgid, setresuid};
 const NAME: &str = "memory-protection";
 
 fn main() -> ExitCode {
-    example_support::main(NAME, run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {
@@ -116,7 +116,6 @@ fn read_the_target(
     Ok(())
 }
 
-// ANCHOR: protect-stranger
 /// Forks a stranger, a second child: not the target's ancestor, and without privileges.
 fn stranger(
     target: Pid,
@@ -127,22 +126,7 @@ fn stranger(
     // SAFETY: this program has one thread, so the child may run ordinary Rust code.
     match unsafe { fork() }.context("fork")? {
         ForkResult::Child => in_child(NAME, "stranger", || {
-            if geteuid().is_root() {
-                // Root holds CAP_SYS_PTRACE. Give it up for good, as a daemon drops its
-                // privileges: become user and group nobody (65534), no other group.
-                let (user, group) = (Uid::from_raw(65534), Gid::from_raw(65534));
-                setgroups(&[]).context("setgroups")?;
-                setresgid(group, group, group).context("setresgid")?;
-                setresuid(user, user, user).context("setresuid")?;
-            }
-            let stranger = Conditions {
-                same_ids: same_ids(target)?,
-                cap_sys_ptrace: has_cap_sys_ptrace()?,
-                ancestor: false,
-                dumpable,
-                yama,
-            };
-            attempt("stranger", target, remote, &stranger)
+            be_the_stranger(target, remote, yama, dumpable)
         }),
         ForkResult::Parent { child } => {
             let status = waitpid(child, None).context("waitpid")?;
@@ -153,5 +137,31 @@ fn stranger(
             Ok(())
         }
     }
+}
+
+// ANCHOR: protect-stranger
+/// The stranger: gives up root's privileges, if it has them, and tries.
+fn be_the_stranger(
+    target: Pid,
+    remote: RemoteIoVec,
+    yama: Option<u8>,
+    dumpable: bool,
+) -> Result<()> {
+    if geteuid().is_root() {
+        // Root holds CAP_SYS_PTRACE. Give it up for good, as a daemon drops its
+        // privileges: become user and group nobody (65534), no other group.
+        let (user, group) = (Uid::from_raw(65534), Gid::from_raw(65534));
+        setgroups(&[]).context("setgroups")?;
+        setresgid(group, group, group).context("setresgid")?;
+        setresuid(user, user, user).context("setresuid")?;
+    }
+    let stranger = Conditions {
+        same_ids: same_ids(target)?,
+        cap_sys_ptrace: has_cap_sys_ptrace()?,
+        ancestor: false,
+        dumpable,
+        yama,
+    };
+    attempt("stranger", target, remote, &stranger)
 }
 // ANCHOR_END: protect-stranger

@@ -1,11 +1,24 @@
 //! Runs `memory-protection`: the parent reads its child's memory, a stranger is let in or
 //! refused as the kernel's checks say (the program itself checks each answer against the
-//! conditions it prints); and under hostile conditions: stdout closed or full, a bad
-//! argument, a process limit, a descriptor limit, a parent refused by the kernel.
+//! conditions it prints). It keeps the house rules (`test_support::table`), and says so in
+//! one line when the kernel refuses the parent against the checks shown.
 
 use std::path::Path;
 
+use test_support::table::{DEFAULT, Program};
 use test_support::{ADDRS, Finished, PIDS};
+
+/// Three processes at most: the example, the target, a stranger. Allowed one, the target's
+/// fork fails; allowed two, a stranger's fork fails while the target waits, which must still
+/// end and be reaped. Its snapshot depends on who runs it, and on Yama (below).
+const PROGRAMS: &[Program] = &[Program {
+    name: "memory-protection",
+    tasks: 3,
+    snapshot: false,
+    ..DEFAULT
+}];
+
+test_support::example_tests!(PROGRAMS, &[]);
 
 const BIN: &str = env!("CARGO_BIN_EXE_memory-protection");
 
@@ -43,12 +56,9 @@ fn the_parent_reads_its_child_and_each_answer_is_predicted() {
 }
 
 /// Run by root, the example also runs as user nobody, so that the stranger is the
-/// target's user (run by another user, the test above is that run).
+/// target's user. (Run by another user, the test above is that run, and this one skips.)
 #[test]
 fn as_an_ordinary_user_the_stranger_is_the_same_user() {
-    if !test_support::running_as_root() {
-        return;
-    }
     let Some(cmd) = test_support::as_nobody(BIN, &[]) else {
         return;
     };
@@ -62,11 +72,7 @@ fn as_an_ordinary_user_the_stranger_is_the_same_user() {
 /// child. strace makes the parent's process_vm_readv fail with EPERM.
 #[test]
 fn an_unexpected_refusal_is_one_clear_line() {
-    if !["/usr/bin/strace", "/bin/strace"]
-        .iter()
-        .any(|p| Path::new(p).exists())
-    {
-        test_support::skipped("strace is not installed");
+    if !test_support::have("strace", "strace") {
         return;
     }
     let inject = "inject=process_vm_readv:error=EPERM:when=1";
@@ -87,55 +93,4 @@ fn an_unexpected_refusal_is_one_clear_line() {
         .assert_stderr_contains(
             ": EPERM: Operation not permitted, where the checks predict: allowed",
         );
-}
-
-#[test]
-fn closed_or_full_stdout_ends_cleanly() {
-    test_support::assert_stdout_failures_end_cleanly(BIN, &[]);
-}
-
-#[test]
-fn an_argument_is_a_usage_error() {
-    test_support::run(BIN, &["--stranger"])
-        .assert_code(2)
-        .assert_one_line_error()
-        .assert_stderr_contains("unexpected argument \"--stranger\"");
-}
-
-/// Exit 0, or exit 1 with one line; `test_support` checks that nothing was left behind.
-#[track_caller]
-fn assert_ends_cleanly(out: &Finished) {
-    if !out.status.success() {
-        out.assert_code(1).assert_one_line_error();
-    }
-}
-
-/// Three processes at most: the example, the target, a stranger. Allowed one, the target's
-/// fork fails; allowed two, a stranger's fork fails while the target waits, which must
-/// still end and be reaped. Allowed three, it may succeed (other processes of the same
-/// user count too).
-#[test]
-fn under_a_process_limit_fork_fails_in_one_line_and_the_target_is_reaped() {
-    for nproc in 1..=3 {
-        let Some(cmd) = test_support::with_process_limit(BIN, &[], nproc) else {
-            return;
-        };
-        let out = test_support::run_command(cmd);
-        if nproc < 3 {
-            out.assert_code(1)
-                .assert_stderr_contains("memory-protection: error: fork: EAGAIN: ")
-                .assert_stderr_contains("RLIMIT_NPROC");
-        }
-        assert_ends_cleanly(&out);
-    }
-}
-
-/// With few descriptors allowed, a pipe or a /proc file cannot be opened, in the parent or
-/// in a child, at any point of the story: one line, and every child reaped.
-#[test]
-fn under_a_descriptor_limit_nothing_is_left_behind() {
-    for n in 4..=8 {
-        let limit = format!("--nofile={n}");
-        assert_ends_cleanly(&test_support::run("prlimit", &[&limit, BIN]));
-    }
 }

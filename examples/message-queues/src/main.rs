@@ -9,6 +9,7 @@
 use std::ffi::{CString, c_int};
 use std::process::ExitCode;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
 use anyhow::{Context, Result, ensure};
 use example_support::child::fork_child;
@@ -35,7 +36,7 @@ const MESSAGES: [(&str, u32); 4] = [
 ];
 
 fn main() -> ExitCode {
-    example_support::main("message-queues", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {
@@ -80,6 +81,7 @@ fn create_and_close(name: &str) -> Result<()> {
     let flags = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDONLY;
     let mode = Mode::S_IRUSR | Mode::S_IWUSR;
     let queue = mq_open(name, flags, mode, Some(&attr)).context("mq_open()")?;
+    CREATED.store(true, SeqCst); // ours now: the guard and the handler may remove it
     mq_close(queue).context("mq_close()")?;
     println!(
         "The parent (pid {}) created it with room for {CAPACITY} messages of up to \
@@ -139,13 +141,20 @@ fn receive_all(name: &str) -> Result<Vec<(String, u32)>> {
 // ANCHOR_END: receive
 
 // ANCHOR: unlink-guard
-/// Removes the queue's name when dropped: after an error returned with `?`, during a
-/// panic, and after success (then the name is gone already: ENOENT, which is fine).
+/// Whether this run created the queue: a queue of that name it did not create (one left
+/// by a killed earlier run that had our pid) is not its to remove.
+static CREATED: AtomicBool = AtomicBool::new(false);
+
+/// Removes the queue's name when dropped, if this run created it: after an error
+/// returned with `?`, during a panic, and after success (then the name is gone already:
+/// ENOENT, which is fine).
 struct UnlinkOnDrop(String);
 
 impl Drop for UnlinkOnDrop {
     fn drop(&mut self) {
-        let _ = mq_unlink(self.0.as_str());
+        if CREATED.load(SeqCst) {
+            let _ = mq_unlink(self.0.as_str());
+        }
     }
 }
 // ANCHOR_END: unlink-guard
@@ -156,17 +165,21 @@ static QUEUE: OnceLock<(CString, Pid)> = OnceLock::new();
 
 /// From now on SIGINT (Ctrl-C), SIGTERM (`kill`), SIGHUP (the terminal closed) and
 /// SIGPIPE (no reader left for our output) remove the queue first, then end the process
-/// as before.
+/// as before. A signal the caller ignores (`nohup`, a background job) stays ignored.
 fn unlink_on_signals(name: &str) -> Result<()> {
     let owner = (CString::new(name).context("queue name")?, getpid());
     ensure!(QUEUE.set(owner).is_ok(), "unlink_on_signals called twice");
     let handler = SigHandler::Handler(unlink_then_die);
     let action = SigAction::new(handler, SaFlags::SA_RESETHAND, SigSet::empty());
     for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] {
-        // SAFETY: the handler reads `QUEUE`, set before this call, and makes only
-        // system calls, which take no lock: getpid, mq_unlink (glibc hands it straight
-        // to the kernel) and raise.
-        unsafe { sigaction(signal, &action) }.context("sigaction()")?;
+        // SAFETY: the handler reads `QUEUE`, set before this call, and `CREATED`, an
+        // atomic, and makes only system calls, which take no lock: getpid, mq_unlink
+        // (glibc hands it straight to the kernel) and raise.
+        let before = unsafe { sigaction(signal, &action) }.context("sigaction()")?;
+        if matches!(before.handler(), SigHandler::SigIgn) {
+            // SAFETY: puts back what was there: SIG_IGN runs no code.
+            unsafe { sigaction(signal, &before) }.context("sigaction()")?;
+        }
     }
     Ok(())
 }
@@ -175,6 +188,7 @@ extern "C" fn unlink_then_die(signal: c_int) {
     // Not in the forked sender: it must leave the queue to its parent.
     if let Some((name, owner)) = QUEUE.get()
         && getpid() == *owner
+        && CREATED.load(SeqCst)
     {
         let _ = mq_unlink(name.as_c_str());
     }

@@ -24,14 +24,15 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    example_support::main_with_args("mutex-races", run)
+    example_support::main!(run)
 }
 
-fn run() -> Result<()> {
-    let Args {
+fn run(
+    Args {
         threads,
         iterations,
-    } = Args::parse();
+    }: Args,
+) -> Result<()> {
     println!("Each increment loads the counter, then stores what it loaded + 1.");
 
     println!("Forced: main and one thread each load, meet at a Barrier, then store.");
@@ -100,7 +101,6 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-// ANCHOR: in-threads
 /// Runs `increment` `iterations` times on each of `threads` threads. They wait at a
 /// gate until all of them exist, so that they overlap as much as the machine allows.
 fn in_threads(
@@ -125,7 +125,6 @@ fn in_threads(
         Ok(())
     })
 }
-// ANCHOR_END: in-threads
 
 /// Prints the counter next to the value it should have had. Increments can be lost,
 /// never invented: each store writes one more than a value an earlier store wrote.

@@ -19,10 +19,22 @@ use nix::fcntl::{FcntlArg, fcntl};
 use nix::unistd::{ForkResult, fork, getpid, pipe};
 
 fn main() -> ExitCode {
-    example_support::main("pipes", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: pipe-request-response
+/// Reads until end of file, then closes the read end.
+fn read_to_eof(rx: OwnedFd) -> Result<String> {
+    let mut text = String::new();
+    File::from(rx).read_to_string(&mut text).context("read()")?;
+    Ok(text)
+}
+
+/// Writes all of `bytes`, then closes the write end.
+fn write_and_close(tx: OwnedFd, bytes: &[u8]) -> Result<()> {
+    File::from(tx).write_all(bytes).context("write()")
+}
+
 fn run() -> Result<()> {
     let me = getpid();
     let (request_rx, request_tx) = pipe().context("pipe()")?;
@@ -36,8 +48,7 @@ fn run() -> Result<()> {
             // The child got copies of all four ends. Close the two it does not use:
             // while any write end of the request pipe is open, even its own, it
             // never sees EOF.
-            drop(request_tx);
-            drop(response_rx);
+            drop((request_tx, response_rx));
             let request = read_to_eof(request_rx)?;
             println!("child  pid {}: read request {request:?}", getpid());
             write_and_close(response_tx, request.to_uppercase().as_bytes())
@@ -45,8 +56,7 @@ fn run() -> Result<()> {
         ForkResult::Parent { child } => child,
     };
     let child = Child::new(pid); // reaped on every way out, errors included
-    drop(request_rx); // the parent's copies of the child's ends
-    drop(response_tx);
+    drop((request_rx, response_tx)); // the parent's copies of the child's ends
     let request = "hello, child";
     println!("parent pid {me}: sending request {request:?} to child pid {pid}");
     write_and_close(request_tx, request.as_bytes())?; // the child reads it, then EOF
@@ -54,20 +64,8 @@ fn run() -> Result<()> {
     println!("parent pid {me}: got response {response:?}");
     child.wait()?;
     println!("parent pid {me}: reaped child pid {pid}: exited with status 0");
+    // ANCHOR_END: pipe-request-response
     ensure!(response == "HELLO, CHILD", "wrong response {response:?}");
     println!("Every byte went through the kernel: copied into a pipe, copied out.");
     Ok(())
 }
-
-/// Reads until end of file, then closes the read end.
-fn read_to_eof(rx: OwnedFd) -> Result<String> {
-    let mut text = String::new();
-    File::from(rx).read_to_string(&mut text).context("read()")?;
-    Ok(text)
-}
-
-/// Writes all of `bytes`, then closes the write end.
-fn write_and_close(tx: OwnedFd, bytes: &[u8]) -> Result<()> {
-    File::from(tx).write_all(bytes).context("write()")
-}
-// ANCHOR_END: pipe-request-response

@@ -14,7 +14,7 @@ use nix::time::ClockId;
 use scheduling::{cpu_time, ms, pin_to_one_cpu};
 
 fn main() -> ExitCode {
-    example_support::main("scheduling", run)
+    example_support::main!(run)
 }
 
 /// How much CPU time each thread spends before it stops.

@@ -14,7 +14,7 @@ use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use nix::unistd::getpid;
 
 fn main() -> ExitCode {
-    example_support::main("shared-memory", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

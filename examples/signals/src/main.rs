@@ -14,7 +14,7 @@ use nix::sys::signal::{
 use nix::unistd::{getpid, gettid};
 
 fn main() -> ExitCode {
-    example_support::main("signals", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: handler

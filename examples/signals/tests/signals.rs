@@ -1,59 +1,53 @@
-//! Runs the `signals` programs: a signal sent to the process reaches the one thread that
-//! does not block it (`signals`), a signal sent to one thread waits for that thread
-//! (`tgkill`), one thread takes every signal with `sigwait` (`sigwait`); each also under a
-//! process limit, with stdout closed or full, and with an argument it does not take.
+//! The `signals` programs: a signal sent to the process reaches the one thread that does not
+//! block it (`signals`), a signal sent to one thread waits for that thread (`tgkill`), one
+//! thread takes every signal with `sigwait` (`sigwait`). Each keeps the house rules
+//! (`test_support::table`); `sigwait` also keeps its story when someone else sends SIGTERM.
 
-use test_support::{PIDS, TIDS, assert_task_limits_end_cleanly};
+use test_support::table::{DEFAULT, Program};
 
-const SIGNALS: &str = env!("CARGO_BIN_EXE_signals");
-const TGKILL: &str = env!("CARGO_BIN_EXE_tgkill");
-const SIGWAIT: &str = env!("CARGO_BIN_EXE_sigwait");
-const ALL: [&str; 3] = [SIGNALS, TGKILL, SIGWAIT];
+/// The tasks each program needs at once, itself included.
+const PROGRAMS: &[Program] = &[Program {
+    name: "signals",
+    tasks: 4,
+    ..DEFAULT
+}];
 
+test_support::example_tests!(PROGRAMS, &[]);
+
+/// A SIGTERM from another process (`kill PID`) while `sigwait` runs its story, sent after
+/// each of its first three lines: the program dies of it, as `kill` expects, or (the signal
+/// came too late to matter) ends with the story the book shows. Never another story.
 #[test]
-fn kill_reaches_the_one_thread_that_does_not_block_the_signal() {
-    let out = test_support::run(SIGNALS, &[]);
-    out.assert_success();
-    out.assert_stdout_snapshot("output.txt", &[PIDS, TIDS]);
-}
-
-#[test]
-fn tgkill_waits_for_its_thread_to_unblock_the_signal() {
-    let out = test_support::run(TGKILL, &[]);
-    out.assert_success();
-    out.assert_stdout_snapshot("output-tgkill.txt", &[PIDS, TIDS]);
-}
-
-#[test]
-fn one_thread_takes_every_signal_with_sigwait() {
-    let out = test_support::run(SIGWAIT, &[]);
-    out.assert_success();
-    out.assert_stdout_snapshot("output-sigwait.txt", &[PIDS]);
-}
-
-#[test]
-fn closed_or_full_stdout_ends_cleanly() {
-    for bin in ALL {
-        test_support::assert_stdout_failures_end_cleanly(bin, &[]);
-    }
-}
-
-#[test]
-fn an_argument_is_a_usage_error() {
-    for bin in ALL {
-        let out = test_support::run(bin, &["--signal", "USR1"]);
-        out.assert_code(2).assert_one_line_error();
-        out.assert_stderr_contains("unexpected argument \"--signal\"");
-    }
-}
-
-/// Each program, allowed fewer tasks than it makes, stops at the thread it cannot start
-/// with one line naming the limit, and leaves nothing behind (`test_support` checks).
-#[test]
-fn under_a_process_limit_each_program_fails_in_one_line() {
-    // The tasks each program needs at once, itself included.
-    for (bin, tasks) in [(SIGNALS, 4), (TGKILL, 2), (SIGWAIT, 2)] {
-        let says = ["spawning a thread: EAGAIN: ", "RLIMIT_NPROC"];
-        assert_task_limits_end_cleanly(bin, &[], tasks - 1, tasks - 1, &says);
+fn an_outside_sigterm_ends_sigwait_or_changes_nothing() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    let book = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/output-sigwait.txt"
+    ));
+    let book = book.expect("the snapshot");
+    for round in 0..30 {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigwait"));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        test_support::in_new_session(&mut cmd);
+        let mut child = cmd.spawn().expect("starting sigwait");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut story = String::new();
+        for _ in 0..=round % 3 {
+            stdout.read_line(&mut story).expect("reading a line");
+        }
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        stdout.read_to_string(&mut story).expect("reading the rest");
+        let status = child.wait().expect("waiting for sigwait");
+        let story = test_support::redact(&story, &[test_support::PIDS]);
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            status.signal() == Some(libc::SIGTERM)
+                || (status.success() && story == book),
+            "round {round}: {status}\n{story}"
+        );
     }
 }

@@ -27,17 +27,27 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    example_support::main_with_args("sockets", || run(args.requests))
+    example_support::main!(run)
+}
+
+/// One `send` of `text`: one message on a SOCK_SEQPACKET socket.
+fn transmit(socket: &OwnedFd, text: &str) -> Result<()> {
+    send(socket.as_raw_fd(), text.as_bytes(), MsgFlags::empty()).context("send()")?;
+    Ok(())
+}
+
+/// One `recv` of up to 64 bytes, as text. Empty means end of stream.
+fn receive(socket: &OwnedFd) -> Result<String> {
+    let mut buf = [0u8; 64];
+    let n = recv(socket.as_raw_fd(), &mut buf, MsgFlags::empty()).context("recv()")?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
 // ANCHOR: request-response
-fn run(requests: u32) -> Result<()> {
+fn run(Args { requests }: Args) -> Result<()> {
     let (parent_end, child_end) =
         socketpair(Unix, SeqPacket, None, SockFlag::empty()).context("socketpair()")?;
-    let fd = format!("/proc/self/fd/{}", parent_end.as_raw_fd());
-    let what = std::fs::read_link(&fd).with_context(|| format!("readlink {fd}"))?;
-    let what = what.display();
+    let what = what_is(&parent_end)?; // what /proc says the descriptor is
     println!(
         "socketpair() gave two connected ends, e.g. {what}: no path, nothing to delete"
     );
@@ -75,20 +85,14 @@ fn run(requests: u32) -> Result<()> {
     drop(parent_end); // the child's next recv() returns 0
     child.wait()?;
     println!("child pid {pid} exited with status 0 and was reaped");
+    // ANCHOR_END: request-response
     println!("Every request got its reply, in turn, over one two-way connection.");
     Ok(())
 }
 
-/// One `send` of `text`: one message on a SOCK_SEQPACKET socket.
-fn transmit(socket: &OwnedFd, text: &str) -> Result<()> {
-    send(socket.as_raw_fd(), text.as_bytes(), MsgFlags::empty()).context("send()")?;
-    Ok(())
+/// The link /proc/self/fd/N: `socket:[INODE]` for a socket.
+fn what_is(end: &OwnedFd) -> Result<String> {
+    let fd = format!("/proc/self/fd/{}", end.as_raw_fd());
+    let what = std::fs::read_link(&fd).with_context(|| format!("readlink {fd}"))?;
+    Ok(what.display().to_string())
 }
-
-/// One `recv` of up to 64 bytes, as text. Empty means end of stream.
-fn receive(socket: &OwnedFd) -> Result<String> {
-    let mut buf = [0u8; 64];
-    let n = recv(socket.as_raw_fd(), &mut buf, MsgFlags::empty()).context("recv()")?;
-    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
-}
-// ANCHOR_END: request-response

@@ -14,10 +14,13 @@ use supervisor::{start_worker, wait_timeout, worker};
 
 fn main() -> ExitCode {
     // The workers are this same program, started again with `--worker`.
-    if std::env::args().nth(1).as_deref() == Some("--worker") {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "--worker")
+    {
         return example_support::main_with_args("worker", worker);
     }
-    example_support::main("supervisor", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -9,7 +9,7 @@ use std::thread;
 use anyhow::{Context, Result, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("sync", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

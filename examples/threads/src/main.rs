@@ -9,7 +9,7 @@ use anyhow::{Context, Result, ensure};
 use nix::unistd::{Pid, getpid, gettid};
 
 fn main() -> ExitCode {
-    example_support::main("threads", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: ids

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use anyhow::{Context, Result};
 
 fn main() -> ExitCode {
-    example_support::main("async-block", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: run

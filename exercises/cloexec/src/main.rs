@@ -12,7 +12,7 @@ use anyhow::{Context, Result, ensure};
 use nix::unistd::pipe;
 
 fn main() -> ExitCode {
-    example_support::main("cloexec", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: run

@@ -10,7 +10,7 @@ use nix::sys::prctl::set_dumpable;
 use nix::sys::resource::{Resource, setrlimit};
 
 fn main() -> ExitCode {
-    example_support::main("crash", || {
+    example_support::main!(|| {
         // The crash is on purpose: it leaves no core dump (forked children inherit both).
         setrlimit(Resource::RLIMIT_CORE, 0, 0).context("setrlimit")?;
         set_dumpable(false).context("prctl")?;

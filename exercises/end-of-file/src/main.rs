@@ -12,7 +12,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, fork, pipe};
 
 fn main() -> ExitCode {
-    example_support::main("end-of-file", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: run

@@ -12,7 +12,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, fork};
 
 fn main() -> ExitCode {
-    example_support::main("fork-counter", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: run

@@ -13,7 +13,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::getpid;
 
 fn main() -> ExitCode {
-    example_support::main("sigterm", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: run

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use nix::unistd::{ForkResult, fork};
 
 fn main() -> ExitCode {
-    example_support::main("zombie", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: run

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("async-tasks", run)
+    example_support::main!(run)
 }
 
 type Log = Arc<Mutex<Vec<String>>>;

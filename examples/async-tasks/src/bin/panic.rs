@@ -16,7 +16,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
 fn main() -> ExitCode {
-    example_support::main("async-tasks", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

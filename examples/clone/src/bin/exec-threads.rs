@@ -15,7 +15,7 @@ use nix::unistd::{getpid, gettid};
 const PID_BEFORE_EXEC: &str = "EXEC_THREADS_PID_BEFORE";
 
 fn main() -> ExitCode {
-    example_support::main("exec-threads", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail, ensure};
 const HOW: &str = "EXIT_THREADS_HOW";
 
 fn main() -> ExitCode {
-    example_support::main("exit-threads", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

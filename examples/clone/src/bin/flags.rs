@@ -1,10 +1,10 @@
 //! Which `clone` flags `fork`, `posix_spawn`, `std::process::Command` and
-//! `std::thread::spawn` really pass: this program runs itself under `strace`, once for
-//! each way of creating a task, and reads the flags from the trace.
+//! `std::thread::spawn` really pass: once for each way of creating a task, this program
+//! forks a child that creates a task that way under `strace`, and reads the flags from
+//! the trace.
 
 use std::ffi::CStr;
-use std::io::ErrorKind;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::{env, thread};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
@@ -24,19 +24,17 @@ const SHARES: [(&str, &str); 4] = [
 ];
 
 fn main() -> ExitCode {
-    example_support::main("flags", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {
     if let Ok(way) = env::var(CREATE) {
         return create(&way);
     }
-    println!(
-        "strace -f -e trace=clone,clone3,vfork,fork, once per way of creating a task:"
-    );
+    println!("strace -f -e trace=clone,clone3,vfork,fork (once per way):");
     let mut rows = Vec::new();
     for way in WAYS {
-        let (call, flags) = traced(way)?;
+        let (call, flags) = clone::traced(way, || create(way))?;
         println!("{way:>14}: {call}({})", wrap(&flags.join("|")));
         rows.push((way, flags));
     }
@@ -47,11 +45,7 @@ fn run() -> Result<()> {
     );
     for (way, flags) in &rows {
         let cells = SHARES.map(|(name, flag)| {
-            let yes = if flags.iter().any(|f| f == flag) {
-                "yes"
-            } else {
-                "no"
-            };
+            let yes = ["no", "yes"][usize::from(flags.iter().any(|f| f == flag))];
             format!("{yes:<width$}", width = name.len())
         });
         println!("{way:>14}  {}", cells.join("  ").trim_end());
@@ -117,71 +111,6 @@ fn create(way: &str) -> Result<()> {
     }
 }
 // ANCHOR_END: create
-
-// ANCHOR: trace
-/// Runs this program under strace to create a task `way`; returns the system call it
-/// made and the flags strace decoded, the exit signal included.
-fn traced(way: &str) -> Result<(String, Vec<String>)> {
-    let program = env::current_exe().context("finding this program")?;
-    let out = Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-e",
-            "signal=none",
-            "-e",
-            "trace=clone,clone3,vfork,fork",
-        ])
-        .arg(program)
-        .env(CREATE, way)
-        .stdout(Stdio::null())
-        .output();
-    let out = match out {
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            bail!(
-                "strace is not installed: this example reads the flags from its trace"
-            )
-        }
-        out => out.context("spawning strace")?,
-    };
-    let trace = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        let last = trace.lines().last().unwrap_or_default();
-        bail!(
-            "strace, creating a task with {way}: {}",
-            last.trim_start_matches("flags: error: ")
-        );
-    }
-    let calls: Vec<_> = trace.lines().filter_map(parse_call).collect();
-    match calls.as_slice() {
-        [call] => Ok(call.clone()),
-        _ => bail!("expected one task created by {way}, strace saw:\n{trace}"),
-    }
-}
-// ANCHOR_END: trace
-
-/// `[pid 12] clone3({flags=CLONE_VM|CLONE_VFORK, exit_signal=SIGCHLD, …}, 88) = 13` →
-/// `("clone3", ["CLONE_VM", "CLONE_VFORK", "SIGCHLD"])`. Other lines: `None`.
-fn parse_call(line: &str) -> Option<(String, Vec<String>)> {
-    let line = line
-        .strip_prefix("[pid ")
-        .map_or(line, |l| l.split_once("] ").map_or(l, |p| p.1));
-    let (name, args) = line.split_once('(')?;
-    let field = |key: &str| {
-        let value = args.split(key).nth(1)?;
-        value.split([',', ')', '}', ' ']).next()
-    };
-    let mut flags: Vec<String> = match name {
-        "clone" | "clone3" => field("flags=")?.split('|').map(String::from).collect(),
-        "vfork" => vec!["CLONE_VM".into(), "CLONE_VFORK".into(), "SIGCHLD".into()],
-        "fork" => vec!["SIGCHLD".into()],
-        _ => return None,
-    };
-    if let Some(signal) = field("exit_signal=").filter(|s| *s != "0") {
-        flags.push(signal.to_owned());
-    }
-    Some((name.to_owned(), flags))
-}
 
 /// Breaks a long `A|B|C` list after a `|` so that each line fits the page.
 fn wrap(flags: &str) -> String {

@@ -11,7 +11,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, getpid, gettid};
 
 fn main() -> ExitCode {
-    example_support::main("fork-threads", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: count

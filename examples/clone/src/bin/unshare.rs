@@ -15,7 +15,7 @@ use nix::sched::{CloneFlags, unshare};
 use nix::unistd::getpid;
 
 fn main() -> ExitCode {
-    example_support::main("unshare", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

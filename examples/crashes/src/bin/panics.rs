@@ -11,7 +11,7 @@ use std::thread;
 use anyhow::{Context, Result, bail, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("panics", run)
+    example_support::main!(run)
 }
 
 /// Accounts that must always hold 100 units in total.

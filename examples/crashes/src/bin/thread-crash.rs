@@ -13,7 +13,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, getpid, gettid};
 
 fn main() -> ExitCode {
-    example_support::main("thread-crash", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -14,7 +14,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, getpid};
 
 fn main() -> ExitCode {
-    example_support::main("close", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: fork-close
@@ -55,10 +55,10 @@ fn run() -> Result<()> {
     let mut text = String::new();
     reader.read_to_string(&mut text).context("read")?;
     println!("parent pid {me}: read {text:?} from descriptor {fd}: still open here");
+    // ANCHOR_END: fork-close
     ensure!(text == "hello", "expected \"hello\", read {text:?}");
     println!(
         "The child closed its own copy only: each process has its own descriptor table."
     );
     Ok(())
 }
-// ANCHOR_END: fork-close

@@ -12,7 +12,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Whence, fork, getpid, lseek, write};
 
 fn main() -> ExitCode {
-    example_support::main("offset", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: fork-fd-offset
@@ -56,6 +56,7 @@ fn run() -> Result<()> {
     let text = String::from_utf8_lossy(&bytes[..len]);
     let lines: Vec<&str> = text.lines().collect();
     println!("parent pid {me}: the file holds {lines:?}: no line overwritten");
+    // ANCHOR_END: fork-fd-offset
     ensure!(at == 13, "expected the parent's offset at 13, found {at}");
     ensure!(
         text == "parent\nchild\nparent again\n",
@@ -64,4 +65,3 @@ fn run() -> Result<()> {
     println!("Parent and child moved one shared offset: fork shares open files.");
     Ok(())
 }
-// ANCHOR_END: fork-fd-offset

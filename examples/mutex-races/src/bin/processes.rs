@@ -13,7 +13,7 @@ use example_support::mapping::Mapping;
 const ITERATIONS: u64 = 300_000;
 
 fn main() -> ExitCode {
-    example_support::main("processes", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -14,7 +14,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, getpid, pipe, read};
 
 fn main() -> ExitCode {
-    example_support::main("pipe-eof", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: pipe-eof

@@ -12,7 +12,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, getpid, pipe, write};
 
 fn main() -> ExitCode {
-    example_support::main("pipe-sigpipe", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: pipe-sigpipe

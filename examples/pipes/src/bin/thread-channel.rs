@@ -10,10 +10,23 @@ use std::thread;
 use anyhow::{Context, Result, anyhow, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("thread-channel", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: thread-channel
+/// Answers each request with the same string in upper case, until the sender hangs up.
+fn worker(requests: Receiver<String>, responses: Sender<String>) {
+    let pid = std::process::id();
+    for mut request in requests {
+        let at = request.as_ptr();
+        println!(
+            "worker thread in pid {pid}: got request {request:?}, bytes at {at:p}"
+        );
+        request.make_ascii_uppercase(); // in place: the response is the same buffer
+        let _ = responses.send(request);
+    }
+}
+
 fn run() -> Result<()> {
     let pid = std::process::id();
     let (request_tx, request_rx) = mpsc::channel::<String>();
@@ -37,23 +50,10 @@ fn run() -> Result<()> {
     worker
         .join()
         .map_err(|_| anyhow!("the worker thread panicked"))?;
+    // ANCHOR_END: thread-channel
 
     ensure!(response == "HELLO, WORKER", "got {response:?}");
     ensure!(back == at, "the bytes were copied");
     println!("One buffer, handed from thread to thread: its bytes were never copied.");
     Ok(())
 }
-
-/// Answers each request with the same string in upper case, until the sender hangs up.
-fn worker(requests: Receiver<String>, responses: Sender<String>) {
-    let pid = std::process::id();
-    for mut request in requests {
-        let at = request.as_ptr();
-        println!(
-            "worker thread in pid {pid}: got request {request:?}, bytes at {at:p}"
-        );
-        request.make_ascii_uppercase(); // in place: the response is the same buffer
-        let _ = responses.send(request);
-    }
-}
-// ANCHOR_END: thread-channel

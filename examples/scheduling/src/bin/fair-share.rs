@@ -21,7 +21,7 @@ use scheduling::{
 };
 
 fn main() -> ExitCode {
-    example_support::main("fair-share", run)
+    example_support::main!(run)
 }
 
 /// The single-threaded process stops everyone once it has used this much CPU time.

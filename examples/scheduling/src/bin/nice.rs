@@ -15,7 +15,7 @@ use nix::unistd::gettid;
 use scheduling::{GO, STOP, WAIT, cpu_time, ensure_within, ms, pin_to_one_cpu};
 
 fn main() -> ExitCode {
-    example_support::main("nice", run)
+    example_support::main!(run)
 }
 
 /// The first thread stops everyone once it has used this much CPU time.

@@ -34,12 +34,11 @@ fn parse_message(text: &str) -> Result<String, String> {
 }
 
 fn main() -> ExitCode {
-    example_support::main_with_args("mailbox", run)
+    example_support::main!(run)
 }
 
 // ANCHOR: message
-fn run() -> Result<()> {
-    let message = Args::parse().message;
+fn run(Args { message }: Args) -> Result<()> {
     println!("A message and a reply through one MAP_SHARED page:");
     let mailbox = Mapping::<Mailbox>::new(MapFlags::MAP_SHARED)?;
     // Each side prints only after its part of the exchange: a process that dies while

@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::thread;
 
-use anyhow::{Context, Result, anyhow, ensure};
-use nix::sys::signal::{SigSet, Signal, kill};
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use nix::errno::Errno;
+use nix::sys::signal::{SigSet, Signal, kill, raise};
 use nix::unistd::getpid;
 
 fn main() -> ExitCode {
-    example_support::main("sigwait", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {
@@ -26,7 +27,7 @@ fn run() -> Result<()> {
         let waiter = thread::Builder::new()
             .spawn_scoped(s, move || -> Result<()> {
                 loop {
-                    let signal = signals.wait().context("sigwait")?;
+                    let signal = sigwait(&signals)?;
                     // An ordinary thread: it may allocate, lock and print.
                     println!("Signal thread: sigwait returned {signal}");
                     events.send(signal)?;
@@ -58,4 +59,26 @@ fn run() -> Result<()> {
     );
     println!("Both signals reached one thread, as values, and no handler ran.");
     Ok(())
+}
+
+/// `sigwait(2)`, through `sigwaitinfo(2)`, which also says who sent the signal. One
+/// that another process sent (`kill PID`) is not part of this story: it gets its usual
+/// effect, the default action, which ends the process.
+fn sigwait(set: &SigSet) -> Result<Signal> {
+    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::uninit();
+    // SAFETY: `set` is a valid signal set and `info` a buffer the kernel fills.
+    let number = unsafe { libc::sigwaitinfo(set.as_ref(), info.as_mut_ptr()) };
+    let signal = Signal::try_from(Errno::result(number).context("sigwait")?)?;
+    // SAFETY: sigwaitinfo succeeded, so it filled `info`; a signal sent by kill(2)
+    // carries the sender's pid.
+    let (code, sender) =
+        unsafe { (info.assume_init().si_code, info.assume_init().si_pid()) };
+    if code != libc::SI_USER || sender != getpid().as_raw() {
+        SigSet::from_iter([signal])
+            .thread_unblock()
+            .context("pthread_sigmask")?;
+        raise(signal).context("raise")?; // delivered to this thread at once: the end
+        bail!("{signal} from pid {sender} did not end the process");
+    }
+    Ok(signal)
 }

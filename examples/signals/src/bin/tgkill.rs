@@ -16,7 +16,7 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction
 use nix::unistd::{Pid, getpid, gettid};
 
 fn main() -> ExitCode {
-    example_support::main("tgkill", run)
+    example_support::main!(run)
 }
 
 static HANDLED_BY: AtomicI32 = AtomicI32::new(0);

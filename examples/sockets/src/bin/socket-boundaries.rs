@@ -13,7 +13,7 @@ use nix::sys::socket::{
 };
 
 fn main() -> ExitCode {
-    example_support::main("socket-boundaries", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -3,7 +3,7 @@
 //!
 //! 1. Run a program to completion, its output read through a pipe (`Stdio::piped`), and
 //!    look at its exit status.
-//! 2. Start one that would run forever, `kill` it, and `wait` for it: the status says which
+//! 2. Start one that would wait forever, `kill` it, and `wait` for it: the status says which
 //!    signal ended it. (It prints only once the child is reaped: a program ended by SIGPIPE
 //!    while printing must not leave a child running.)
 
@@ -14,7 +14,7 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, Result, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("std-idioms", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {
@@ -33,11 +33,11 @@ fn run() -> Result<()> {
 
     println!("2. Start a program, kill it, wait for it:");
     // ANCHOR: kill
-    let mut child = Command::new("sleep")
-        .arg("1000")
+    let mut child = Command::new("cat") // waits for input that never comes
+        .stdin(Stdio::piped()) // (and ends at end of file, should we die first)
         .stdout(Stdio::piped())
         .spawn()
-        .context("spawning sleep")?;
+        .context("spawning cat")?;
     let pid = child.id();
     child.kill().context("kill")?; // SIGKILL
     let status = child.wait().context("wait")?; // reaps it: no zombie
@@ -48,8 +48,8 @@ fn run() -> Result<()> {
     let mut rest = String::new();
     child.stdout.take().unwrap().read_to_string(&mut rest)?;
     // ANCHOR_END: kill
-    ensure!(status.signal() == Some(9), "sleep should die of SIGKILL");
-    ensure!(rest.is_empty(), "sleep printed {rest:?}");
+    ensure!(status.signal() == Some(9), "cat should die of SIGKILL");
+    ensure!(rest.is_empty(), "cat printed {rest:?}");
     println!("Command spawns, pipes, waits and kills; the child is always reaped.");
     Ok(())
 }

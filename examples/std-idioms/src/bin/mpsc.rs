@@ -10,7 +10,7 @@ use std::thread;
 use anyhow::{Result, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("std-idioms", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -14,10 +14,13 @@ use supervisor::{Worker, start_worker, worker};
 
 fn main() -> ExitCode {
     // The workers are this same program, started again with `--worker`.
-    if std::env::args().nth(1).as_deref() == Some("--worker") {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "--worker")
+    {
         return example_support::main_with_args("worker", worker);
     }
-    example_support::main("restart", run)
+    example_support::main!(run)
 }
 
 /// A running worker and the two ends of its pipes.
@@ -71,10 +74,15 @@ fn run() -> Result<()> {
                 continue;
             }
             let status = w.process.wait().context("waitpid")?; // reap the dead one
-            println!("  worker {} (pid {}) died: {status}", i + 1, w.process.id());
             ensure!(
                 status.signal() == Some(SIGABRT as i32),
                 "unexpected: {status}"
+            );
+            let pid = w.process.id();
+            let why = "the job \"crash\" aborts it on purpose";
+            println!(
+                "  worker {} (pid {pid}) was killed by SIGABRT: {why}",
+                i + 1
             );
             *w = start()?; // the old one is reaped: replacing it leaves nothing behind
             println!("  restarted worker {} as pid {}", i + 1, w.process.id());

@@ -11,7 +11,7 @@ use std::thread;
 use anyhow::{Context, Result, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("stop-threads", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -15,7 +15,7 @@ use nix::libc;
 use nix::unistd::{ForkResult, fork};
 
 fn main() -> ExitCode {
-    example_support::main("fork-mutex", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

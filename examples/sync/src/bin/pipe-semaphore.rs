@@ -51,11 +51,10 @@ impl PipeSemaphore {
 // ANCHOR_END: pipe-semaphore
 
 fn main() -> ExitCode {
-    example_support::main_with_args("pipe-semaphore", run)
+    example_support::main!(run)
 }
 
-fn run() -> Result<()> {
-    let Args { limit, workers } = Args::parse();
+fn run(Args { limit, workers }: Args) -> Result<()> {
     println!("{workers} processes take a token each from a pipe holding {limit}:");
     // ANCHOR: process-limit
     let semaphore = PipeSemaphore::new(limit)?;

@@ -58,11 +58,10 @@ impl Drop for Permit<'_> {
 // ANCHOR_END: semaphore
 
 fn main() -> ExitCode {
-    example_support::main_with_args("semaphore", run)
+    example_support::main!(run)
 }
 
-fn run() -> Result<()> {
-    let Args { limit, workers } = Args::parse();
+fn run(Args { limit, workers }: Args) -> Result<()> {
     println!("{workers} threads take a permit each from a semaphore of {limit}:");
     // ANCHOR: thread-limit
     let semaphore = Semaphore::new(limit);

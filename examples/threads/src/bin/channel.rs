@@ -10,7 +10,7 @@ use std::thread;
 use anyhow::{Context, Result, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("channel", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -13,7 +13,7 @@ use nix::time::{ClockId, clock_gettime};
 use nix::unistd::{Pid, gettid};
 
 fn main() -> ExitCode {
-    example_support::main("cpu-time", run)
+    example_support::main!(run)
 }
 
 /// Rounds of busy work for each thread: a fixed amount of work, not a fixed time.

@@ -13,7 +13,7 @@ use crossbeam::channel;
 use nix::unistd::gettid;
 
 fn main() -> ExitCode {
-    example_support::main("own-stacks", run)
+    example_support::main!(run)
 }
 
 /// Where one thread found its local variable and the shared heap value.

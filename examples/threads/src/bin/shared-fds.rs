@@ -16,7 +16,7 @@ use example_support::fd::read_descriptor;
 use nix::errno::Errno;
 
 fn main() -> ExitCode {
-    example_support::main("shared-fds", run)
+    example_support::main!(run)
 }
 
 fn run() -> Result<()> {

@@ -10,7 +10,7 @@ use std::thread;
 use anyhow::{Context, Result, ensure};
 
 fn main() -> ExitCode {
-    example_support::main("shared-heap", run)
+    example_support::main!(run)
 }
 
 /// A global variable: one copy per process, whichever thread touches it.
