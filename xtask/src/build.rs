@@ -188,19 +188,8 @@ impl Visit for LineVisitor<'_> {
 fn include_problems(root: &Path) -> Result<Vec<String>> {
     let directive = regex::Regex::new(r"\{\{#(?:rustdoc_)?include\s+([^}\s]+)\s*\}\}")?;
     let mut problems = Vec::new();
-    let mut dirs = vec![root.join("src")];
-    while let Some(dir) = dirs.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
-        {
-            let path = entry?.path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "md") {
-                continue;
-            }
+    for path in crate::files_below(&root.join("src"))? {
+        if path.extension().is_some_and(|e| e == "md") {
             let page = std::fs::read_to_string(&path)?;
             let shown = path
                 .strip_prefix(root)
