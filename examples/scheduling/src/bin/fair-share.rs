@@ -82,7 +82,10 @@ fn run() -> Result<()> {
     );
     ensure!(autogroup(us)? == autogroup(one)?, "different autogroups");
     println!("Both processes: same cgroup, CPU limit: {}", cpu_limit(us)?);
-    println!("Both processes: same autogroup: {}", autogroup(us)?);
+    println!(
+        "Both processes: same autogroup (one scheduling group per session): {}",
+        autogroup(us)?
+    );
     // ANCHOR_END: conditions
 
     // ANCHOR: threads
