@@ -9,6 +9,7 @@ use book_checks::{
 };
 use regex::Regex;
 use scraper::{Html, Selector};
+use xtask::examples::Program;
 
 fn book() -> &'static Built {
     built(Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/book")))
@@ -175,54 +176,28 @@ fn every_chapter_ends_with_run_it_naming_real_crates() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// The crates under `examples/`.
-fn example_crates() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(root().join("examples"))
-        .expect("examples/")
-        .flatten()
-        .filter(|e| e.path().join("Cargo.toml").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
-fn every_example_program_is_run_from_a_chapter_and_has_a_test() {
+fn every_example_is_shown_and_run_from_a_chapter_and_has_a_test() {
     let pages = pages();
-    let ws = workspace();
-    let commands: Vec<(String, Option<String>)> = pages
-        .iter()
-        .filter(|p| p.rel != Path::new("examples.md"))
-        .flat_map(|p| commands_in(&p.text))
-        .collect();
+    let commands: Vec<(String, Option<String>)> =
+        pages.iter().flat_map(|p| commands_in(&p.text)).collect();
     let mut problems = Vec::new();
-    for name in example_crates() {
-        let bins: Vec<&String> = ws
-            .bins
-            .iter()
-            .filter(|(package, _)| *package == name)
-            .map(|(_, bin)| bin)
-            .collect();
-        for bin in &bins {
+    for krate in xtask::examples::crates(&root(), "examples").expect("the example crates") {
+        let name = &krate.name;
+        for Program { bin, command, .. } in &krate.programs {
             // `cargo run -p NAME` runs the package's default binary, the one named like it.
             let run = commands.iter().any(|(c, b)| {
-                *c == name && (b.as_ref() == Some(*bin) || (b.is_none() && **bin == name))
+                c == name && (b.as_ref() == Some(bin) || (b.is_none() && bin == name))
             });
             if !run {
-                problems.push(format!(
-                    "examples/{name}: no chapter runs its program `{bin}` (`cargo run -p {name}{}`)",
-                    if **bin == name { String::new() } else { format!(" --bin {bin}") }
-                ));
+                problems.push(format!("examples/{name}: no chapter runs `{command}`"));
             }
         }
-        let tests = root().join("examples").join(&name).join("tests");
-        let has_test = std::fs::read_dir(&tests).is_ok_and(|d| {
-            d.flatten()
-                .any(|e| e.path().extension().is_some_and(|x| x == "rs"))
-        });
-        if !has_test {
+        if krate.tests.is_empty() {
             problems.push(format!("examples/{name}: no integration test in tests/"));
+        }
+        if krate.chapters.is_empty() {
+            problems.push(format!("examples/{name}: no chapter includes its files"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -582,7 +557,7 @@ fn ci_runs_exactly_the_readme_test_command() {
         ".ci/run does not run the README's test command `{command}` on a line of its own"
     );
     // The test command itself checks formatting and lints every crate in its build.
-    let xtask = std::fs::read_to_string(root().join("xtask/entry/src/test.rs")).expect("test.rs");
+    let xtask = std::fs::read_to_string(root().join("xtask/src/test.rs")).expect("test.rs");
     for part in [
         r#"["fmt", "--all", "--check"]"#,
         "build.rustc-workspace-wrapper",
@@ -591,22 +566,15 @@ fn ci_runs_exactly_the_readme_test_command() {
     ] {
         assert!(
             xtask.contains(part),
-            "`cargo xtask test` (xtask/entry/src/test.rs) lost `{part}`: formatting or lints unchecked"
+            "`cargo xtask test` (xtask/src/test.rs) lost `{part}`: formatting or lints unchecked"
         );
     }
     // It runs no doctests (`--all-targets`), so a code example in a doc comment would be
     // code that nothing compiles.
     let fence = Regex::new(r"^\s*//[/!]\s*```(\w*)").expect("regex");
-    let mut stack: Vec<PathBuf> = ["crates", "examples", "xtask", "tests"]
-        .iter()
-        .map(|d| root().join(d))
-        .collect();
     let mut untested = Vec::new();
-    while let Some(path) = stack.pop() {
-        if path.is_dir() {
-            let entries = std::fs::read_dir(&path).expect("a source folder");
-            stack.extend(entries.flatten().map(|e| e.path()));
-        } else if path.extension().is_some_and(|e| e == "rs") {
+    for dir in ["crates", "examples", "exercises", "xtask", "tests"] {
+        for path in files_with_extension(&root().join(dir), "rs") {
             let text = std::fs::read_to_string(&path).expect("a source file");
             let mut inside = false;
             for (n, line) in text.lines().enumerate() {
@@ -854,8 +822,8 @@ fn every_program_has_a_name_of_its_own() {
 
 /// Every exercise of `exercises::EXERCISES` is a crate under `exercises/` with its one-line
 /// test, a section on the exercises page that links to the section it practises, a solution on
-/// the last page, and a link back from the section it practises; the page clones the
-/// repository that book.toml names.
+/// the last page, and a link back from the section it practises; the page starts by unpacking
+/// the examples tarball.
 #[test]
 fn every_exercise_links_to_its_section_and_back() {
     let read = |rel: &str| std::fs::read_to_string(root().join(rel)).expect(rel);

@@ -10,7 +10,7 @@ pub use xtask::build::Built;
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    xtask::root()
+    xtask::root().expect("the tests run inside the repository")
 }
 
 /// Builds the book once per test binary into `dest` (a folder under `target/`).
@@ -42,22 +42,11 @@ pub const ASPECTS: [&str; 10] = [
 
 /// Every file below `dir` whose name ends in `.ext`, sorted.
 pub fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(dir) = dirs.pop() {
-        let entries =
-            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
-        for entry in entries {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == ext) {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+    let files = xtask::files_below(dir).unwrap_or_else(|e| panic!("{e:#}"));
+    files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect()
 }
 
 /// Every `.md` file under `src/` except `SUMMARY.md`.
@@ -145,45 +134,22 @@ pub struct Workspace {
 }
 
 pub fn workspace() -> Workspace {
-    let mut cargo = test_support::command(
-        env!("CARGO"),
-        &[
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--offline",
-        ],
-    );
-    cargo.current_dir(root());
-    let output = test_support::run_command(cargo);
-    output.assert_success();
-    let json: serde_json::Value = serde_json::from_str(&output.stdout).expect("metadata JSON");
-    let mut packages = Vec::new();
-    let mut target_sources = Vec::new();
-    let mut bins = Vec::new();
-    for package in json["packages"].as_array().expect("packages") {
-        let manifest = PathBuf::from(package["manifest_path"].as_str().expect("manifest"));
-        let dir = manifest.parent().expect("package dir").to_owned();
-        packages.push((package["name"].as_str().expect("name").to_owned(), dir));
-        for target in package["targets"].as_array().expect("targets") {
-            let is_bin = target["kind"]
-                .as_array()
-                .is_some_and(|k| k.iter().any(|k| k == "bin"));
-            if is_bin {
-                bins.push((
-                    package["name"].as_str().expect("name").to_owned(),
-                    target["name"].as_str().expect("target name").to_owned(),
-                ));
+    let metadata = xtask::workspace(&root()).unwrap_or_else(|e| panic!("{e:#}"));
+    let mut ws = Workspace {
+        packages: Vec::new(),
+        target_sources: Vec::new(),
+        bins: Vec::new(),
+    };
+    for package in metadata.packages {
+        let dir = package.manifest_path.parent().expect("package dir");
+        ws.packages.push((package.name.to_string(), dir.into()));
+        for target in package.targets {
+            if target.is_bin() {
+                ws.bins
+                    .push((package.name.to_string(), target.name.clone()));
             }
-            target_sources.push(PathBuf::from(
-                target["src_path"].as_str().expect("src_path"),
-            ));
+            ws.target_sources.push(target.src_path.into());
         }
     }
-    Workspace {
-        packages,
-        target_sources,
-        bins,
-    }
+    ws
 }

@@ -1,7 +1,8 @@
 //! The offline copy's second half: `cargo xtask tarball` packs the example crates as a workspace
 //! of their own, which builds offline from the unpacked folder with its pinned toolchain and lock
-//! file, each crate's README naming its chapters. (The PDF and the EPUB are checked beside the
-//! browser tests, which build the book anyway and print the PDF with `cargo xtask pdf`'s code.)
+//! file, its README listing the crates as the book's examples page does. (The PDF and the EPUB
+//! are checked beside the browser tests, which build the book anyway and print the PDF with
+//! `cargo xtask pdf`'s code.)
 //!
 //! Cost: building the unpacked copy means building every example a second time, in a target
 //! directory of its own (several minutes on two cores, from a fresh clone). By default the test
@@ -42,25 +43,6 @@ fn the_examples_tarball_builds_and_tests_on_its_own() {
     ] {
         assert!(folder.join(name).is_file(), "the tarball lacks {name}");
     }
-    let chapters = xtask::tarball::chapters_by_crate(&root).expect("chapters");
-    let mut problems = Vec::new();
-    for (krate, found) in &chapters {
-        let readme = std::fs::read_to_string(folder.join("examples").join(krate).join("README.md"))
-            .unwrap_or_default();
-        if found.is_empty() {
-            problems.push(format!(
-                "examples/{krate}: no chapter in SUMMARY.md refers to it, so its README names none"
-            ));
-        }
-        for (title, _) in found {
-            if !readme.contains(title.as_str()) {
-                problems.push(format!(
-                    "examples/{krate}/README.md does not name {title:?}"
-                ));
-            }
-        }
-    }
-
     let cargo = |args: &[&str]| {
         let out = Command::new(env!("CARGO"))
             .args(args)
@@ -90,5 +72,4 @@ fn the_examples_tarball_builds_and_tests_on_its_own() {
         cargo(&["test", "--offline", "--workspace", "--no-run", "--quiet"]);
         cargo(&["test", "--offline", "--quiet", "-p", TESTED_CRATE]);
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

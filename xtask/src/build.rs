@@ -67,6 +67,8 @@ pub fn build(root: &Path, dest: &Path, verbose: bool) -> Result<Built> {
         // book.toml with the same code, in-process.
         book.with_preprocessor(crate::diagrams::Diagrams);
         book.with_preprocessor(crate::questions::Questions);
+        // And `[preprocessor.examples]`: the examples page, from the crates.
+        book.with_preprocessor(crate::examples::Examples);
         // mdBook empties the build folder first: keep the downloads made from an earlier build.
         let kept: Vec<(PathBuf, Vec<u8>)> = DOWNLOADS
             .iter()
@@ -186,19 +188,8 @@ impl Visit for LineVisitor<'_> {
 fn include_problems(root: &Path) -> Result<Vec<String>> {
     let directive = regex::Regex::new(r"\{\{#(?:rustdoc_)?include\s+([^}\s]+)\s*\}\}")?;
     let mut problems = Vec::new();
-    let mut dirs = vec![root.join("src")];
-    while let Some(dir) = dirs.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
-        {
-            let path = entry?.path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "md") {
-                continue;
-            }
+    for path in crate::files_below(&root.join("src"))? {
+        if path.extension().is_some_and(|e| e == "md") {
             let page = std::fs::read_to_string(&path)?;
             let shown = path
                 .strip_prefix(root)

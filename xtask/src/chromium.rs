@@ -36,12 +36,9 @@ pub fn find() -> Option<(PathBuf, PathBuf)> {
     Some((chromium, chromedriver))
 }
 
-/// The first file called `name` in a folder of `PATH`.
+/// The first executable called `name` in a folder of `PATH`.
 pub fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
+    which::which(name).ok()
 }
 
 /// A chromedriver process on a free loopback port, and the folder that holds Chromium's profile,

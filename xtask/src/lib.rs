@@ -1,53 +1,75 @@
-//! Builds the book in-process with `mdbook-driver` and this crate's two preprocessors (diagrams
-//! drawn as SVG, and the questions), so neither the `mdbook` CLI nor any plugin has to be
-//! installed. The stock `mdbook build` builds the same `book.toml`, running the preprocessors
-//! through `cargo xtask diagrams-preprocessor` and `cargo xtask questions-preprocessor`. The Pages
-//! workflow builds with `cargo xtask build`, the code path the tests exercise, and adds the PDF,
-//! the EPUB and the tarball.
+//! Builds the book in-process with `mdbook-driver` and this crate's preprocessors (diagrams
+//! drawn as SVG, the questions, the examples page), so neither the `mdbook` CLI nor any plugin
+//! has to be installed. The stock `mdbook build` builds the same `book.toml`, running the
+//! preprocessors through `cargo xtask preprocessor NAME`. The Pages workflow builds with `cargo
+//! xtask build`, the code path the tests exercise, and adds the PDF, the EPUB and the tarball.
 
 pub mod build;
 pub mod chromium;
 pub mod diagrams;
 pub mod epub;
+pub mod examples;
 pub mod pdf;
 pub mod questions;
 pub mod serve;
 pub mod tarball;
+pub mod test;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
 
 /// Where the book's tools keep temporary files: `target/tmp` (under `CARGO_TARGET_DIR` if set).
-pub fn tmp_dir(root: &std::path::Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("tmp")
+pub fn tmp_dir(root: &Path) -> PathBuf {
+    target_dir(root).join("tmp")
 }
 
-/// The repository root (where `book.toml` and the workspace `Cargo.toml` live).
-pub fn root() -> PathBuf {
-    let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir
-        .parent()
-        .expect("xtask sits one level below the repository root")
-        .to_owned()
+/// Cargo's target directory: `CARGO_TARGET_DIR` if set, else `target/` in the checkout.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
-/// Runs `preprocessor` as the stock `mdbook` CLI runs a preprocessor command: `supports
-/// RENDERER` says yes to every renderer; otherwise the book comes as JSON on stdin and goes back
-/// on stdout.
-pub fn preprocess_stdio(
-    preprocessor: &dyn mdbook_preprocessor::Preprocessor,
-    supports: Option<&str>,
-) -> anyhow::Result<()> {
-    if supports.is_some() {
-        return Ok(());
+/// The checkout xtask was run in: the first folder holding `book.toml` and `Cargo.toml`, from
+/// the current directory upward. Found at run time, not compiled in: clones that share one
+/// `CARGO_TARGET_DIR` share one xtask binary, and each must build its own book.
+pub fn root() -> Result<PathBuf> {
+    let here = std::env::current_dir().context("reading the current directory")?;
+    here.ancestors()
+        .find(|d| d.join("book.toml").is_file() && d.join("Cargo.toml").is_file())
+        .map(Path::to_owned)
+        .with_context(|| {
+            format!(
+                "{} is not inside the book's repository (no book.toml and Cargo.toml above it)",
+                here.display()
+            )
+        })
+}
+
+/// The workspace's packages and their targets (`cargo metadata --no-deps`).
+pub fn workspace(root: &Path) -> Result<cargo_metadata::Metadata> {
+    cargo_metadata::MetadataCommand::new()
+        .current_dir(root)
+        .no_deps()
+        .exec()
+        .context("running cargo metadata")
+}
+
+/// Every file below `dir`, sorted, leaving out hidden files and `target/` folders.
+pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
+    let visible = |e: &walkdir::DirEntry| {
+        let name = e.file_name().to_string_lossy();
+        e.depth() == 0 || !(name.starts_with('.') || name == "target")
+    };
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(visible)
+    {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        if entry.file_type().is_file() {
+            files.push(entry.into_path());
+        }
     }
-    let (ctx, book) =
-        mdbook_preprocessor::parse_input(std::io::stdin()).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    let book = preprocessor
-        .run(&ctx, book)
-        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    serde_json::to_writer(std::io::stdout(), &book)?;
-    Ok(())
+    Ok(files)
 }

@@ -1,8 +1,11 @@
 //! `cargo xtask <command>`: the project's automation. `cargo book` is `cargo xtask book`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
+use mdbook_preprocessor::Preprocessor;
 
 #[derive(Parser)]
 #[command(about = "Build, serve and check the processes-vs-threads book")]
@@ -28,98 +31,38 @@ enum Command {
     /// Build the book once into `book/` (or --dest) and fail on any mdBook warning.
     Build {
         #[arg(long)]
-        dest: Option<std::path::PathBuf>,
+        dest: Option<PathBuf>,
     },
     /// Build the book into `book/` (or --dest) and print it to `processes-vs-threads.pdf` there,
     /// with headless Chromium (needs `chromium` and `chromedriver`).
     Pdf {
         #[arg(long)]
-        dest: Option<std::path::PathBuf>,
+        dest: Option<PathBuf>,
     },
     /// Write the example crates, as a workspace of their own, to
     /// `book/processes-vs-threads-examples.tar.gz` (or into --dest).
     Tarball {
         #[arg(long)]
-        dest: Option<std::path::PathBuf>,
+        dest: Option<PathBuf>,
     },
     /// Build the book into `book/` (or --dest) and write it as an EPUB,
     /// `processes-vs-threads.epub`, there.
     Epub {
         #[arg(long)]
-        dest: Option<std::path::PathBuf>,
+        dest: Option<PathBuf>,
     },
-    /// The diagrams preprocessor for the stock `mdbook` CLI (book.toml runs it).
+    /// This crate's preprocessors (`diagrams`, `questions`, `examples`) for the stock `mdbook`
+    /// CLI (book.toml runs them). `supports RENDERER`: mdBook asks whether a renderer is
+    /// supported.
     #[command(hide = true)]
-    DiagramsPreprocessor {
-        #[command(subcommand)]
-        supports: Option<Supports>,
-    },
-    /// The questions preprocessor for the stock `mdbook` CLI (book.toml runs it).
-    #[command(hide = true)]
-    QuestionsPreprocessor {
-        #[command(subcommand)]
-        supports: Option<Supports>,
-    },
-}
-
-#[derive(Subcommand)]
-enum Supports {
-    /// mdBook asks whether a renderer is supported.
-    Supports { renderer: String },
+    Preprocessor { name: String, supports: Vec<String> },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let root = xtask::root();
-    let result = match cli.command {
-        Command::Book { port, no_open } => xtask::serve::serve(
-            &root,
-            xtask::serve::Options {
-                port,
-                open: !no_open,
-            },
-        ),
-        Command::Test => return xtask_entry::test::run(&root),
-        Command::Build { dest } => {
-            let dest = dest.unwrap_or_else(|| root.join("book"));
-            xtask::build::build(&root, &dest, true).and_then(|built| {
-                built.fail_on_warnings()?;
-                println!("Built the book into {}", built.dir.display());
-                Ok(())
-            })
-        }
-        Command::Pdf { dest } => {
-            let dest = dest.unwrap_or_else(|| root.join("book"));
-            xtask::pdf::run(&root, &dest, &xtask::tmp_dir(&root)).map(|pdf| {
-                println!("Printed the book to {}", pdf.display());
-            })
-        }
-        Command::Tarball { dest } => {
-            let dest = dest.unwrap_or_else(|| root.join("book"));
-            xtask::tarball::run(&root, &dest).map(|tarball| {
-                println!("Wrote the examples to {}", tarball.display());
-            })
-        }
-        Command::Epub { dest } => {
-            let dest = dest.unwrap_or_else(|| root.join("book"));
-            xtask::epub::run(&root, &dest).map(|epub| {
-                println!("Wrote the EPUB to {}", epub.display());
-            })
-        }
-        Command::DiagramsPreprocessor { supports } => xtask::preprocess_stdio(
-            &xtask::diagrams::Diagrams,
-            supports
-                .as_ref()
-                .map(|Supports::Supports { renderer }| renderer.as_str()),
-        ),
-        Command::QuestionsPreprocessor { supports } => xtask::questions::run_as_command(
-            supports
-                .as_ref()
-                .map(|Supports::Supports { renderer }| renderer.as_str()),
-        ),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let command = Cli::parse().command;
+    match xtask::root().and_then(|root| run(command, &root)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             // One line per problem: several come as lines of one error.
             for line in format!("{e:#}").lines() {
@@ -128,4 +71,55 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `command` in the checkout at `root`; `Ok(false)` when tests failed.
+fn run(command: Command, root: &Path) -> anyhow::Result<bool> {
+    let dest = |dest: Option<PathBuf>| dest.unwrap_or_else(|| root.join("book"));
+    match command {
+        Command::Book { port, no_open } => {
+            let open = !no_open;
+            xtask::serve::serve(root, xtask::serve::Options { port, open })?;
+        }
+        Command::Test => return xtask::test::run(root),
+        Command::Build { dest: to } => {
+            let built = xtask::build::build(root, &dest(to), true)?;
+            built.fail_on_warnings()?;
+            println!("Built the book into {}", built.dir.display());
+        }
+        Command::Pdf { dest: to } => {
+            let pdf = xtask::pdf::run(root, &dest(to), &xtask::tmp_dir(root))?;
+            println!("Printed the book to {}", pdf.display());
+        }
+        Command::Tarball { dest: to } => {
+            let tarball = xtask::tarball::run(root, &dest(to))?;
+            println!("Wrote the examples to {}", tarball.display());
+        }
+        Command::Epub { dest: to } => {
+            let epub = xtask::epub::run(root, &dest(to))?;
+            println!("Wrote the EPUB to {}", epub.display());
+        }
+        Command::Preprocessor { name, supports } => {
+            // Every renderer: what they insert is plain Markdown.
+            if supports.is_empty() {
+                preprocess(&name)?;
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// `cargo xtask preprocessor NAME`: one of this crate's preprocessors for the stock `mdbook`
+/// CLI, which sends the book as JSON on stdin and reads it back on stdout.
+fn preprocess(name: &str) -> anyhow::Result<()> {
+    let preprocessor: &dyn Preprocessor = match name {
+        "diagrams" => &xtask::diagrams::Diagrams,
+        "questions" => &xtask::questions::Questions,
+        "examples" => &xtask::examples::Examples,
+        _ => bail!("no preprocessor called {name:?} (diagrams, questions, examples)"),
+    };
+    let (ctx, book) =
+        mdbook_preprocessor::parse_input(std::io::stdin()).map_err(|e| anyhow!("{e:#}"))?;
+    let book = preprocessor.run(&ctx, book).map_err(|e| anyhow!("{e:#}"))?;
+    serde_json::to_writer(std::io::stdout(), &book).context("writing the book")
 }

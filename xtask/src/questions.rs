@@ -17,7 +17,7 @@
 //! after all the questions, on screen and on paper.
 //!
 //! The in-process build (`xtask::build`) registers [`Questions`] directly; the stock
-//! `mdbook build` runs the same code through `cargo xtask questions-preprocessor`
+//! `mdbook build` runs the same code through `cargo xtask preprocessor questions`
 //! (`[preprocessor.questions]` in book.toml).
 
 use std::collections::BTreeMap;
@@ -322,20 +322,4 @@ impl Preprocessor for Questions {
         }
         Ok(book)
     }
-}
-
-/// `cargo xtask questions-preprocessor [supports RENDERER]`: the same preprocessor for the stock
-/// `mdbook` CLI, which sends the book as JSON on stdin and reads it back on stdout.
-pub fn run_as_command(supports: Option<&str>) -> Result<()> {
-    if supports.is_some() {
-        // Every renderer: the inserted Markdown is plain.
-        return Ok(());
-    }
-    let (ctx, book) =
-        mdbook_preprocessor::parse_input(std::io::stdin()).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    let book = Questions
-        .run(&ctx, book)
-        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    serde_json::to_writer(std::io::stdout(), &book).context("writing the book")?;
-    Ok(())
 }

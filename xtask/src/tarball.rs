@@ -4,15 +4,13 @@
 //! Markdown (`src/`, which one test reads), and a workspace `Cargo.toml` (the root one without
 //! the book's tooling), `Cargo.lock` and `rust-toolchain.toml`, so that `cargo test` inside the
 //! unpacked folder builds and tests the examples with the same toolchain and dependency
-//! versions as the book. Each example crate gets a `README.md` naming the chapters that show it
-//! (unless it has its own).
+//! versions as the book. Its `README.md` lists the crates as the book's examples page does.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use regex::Regex;
+
+use crate::examples::Crate;
 
 /// The tarball's file name, in the built book's folder.
 pub const FILE_NAME: &str = "processes-vs-threads-examples.tar.gz";
@@ -41,41 +39,25 @@ pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
         tar.append_path_with_name(root.join(name), folder.join(name))
             .with_context(|| format!("adding {name}"))?;
     }
-    let chapters = chapters_by_crate(root)?;
-    add_text(
-        &mut tar,
-        &folder.join("README.md"),
-        &index_readme(&chapters),
-    )?;
+    let crates = crate::examples::crates(root, "examples")?;
+    add_text(&mut tar, &folder.join("README.md"), &readme(&crates))?;
     add_text(
         &mut tar,
         &folder.join(".cargo/config.toml"),
         &exercises_alias(root)?,
     )?;
     for sub in ["crates", "examples", "exercises"] {
-        for path in files_below(&root.join(sub))? {
+        for path in crate::files_below(&root.join(sub))? {
             let rel = path.strip_prefix(root).expect("below the root");
             append_file(&mut tar, &path, &folder.join(rel))?;
         }
     }
-    for path in files_below(&root.join("src"))?
+    for path in crate::files_below(&root.join("src"))?
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
     {
         let rel = path.strip_prefix(root).expect("below the root");
         append_file(&mut tar, &path, &folder.join(rel))?;
-    }
-    for (krate, found) in &chapters {
-        let dir = root.join("examples").join(krate);
-        if !dir.join("README.md").exists() {
-            let runs = dir.join("src/main.rs").exists();
-            let readme = crate_readme(krate, found, runs);
-            add_text(
-                &mut tar,
-                &folder.join("examples").join(krate).join("README.md"),
-                &readme,
-            )?;
-        }
     }
     let gz = tar.into_inner().context("finishing the tar archive")?;
     gz.finish().context("finishing the gzip stream")?;
@@ -131,122 +113,16 @@ fn exercises_alias(root: &Path) -> Result<String> {
     Ok(format!("[alias]\nexercises = {alias}\n"))
 }
 
-/// For each crate under `examples/`: the chapters (title, file under `src/`) whose Markdown
-/// refers to it, in the order of `SUMMARY.md`. The book's appendices that list every example
-/// are left out.
-pub fn chapters_by_crate(root: &Path) -> Result<BTreeMap<String, Vec<(String, String)>>> {
-    let summary =
-        std::fs::read_to_string(root.join("src/SUMMARY.md")).context("reading SUMMARY.md")?;
-    let link = Regex::new(r"\[([^\]]+)\]\(([^)]+\.md)\)").expect("regex");
-    let chapters: Vec<(String, String)> = link
-        .captures_iter(&summary)
-        .map(|c| (c[1].to_owned(), c[2].to_owned()))
-        .filter(|(_, file)| !["examples.md", "verification.md"].contains(&file.as_str()))
-        .collect();
-    let mut out = BTreeMap::new();
-    for entry in std::fs::read_dir(root.join("examples")).context("reading examples/")? {
-        let path = entry?.path();
-        if !path.join("Cargo.toml").is_file() {
-            continue;
-        }
-        let krate = path
-            .file_name()
-            .expect("a name")
-            .to_string_lossy()
-            .into_owned();
-        let needle = format!("examples/{krate}/");
-        let mut found = Vec::new();
-        for (title, file) in &chapters {
-            let text = std::fs::read_to_string(root.join("src").join(file)).unwrap_or_default();
-            if text.contains(&needle) {
-                found.push((title.clone(), file.clone()));
-            }
-        }
-        out.insert(krate, found);
-    }
-    Ok(out)
-}
-
-/// `runs`: the crate has a program to run (`src/main.rs`); otherwise it holds only tests.
-fn crate_readme(krate: &str, chapters: &[(String, String)], runs: bool) -> String {
-    let mut s = format!("# {krate}\n\n");
-    match chapters {
-        [] => s.push_str(
-            "An example of the book \"Processes vs Threads, Verified\"; no chapter shows it.\n",
-        ),
-        [(title, file)] => {
-            let _ = writeln!(
-                s,
-                "The example of the chapter \"{title}\" of the book \"Processes vs Threads, \
-                 Verified\" (`src/{file}` in this folder)."
-            );
-        }
-        many => {
-            s.push_str(
-                "Shown in these chapters of the book \"Processes vs Threads, Verified\":\n\n",
-            );
-            for (title, file) in many {
-                let _ = writeln!(s, "- \"{title}\" (`src/{file}`)");
-            }
-        }
-    }
-    if runs {
-        let _ = write!(
-            s,
-            "\nRun it with `cargo run -p {krate}` (the chapter names each `--bin`), test it \
-             with `cargo test -p {krate}`, from the folder above `examples/`.\n"
-        );
-    } else {
-        let _ = write!(
-            s,
-            "\nIt has no program to run: `cargo test -p {krate}`, from the folder above \
-             `examples/`, compiles its cases in `tests/`.\n"
-        );
-    }
-    s
-}
-
-fn index_readme(chapters: &BTreeMap<String, Vec<(String, String)>>) -> String {
-    let mut s = String::from(
-        "# The examples of \"Processes vs Threads, Verified\"\n\n\
-         Every example crate of the book, as a Cargo workspace of its own (Linux only).\n\n\
-         - `cargo test` builds and tests them all (the toolchain is pinned by \
-         `rust-toolchain.toml`, the dependency versions by `Cargo.lock`).\n\
-         - `cargo run -p <crate>` runs one; `examples/<crate>/README.md` names its chapter.\n\
-         - `cargo exercises` checks the exercises under `exercises/`, each a program to fix; \
-         `exercises/<name>/README.md` says what to do.\n\
-         - `src/` holds the chapters' Markdown.\n\n\
-         | Crate | Chapters |\n|---|---|\n",
-    );
-    for (krate, found) in chapters {
-        let titles: Vec<&str> = found.iter().map(|(t, _)| t.as_str()).collect();
-        let _ = writeln!(s, "| `{krate}` | {} |", titles.join(", "));
-    }
-    s
-}
-
-/// Every file below `dir`, sorted, leaving out `target/` folders and hidden files.
-fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(d) = dirs.pop() {
-        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || name == "target" {
-                continue;
-            }
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                dirs.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+/// The copy's README: how to use it, then the book's list of the crates, their programs and
+/// chapters (`src/` holds the chapters).
+fn readme(crates: &[Crate]) -> String {
+    "# The examples of \"Processes vs Threads, Verified\"\n\n\
+     Every example crate of the book, as a Cargo workspace of its own (Linux only). \
+     `cargo test` builds and tests them all (the toolchain is pinned by `rust-toolchain.toml`, \
+     the dependency versions by `Cargo.lock`); `cargo exercises` checks the exercises under \
+     `exercises/`, each a program to fix (`exercises/<name>/README.md` says what to do).\n\n"
+        .to_owned()
+        + &crate::examples::section(crates, "src/")
 }
 
 fn append_file<W: std::io::Write>(

@@ -1,8 +1,10 @@
 //! `cargo book`, README command 1: it serves the book with live reload, and a taken port is a
-//! clear error. The server runs as a child process (`cargo book` is `xtask book`).
+//! clear error. The server runs as a child process (`cargo book` is `xtask book`). And xtask
+//! builds the book of the checkout it runs in.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,38 @@ fn a_bad_flag_is_a_usage_error() {
     test_support::run(BIN, &["book", "--port", "many"])
         .assert_code(2)
         .assert_stderr_contains("invalid value 'many' for '--port <PORT>'");
+}
+
+/// Clones that share one `CARGO_TARGET_DIR` run one xtask binary: each must build its own
+/// book, found from the folder it runs in, not from a path compiled into the binary (which sent
+/// both clones' books to one of them). Two minimal books stand in for the clones: building the
+/// real one twice, each clone compiling xtask, would cost minutes.
+#[test]
+fn two_clones_sharing_one_xtask_binary_each_build_their_own_book() {
+    let clones = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clones");
+    for clone in ["one", "two"] {
+        let dir = clones.join(clone);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src")).expect("creating a clone");
+        let chapter = format!("# The book of clone {clone}\n");
+        for (file, text) in [
+            ("Cargo.toml", "[workspace]\n"),
+            ("book.toml", "[book]\ntitle = \"A clone\"\n"),
+            ("questions.toml", ""),
+            ("src/SUMMARY.md", "[Chapter](chapter.md)\n"),
+            ("src/chapter.md", &chapter),
+        ] {
+            std::fs::write(dir.join(file), text).expect("writing a clone's file");
+        }
+        let mut build = test_support::command(BIN, &["build"]);
+        build.current_dir(dir.join("src"));
+        test_support::run_command(build).assert_success();
+        let page = std::fs::read_to_string(dir.join("book/chapter.html"));
+        assert!(
+            page.is_ok_and(|p| p.contains(&format!("clone {clone}"))),
+            "`xtask build` run in clone {clone} did not build that clone's book"
+        );
+    }
 }
 
 /// Kills and reaps the server however the test ends.

@@ -1,5 +1,5 @@
-//! Whether the tests run under CI. The one rule, shared by source with `xtask-entry` (which
-//! has no dependencies): `CI` set, and not empty, `false` or `0`.
+//! Whether the tests run under CI. The one rule, shared by source with xtask's test command:
+//! `CI` set, and not empty, `false` or `0`.
 
 /// Whether the tests run under CI: `CI` set, and not empty, `false` or `0`.
 pub fn in_ci() -> bool {
