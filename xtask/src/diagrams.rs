@@ -228,8 +228,10 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn unescape(s: &str) -> String {
+/// `s` with the XML escapes of SVG text and pdftohtml's output undone.
+pub fn unescape(s: &str) -> String {
     s.replace("&lt;", "<")
+        .replace("&#34;", "\"")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
