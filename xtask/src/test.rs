@@ -1,17 +1,21 @@
 //! `cargo xtask test`: the README's test command.
 //!
 //! 1. `cargo fmt --all --check`: stops here if a file is not formatted.
-//! 2. `cargo test --workspace --all-targets --no-fail-fast` (no doctests: the workspace has
-//!    none, and each crate's empty doctest run cost half a second), with Clippy's driver
-//!    compiling the workspace's own crates (`build.rustc-workspace-wrapper`, as `cargo clippy` does it), so one build
-//!    both lints every target (`-D warnings`) and produces the test binaries. A separate
-//!    `cargo clippy` would compile every dependency a second time, in check mode.
-//! 3. Lists every test that skipped itself because something it needs is missing on this
+//! 2. One build of every target (`cargo test --workspace --all-targets --no-run`), with Clippy's
+//!    driver compiling the workspace's own crates (`build.rustc-workspace-wrapper`, as `cargo
+//!    clippy` does it), so that one build both lints (`-D warnings`) and makes the test binaries;
+//!    a separate `cargo clippy` would compile every dependency again, in check mode. Without
+//!    clippy-driver in the toolchain, rustc builds and the run says the code was not linted.
+//! 3. The tests, `--no-fail-fast` (no doctests: the workspace has none). The browser tests,
+//!    which mostly wait on Chromium and Java, run beside the others (cargo runs test binaries one
+//!    after another); their output follows the others', whole.
+//! 4. Lists every test that skipped itself because something it needs is missing on this
 //!    machine (a browser, `strace`, root for the tests that switch to user `nobody`). Each skip
 //!    is also printed where it happens, past the test harness's output capture; under CI a skip
 //!    fails its test instead (see `test_support::skipped`).
 
 use std::ffi::OsString;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,6 +25,9 @@ use anyhow::{Context, Result, bail, ensure};
 // for `cargo book`).
 #[path = "../../crates/test-support/src/ci.rs"]
 mod ci;
+
+/// The test targets that run beside all the others.
+const BESIDE: [&str; 1] = ["browser"];
 
 /// Runs the whole suite from the repository root `root`: an error if formatting is off or a
 /// tool is missing under CI, `Ok(false)` if a lint or a test failed.
@@ -56,19 +63,58 @@ pub fn run(root: &Path) -> Result<bool> {
             "some files are not formatted (the diff is above); run `cargo fmt --all`"
         );
     }
-    let mut test = Command::new(&cargo);
-    test.args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
-        .current_dir(root);
-    if let Some(driver) = tool("clippy-driver", "clippy", "the code was not linted")? {
-        let mut wrapper = OsString::from("build.rustc-workspace-wrapper='");
-        wrapper.push(driver.as_os_str());
-        wrapper.push("'");
-        // cargo-clippy's way of passing its arguments to the driver.
-        test.arg("--config")
-            .arg(wrapper)
-            .env("CLIPPY_ARGS", "-Dwarnings__CLIPPY_HACKERY__");
+    let clippy = tool("clippy-driver", "clippy", "the code was not linted")?;
+    let cargo_test = |args: &[&str]| {
+        let mut test = Command::new(&cargo);
+        test.arg("test").args(args).current_dir(root);
+        if let Some(driver) = &clippy {
+            let mut wrapper = OsString::from("build.rustc-workspace-wrapper='");
+            wrapper.push(driver.as_os_str());
+            wrapper.push("'");
+            // cargo-clippy's way of passing its arguments to the driver.
+            test.arg("--config")
+                .arg(wrapper)
+                .env("CLIPPY_ARGS", "-Dwarnings__CLIPPY_HACKERY__");
+        }
+        test
+    };
+    let built = cargo_test(&["--workspace", "--all-targets", "--no-run"]).status();
+    let mut passed = built.context("running cargo test")?.success();
+    if passed {
+        let mut others = vec!["--workspace", "--lib", "--bins", "--no-fail-fast"];
+        let metadata = crate::workspace(root)?;
+        let mut tests: Vec<&str> = (metadata.packages.iter().flat_map(|p| &p.targets))
+            .filter(|t| t.is_test() && !BESIDE.contains(&t.name.as_str()))
+            .map(|t| t.name.as_str())
+            .collect();
+        tests.sort();
+        tests.dedup();
+        others.extend(tests.into_iter().flat_map(|t| ["--test", t]));
+        // Each beside the others, its output (stdout and stderr in one pipe) read meanwhile.
+        let mut beside = Vec::new();
+        for name in BESIDE {
+            let (mut output, into) = std::io::pipe().context("making a pipe")?;
+            let mut test = cargo_test(&["--workspace", "--no-fail-fast", "--test", name]);
+            test.stdout(into.try_clone()?).stderr(into);
+            let child = test.spawn().context("running cargo test")?;
+            drop(test); // Its ends of the pipe: the reader then sees the end of the output.
+            let reader = std::thread::spawn(move || {
+                let mut text = Vec::new();
+                let _ = output.read_to_end(&mut text);
+                text
+            });
+            beside.push((child, reader));
+        }
+        passed = cargo_test(&others)
+            .status()
+            .context("running cargo test")?
+            .success();
+        for (mut child, reader) in beside {
+            let text = reader.join().expect("reading a test's output");
+            print!("\n{}", String::from_utf8_lossy(&text));
+            passed &= child.wait().context("waiting for cargo test")?.success();
+        }
     }
-    let passed = test.status().context("running cargo test")?.success();
 
     let log = std::fs::read_to_string(&log).unwrap_or_default();
     skipped.extend(log.lines().filter(|l| !l.is_empty()).map(str::to_owned));
