@@ -18,6 +18,7 @@
 
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -28,6 +29,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use regex::Regex;
 use serde_json::{Value, json};
 use xtask::chromium::{Driver, SessionCommand, cdp};
+use xtask::diagrams::unescape;
 
 /// Figure text, in CSS px at either width: WCAG's smallest comfortable label, about 8 pt.
 const MIN_TEXT_PX: f64 = 11.0;
@@ -54,34 +56,29 @@ fn main() -> ExitCode {
     // The PDF, the EPUB and the pages at once: each mostly waits on another process.
     args.test_threads.get_or_insert(3);
     let browser: Arc<OnceLock<Option<Browser>>> = Arc::default();
-    let trial = |name: String, check: fn(&Browser, &str) -> Vec<String>, arg: String| {
-        let browser = Arc::clone(&browser);
+    let trial = |name: &str, check: fn(&Browser, &str) -> Vec<String>, rel: &str| {
+        let (browser, rel) = (Arc::clone(&browser), rel.to_owned());
         Trial::test(name, move || match browser.get_or_init(Browser::start) {
-            Some(b) => verdict(check(b, &arg)),
+            Some(b) => verdict(check(b, &rel)),
             None => Ok(()), // Said why, once (`Browser::start`).
         })
     };
-    // The longest first.
-    let mut trials = vec![
-        trial("pdf".into(), check_pdf, String::new()),
-        Trial::test("epub", || verdict(check_epub())),
-        trial("offline".into(), check_offline, String::new()),
-    ];
     let mut pages: Vec<String> = book_checks::pages()
         .iter()
-        .map(|p| {
-            p.rel
-                .with_extension("html")
-                .to_string_lossy()
-                .replace('\\', "/")
-        })
+        .map(|p| p.rel.with_extension("html").display().to_string())
         .chain(["index.html".into(), "404.html".into()])
         .collect();
     pages.sort();
+    // The longest first.
+    let mut trials = vec![
+        trial("pdf", check_pdf, "print.html"),
+        Trial::test("epub", || verdict(check_epub())),
+        trial("offline", check_offline, ""),
+    ];
     trials.extend(
         pages
-            .into_iter()
-            .map(|rel| trial(format!("page::{rel}"), check_page, rel)),
+            .iter()
+            .map(|rel| trial(&format!("page::{rel}"), check_page, rel)),
     );
     let conclusion = libtest_mimic::run(&args, trials);
     if let Some(Some(b)) = Arc::into_inner(browser).and_then(OnceLock::into_inner) {
@@ -101,80 +98,60 @@ fn verdict(problems: Vec<String>) -> Result<(), Failed> {
 // The checks
 
 fn check_page(b: &Browser, rel: &str) -> Vec<String> {
-    let s = b.session();
     // Loaded as a phone loads it (mdBook hides its sidebar), then seen on a desktop too.
-    s.window(WINDOWS[0]);
-    let mut problems = s.open(&b.http(rel));
-    problems.extend(s.axe(&[]));
+    b.window(WINDOWS[0]);
+    let mut problems = b.open(&b.url(rel, false));
+    problems.extend(b.axe(&[]));
     let mut seen = Vec::new();
     for (width, height) in WINDOWS {
-        s.window((width, height));
-        let m = s.js(
-            &format!("{FIGURES_JS}{LAYOUT_JS}"),
-            vec![json!(MIN_TEXT_PX)],
-        );
+        b.window((width, height));
         let at = format!("at {width}×{height}");
+        let m = b.js(&[FIGURES_JS, LAYOUT_JS].concat(), json!(MIN_TEXT_PX));
         problems.extend(strings(&m["problems"]).iter().map(|p| format!("{at}: {p}")));
-        seen.push(format!(
-            "{} figures, smallest text {} px {at}",
-            m["figures"], m["smallest"]
-        ));
+        seen.push(format!("smallest figure text {} px {at}", m["smallest"]));
         if width < 1000 {
             continue;
         }
         for line in strings(&m["wide"]) {
-            problems.push(format!(
-                "{at} a Rust listing scrolls sideways; its longest line: {line}"
-            ));
+            problems.push(format!("{at}: a Rust listing scrolls sideways: {line}"));
         }
         let table = m["table"].as_f64().unwrap_or(0.0);
         if rel == ONE_SCREEN.0 && !(1.0..=ONE_SCREEN.1).contains(&table) {
             problems.push(format!(
-                "{at} its table is {table:.0} px tall, not within one screen"
+                "{at}: its table is {table:.0} px tall, not one screen"
             ));
         }
         if m["figures"] == json!(0) && rel != EVERY_THEME {
             continue;
         }
-        // Each theme as a reader picks it, its colours applied at once (no transitions).
-        s.js("document.head.insertAdjacentHTML('beforeend', '<style>* { transition: none !important; }</style>'); return 1", vec![]);
-        let mut lowest = Vec::new();
+        // Each theme as a reader picks it, applied at once (transitions off).
+        b.js("document.head.insertAdjacentHTML('beforeend', '<style>* { transition: none !important; }</style>')", json!(0));
         for theme in THEMES {
-            let pick = "const b = document.getElementById('mdbook-theme-' + arguments[0]); \
-                        b.className = 'theme'; b.click(); return document.documentElement.className";
-            s.js(pick, vec![json!(theme)]);
-            let c = s.js(
-                &format!("{FIGURES_JS}{CONTRAST_JS}"),
-                vec![json!(MIN_CONTRAST)],
-            );
-            lowest.push(format!("{theme} {}", c["lowest"]));
-            problems.extend(
-                strings(&c["problems"])
-                    .iter()
-                    .map(|p| format!("({theme}): {p}")),
-            );
+            let pick = "const b = document.getElementById(`mdbook-theme-${arguments[0]}`); b.className = 'theme'; b.click()";
+            b.js(pick, json!(theme));
+            let c = b.js(&[FIGURES_JS, CONTRAST_JS].concat(), json!(MIN_CONTRAST));
+            let mut found = strings(&c["problems"]);
             if rel == EVERY_THEME && theme != "light" {
-                let axe = s.axe(&["color-contrast", "link-in-text-block"]);
-                problems.extend(axe.into_iter().map(|p| format!("({theme}): {p}")));
+                found.extend(b.axe(&["color-contrast", "link-in-text-block"]));
             }
+            problems.extend(found.iter().map(|p| format!("({theme}): {p}")));
+            seen.push(format!("{theme} contrast {}", c["lowest"]));
         }
-        s.js("localStorage.removeItem('mdbook-theme'); return 1", vec![]);
-        seen.push(format!("least figure contrast {}", lowest.join(", ")));
+        b.js("localStorage.removeItem('mdbook-theme')", json!(0));
     }
-    println!("{rel}: {}", seen.join("; "));
+    println!("{rel}: {}", seen.join(", "));
     problems.into_iter().map(|p| format!("{rel} {p}")).collect()
 }
 
 fn check_offline(b: &Browser, _: &str) -> Vec<String> {
-    let s = b.session();
-    let at = |rel: &str| {
-        s.open(&b.file_url(rel))
+    let from_file = |rel| {
+        b.open(&b.url(rel, true))
             .into_iter()
-            .map(move |p| format!("file: {p}"))
+            .map(|p| format!("file: {p}"))
     };
     ["index.html", "memory.html"]
         .into_iter()
-        .flat_map(at)
+        .flat_map(from_file)
         .collect()
 }
 
@@ -301,38 +278,35 @@ return { problems, lowest: lowest === Infinity ? null : Math.round(lowest * 100)
 /// or parted from its caption); no line past the right margin or under [`MIN_PDF_PT`]; no page
 /// ending with a heading or a bold label alone (an answer's label, its answer overleaf); every
 /// answer open, at its chapter's end (paper has no disclosure to click).
-fn check_pdf(b: &Browser, _: &str) -> Vec<String> {
+fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
     if !test_support::have("pdftohtml", "poppler-utils") {
         return Vec::new();
     }
-    let s = b.session();
-    s.console();
-    let url = b.file_url("print.html");
-    let pdf = s.wait("printing print.html", xtask::pdf::print(&s.client, &url));
-    let mut problems: Vec<String> = s
-        .console()
-        .iter()
-        .map(|e| format!("print.html: {e}"))
-        .collect();
+    b.console();
+    let pdf = b.wait(
+        "printing",
+        xtask::pdf::print(&b.client(), &b.url(rel, true)),
+    );
+    let mut problems: Vec<String> = b.console().iter().map(|e| format!("{rel}: {e}")).collect();
     let path = tmp().join(xtask::pdf::FILE_NAME);
     std::fs::write(&path, &pdf).expect("writing the PDF");
     // What the print page holds, as the browser laid it out for print.
-    let page = s.js(
+    let page = b.js(
         "const text = (n) => n.textContent.replace(/\\s+/g, ' ').trim();
-         const all = (root, sel) => [...root.querySelectorAll(sel)];
+         const all = (root, sel) => [...root.querySelectorAll(`${root === document ? '#mdbook-content ' : ''}${sel}`)];
          return {
-           titles: all(document, '#mdbook-content h1').map(text),
-           figures: all(document, '#mdbook-content svg[role=\"img\"]').map((svg) => all(svg, 'tspan, text')
-             .filter((t) => !t.querySelector('tspan')).concat(all(svg.closest('figure') || svg, 'figcaption')).map(text).filter((t) => t)),
-           closed: all(document, '#mdbook-content details.answer').length,
-           open: all(document, '#mdbook-content div.answer').length,
+           titles: all(document, 'h1').map(text),
+           figures: all(document, 'svg[role=img]').map((svg) => all(svg, 'tspan, text').filter((t) => !t.querySelector('tspan'))
+             .concat(all(svg.closest('figure') || svg, 'figcaption')).map(text).filter((t) => t)),
+           closed: all(document, 'details.answer').length,
+           open: all(document, 'div.answer').length,
          };",
-        vec![],
+        json!(0),
     );
     if page["closed"] != json!(0) || page["open"] == json!(0) {
         let (closed, open) = (&page["closed"], &page["open"]);
         problems.push(format!(
-            "print.html has {closed} closed answers and {open} open ones"
+            "{rel} has {closed} closed answers and {open} open ones"
         ));
     }
     let out = std::process::Command::new("pdftohtml")
@@ -348,69 +322,58 @@ fn check_pdf(b: &Browser, _: &str) -> Vec<String> {
     let xml = String::from_utf8_lossy(&out.stdout);
     let lines = pdf_lines(&xml);
     let pages = lines.iter().map(|l| l.page).max().unwrap_or(0);
-    // Text per page, dense: a label wrapped or hyphenated is still found.
+    // Each page's text, dense: a label wrapped or hyphenated is still found.
     let mut page_text = vec![String::new(); pages + 1];
     for l in &lines {
         page_text[l.page].push_str(&dense(&l.text));
     }
     let all = page_text.concat();
-    let outline: BTreeSet<String> = Regex::new(r"<item[^>]*>([^<]*)</item>")
-        .unwrap()
+    let item = Regex::new(r"<item[^>]*>([^<]*)</item>").unwrap();
+    let outline: BTreeSet<String> = item
         .captures_iter(&xml)
-        .map(|c| dense(&xtask::diagrams::unescape(&c[1])))
+        .map(|c| dense(&unescape(&c[1])))
         .collect();
     for title in strings(&page["titles"]) {
-        if !outline.contains(&dense(&title)) {
-            problems.push(format!("the PDF has no bookmark {title:?}"));
-        }
-        if !all.contains(&dense(&title)) {
-            problems.push(format!("the PDF's text lacks the chapter title {title:?}"));
+        if !outline.contains(&dense(&title)) || !all.contains(&dense(&title)) {
+            problems.push(format!("the PDF lacks the bookmark or the text {title:?}"));
         }
     }
-    // A figure is split when the page with most of its labels lacks one.
+    // A figure is split, or parted from its caption, when the page with most of its text lacks
+    // some.
     for labels in page["figures"]
         .as_array()
         .into_iter()
         .flatten()
         .map(strings)
     {
-        let wanted: Vec<String> = labels.iter().map(|l| dense(l)).collect();
-        let on = |text: &String| wanted.iter().filter(|w| text.contains(w.as_str())).count();
-        let best = page_text.iter().max_by_key(|t| on(t)).expect("pages");
-        let missing: Vec<&String> = wanted
+        let on = |text: &&String| labels.iter().filter(|l| text.contains(&dense(l))).count();
+        let best = page_text.iter().max_by_key(on).expect("pages");
+        let missing: Vec<&String> = labels
             .iter()
-            .filter(|w| !best.contains(w.as_str()))
+            .filter(|l| !best.contains(&dense(l)))
             .collect();
         if !missing.is_empty() {
-            let first = &labels[..labels.len().min(4)];
+            problems.push(format!("a figure is split across pages or from its caption: {missing:?} are not on the page of {:?}", labels[0]));
+        }
+    }
+    // With 0.6 in margins on A4 (595 pt wide), text ends 43 pt from the page's right edge.
+    let beyond: Vec<_> = lines
+        .iter()
+        .filter(|l| l.right > 595.0 - 0.6 * 72.0 + 2.0)
+        .collect();
+    let small: Vec<_> = lines.iter().filter(|l| l.size < MIN_PDF_PT).collect();
+    for (wrong, what) in [
+        (beyond, "run past the right margin"),
+        (small, "are under 7 pt"),
+    ] {
+        if let Some(l) = wrong.first() {
+            let (n, page, text) = (wrong.len(), l.page, &l.text);
             problems.push(format!(
-                "a figure is split across pages, or its text is missing: {missing:?} of {first:?}"
+                "{n} lines {what}, the first on page {page}: {text:?}"
             ));
         }
     }
-    // With 0.6 in margins on A4 (595 pt), text ends 43 pt from the page's right edge.
-    let right = 595.0 - 0.6 * 72.0 + 2.0;
-    let mut beyond = lines
-        .iter()
-        .filter(|l| l.right > right)
-        .map(|l| format!("page {}: {:?}", l.page, l.text));
-    if let Some(first) = beyond.next() {
-        problems.push(format!(
-            "{} lines run past the right margin, first {first}",
-            beyond.count() + 1
-        ));
-    }
-    let mut small = lines
-        .iter()
-        .filter(|l| l.size < MIN_PDF_PT)
-        .map(|l| format!("page {}: {:?} ({} pt)", l.page, l.text, l.size));
-    if let Some(first) = small.next() {
-        problems.push(format!(
-            "{} lines under {MIN_PDF_PT} pt, first {first}",
-            small.count() + 1
-        ));
-    }
-    // The body text's size is the one most characters have; a heading is bold and larger.
+    // The body text's size is the one of most characters; a heading is bold and larger.
     let mut sizes: BTreeMap<i64, usize> = BTreeMap::new();
     for l in &lines {
         *sizes.entry((l.size * 10.0).round() as i64).or_default() += l.text.len();
@@ -489,7 +452,7 @@ fn pdf_lines(xml: &str) -> Vec<PdfLine> {
                 size,
                 bold: bold || inner.contains("<b>"),
                 label: bold || (inner.starts_with("<b>") && inner.ends_with("</b>")),
-                text: xtask::diagrams::unescape(&tags.replace_all(inner, "")),
+                text: unescape(&tags.replace_all(inner, "")),
             });
         }
     }
@@ -614,7 +577,7 @@ impl Browser {
             ));
             return None;
         };
-        let dir = book_dir();
+        let dir = book_dir().canonicalize().expect("the book's folder");
         let rt = tokio::runtime::Runtime::new().expect("starting the async runtime");
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -632,86 +595,62 @@ impl Browser {
     }
 
     /// This thread's session, started at its first check.
-    fn session(&self) -> Session<'_> {
+    fn client(&self) -> Client {
         thread_local!(static CLIENT: OnceCell<Client> = const { OnceCell::new() });
-        let client = CLIENT.with(|c| {
-            let start = || {
-                let client = wait(&self.rt, "starting Chromium", self.driver.session());
-                self.sessions
-                    .lock()
-                    .expect("the sessions")
-                    .push(client.clone());
-                client
-            };
-            c.get_or_init(start).clone()
-        });
-        Session { b: self, client }
+        let start = || {
+            let client = self.wait("starting Chromium", self.driver.session());
+            self.sessions
+                .lock()
+                .expect("the sessions")
+                .push(client.clone());
+            client
+        };
+        CLIENT.with(|c| c.get_or_init(start).clone())
     }
 
-    fn http(&self, rel: &str) -> String {
-        format!("{}{rel}", self.base)
-    }
-
-    fn file_url(&self, rel: &str) -> String {
-        let dir = self.dir.canonicalize().expect("the book's folder");
-        url::Url::from_file_path(dir.join(rel))
-            .expect("an absolute path")
-            .to_string()
-    }
-
-    /// Ends every session, then the server, chromedriver and Chromium's folder.
-    fn close(self) {
-        for client in self.sessions.lock().expect("the sessions").drain(..) {
-            let close =
-                async { tokio::time::timeout(Duration::from_secs(10), client.close()).await };
-            let _ = self.rt.block_on(close);
+    /// Awaits one WebDriver command; an error or no answer within [`COMMAND_TIMEOUT`] panics.
+    fn wait<T, E: Display>(&self, what: &str, f: impl Future<Output = Result<T, E>>) -> T {
+        match self
+            .rt
+            .block_on(async { tokio::time::timeout(COMMAND_TIMEOUT, f).await })
+        {
+            Ok(Ok(value)) => value,
+            Ok(Err(e)) => panic!("{what}: {e:#}"),
+            Err(_) => panic!("{what}: no answer from the browser within {COMMAND_TIMEOUT:?}"),
         }
     }
-}
 
-/// Runs one WebDriver command; an error or no answer within [`COMMAND_TIMEOUT`] panics.
-fn wait<T, E: std::fmt::Display>(
-    rt: &tokio::runtime::Runtime,
-    what: &str,
-    f: impl Future<Output = Result<T, E>>,
-) -> T {
-    match rt.block_on(async { tokio::time::timeout(COMMAND_TIMEOUT, f).await }) {
-        Ok(Ok(value)) => value,
-        Ok(Err(e)) => panic!("{what}: {e:#}"),
-        Err(_) => panic!("{what}: no answer from the browser within {COMMAND_TIMEOUT:?}"),
-    }
-}
-
-struct Session<'a> {
-    b: &'a Browser,
-    client: Client,
-}
-
-impl Session<'_> {
-    fn wait<T, E: std::fmt::Display>(
-        &self,
-        what: &str,
-        f: impl Future<Output = Result<T, E>>,
-    ) -> T {
-        wait(&self.b.rt, what, f)
+    /// `rel` in the book, over loopback or from `file://`.
+    fn url(&self, rel: &str, file: bool) -> String {
+        match file {
+            true => url::Url::from_file_path(self.dir.join(rel))
+                .expect("absolute")
+                .to_string(),
+            false => format!("{}{rel}", self.base),
+        }
     }
 
-    /// Runs `script`, the body of a function of `args`.
-    fn js(&self, script: &str, args: Vec<Value>) -> Value {
+    /// Runs `script` as the body of a function of `arg`; returns what it returns.
+    fn js(&self, script: &str, arg: Value) -> Value {
         self.wait(
             "running a script in the page",
-            self.client.execute(script, args),
+            self.client().execute(script, vec![arg]),
         )
     }
 
-    fn cdp(&self, cmd: &str, params: Value) -> Value {
-        self.wait(cmd, self.client.issue_cmd(cdp(cmd, params)))
+    /// Runs `script` with `arguments[1]` a function that returns its value.
+    fn js_async(&self, script: &str, arg: Value) -> Value {
+        let client = self.client();
+        self.wait(
+            "running a script in the page",
+            client.execute_async(script, vec![arg]),
+        )
     }
 
     /// What the console logged as an error since the last call (a failed request is one).
     fn console(&self) -> Vec<String> {
         let log = SessionCommand("se/log", json!({ "type": "browser" }));
-        let entries = self.wait("reading the console", self.client.issue_cmd(log));
+        let entries = self.wait("reading the console", self.client().issue_cmd(log));
         let errors = entries
             .as_array()
             .into_iter()
@@ -722,18 +661,16 @@ impl Session<'_> {
             .collect()
     }
 
-    /// Opens `url` and waits for its fonts; returns its console errors and its requests that
-    /// leave the machine.
+    /// Opens `url` and waits for its fonts; returns its console errors and the requests that
+    /// leave the machine (from its resource timing).
     fn open(&self, url: &str) -> Vec<String> {
         self.console();
-        self.wait(&format!("opening {url}"), self.client.goto(url));
-        let requests = "document.fonts.ready.then(() => arguments[0](
-            [location.href, ...performance.getEntriesByType('resource').map((e) => e.name)].filter((u) =>
-              !['file:', 'data:', 'blob:', 'about:'].includes(new URL(u).protocol)
-              && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname))))";
-        let away = self.wait(
-            "loading the page",
-            self.client.execute_async(requests, vec![]),
+        self.wait(&format!("opening {url}"), self.client().goto(url));
+        let away = self.js_async(
+            "document.fonts.ready.then(() => arguments[1]([location.href, ...performance.getEntriesByType('resource').map((e) => e.name)]
+               .filter((u) => !['file:', 'data:', 'blob:', 'about:'].includes(new URL(u).protocol)
+                 && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname))))",
+            json!(0),
         );
         let away = strings(&away)
             .into_iter()
@@ -743,38 +680,45 @@ impl Session<'_> {
 
     fn window(&self, (width, height): (u32, u32)) {
         // A phone-sized window is a phone: overlay scrollbars, the page's viewport meta.
-        let mobile = width < 600;
-        let metrics =
-            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile });
-        self.cdp("Emulation.setDeviceMetricsOverride", metrics);
+        let metrics = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600 });
+        let set = cdp("Emulation.setDeviceMetricsOverride", metrics);
+        self.wait("setting the window's size", self.client().issue_cmd(set));
         // theme/reader.js marks what scrolls when the window changes.
-        self.js(
-            "window.dispatchEvent(new Event('resize')); return 1",
-            vec![],
-        );
+        self.js("window.dispatchEvent(new Event('resize'))", json!(0));
     }
 
     /// axe-core on the open page (loaded once): every violation of impact "serious" or
-    /// "critical", of the rules `only` (all rules if empty).
+    /// "critical" of the rules `only` (all rules if none).
     fn axe(&self, only: &[&str]) -> Vec<String> {
-        let version = "return typeof axe === 'object' ? axe.version : null";
-        if self.js(version, vec![]).is_null() {
-            self.js(&format!("{AXE}\n;return 1"), vec![]);
-        }
-        let loaded = self.js(version, vec![]);
-        if loaded != json!(AXE_VERSION) {
+        let version = self.js(
+            &format!("if (typeof axe !== 'object') {{ {AXE} }}; return axe.version"),
+            json!(0),
+        );
+        if version != json!(AXE_VERSION) {
             return vec![format!(
-                "axe-core {AXE_VERSION} did not load (got {loaded})"
+                "axe-core {AXE_VERSION} did not load (got {version})"
             )];
         }
         let mut options = json!({ "resultTypes": ["violations"] });
         if !only.is_empty() {
             options["runOnly"] = json!({ "type": "rule", "values": only });
         }
-        let run = "axe.run(document, arguments[0]).then((r) => arguments[1](r.violations
-            .filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) =>
-              `axe: ${v.impact} ${v.id}: ${v.help} (e.g. ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}: ${v.nodes[0]?.any[0]?.message || v.nodes[0]?.failureSummary || ''})`)),
-            (e) => arguments[1]([`axe failed: ${e}`]))";
-        strings(&self.wait("running axe", self.client.execute_async(run, vec![options])))
+        let found = self.js_async(
+            "axe.run(document, arguments[0]).then((r) => arguments[1](r.violations
+               .filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) =>
+                 `axe: ${v.impact} ${v.id}: ${v.help} (e.g. ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}: ${v.nodes[0]?.any[0]?.message || v.nodes[0]?.failureSummary || ''})`)),
+               (e) => arguments[1]([`axe failed: ${e}`]))",
+            options,
+        );
+        strings(&found)
+    }
+
+    /// Ends every session, then (dropped) the server, chromedriver and Chromium's folder.
+    fn close(self) {
+        for client in self.sessions.lock().expect("the sessions").drain(..) {
+            let close =
+                async { tokio::time::timeout(Duration::from_secs(10), client.close()).await };
+            let _ = self.rt.block_on(close);
+        }
     }
 }
