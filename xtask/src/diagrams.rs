@@ -14,16 +14,12 @@
 //!   the same SVG on every machine, and nothing written to the user's font cache. That is why
 //!   labels are ASCII (a non-ASCII label would make the renderer load system fonts).
 
-use std::sync::OnceLock;
+use std::collections::BTreeSet;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use mdbook_preprocessor::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 use mermaid_rs_renderer::{RenderOptions, Theme};
-use regex::Regex;
-
-/// The size of diagram text, in SVG units (CSS pixels when drawn at natural size).
-pub const FONT_SIZE: f32 = 16.0;
 
 /// The margin kept around a sequence diagram, in SVG units.
 const SEQUENCE_MARGIN: f32 = 8.0;
@@ -37,7 +33,7 @@ fn colour(name: &str, light: &str) -> String {
 fn theme() -> Theme {
     let mut t = Theme::mermaid_default();
     t.font_family = "sans-serif".to_owned();
-    t.font_size = FONT_SIZE;
+    t.font_size = 16.0; // CSS pixels when drawn at natural size
     t.primary_color = colour("node", "#ececff");
     t.primary_text_color = colour("text", "#333333");
     t.text_color = colour("text", "#333333");
@@ -59,33 +55,26 @@ fn theme() -> Theme {
     t
 }
 
-/// A diagram drawn: its SVG (one line, ids prefixed) and its natural width in CSS pixels.
-pub struct Drawn {
-    pub svg: String,
-    pub width: f32,
-    /// Its `accTitle`, also its visible caption.
-    pub title: String,
+/// A regex compiled once.
+macro_rules! re {
+    ($pattern:literal) => {{
+        static RE: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new($pattern).expect("a valid regex"));
+        &*RE
+    }};
 }
+pub(crate) use re;
 
-fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).expect("a valid regex"))
-}
-
-/// Draws one mermaid `source` as an inline SVG whose ids all start with `id`.
-pub fn draw(source: &str, id: &str) -> Result<Drawn> {
-    static ACC: OnceLock<Regex> = OnceLock::new();
-    let acc = re(&ACC, r"(?m)^\s*(accTitle|accDescr)\s*:\s*(.+?)\s*$");
-    let mut title = None;
-    let mut desc = None;
-    for c in acc.captures_iter(source) {
-        let slot = if &c[1] == "accTitle" {
-            &mut title
-        } else {
-            &mut desc
-        };
-        *slot = Some(c[2].to_owned());
-    }
-    let (Some(title), Some(desc)) = (title, desc) else {
+/// Draws one mermaid `source` as an inline SVG figure captioned with its `accTitle`, all its ids
+/// starting with `id`.
+fn draw(source: &str, id: &str) -> Result<String> {
+    let acc = re!(r"(?m)^\s*(accTitle|accDescr)\s*:\s*(.+?)\s*$");
+    let find = |key: &str| {
+        acc.captures_iter(source)
+            .find(|c| &c[1] == key)
+            .map(|c| escape(&c[2]))
+    };
+    let (Some(title), Some(desc)) = (find("accTitle"), find("accDescr")) else {
         bail!(
             "it needs an `accTitle: …` and an `accDescr: …` line (its accessible name and description)"
         );
@@ -103,36 +92,33 @@ pub fn draw(source: &str, id: &str) -> Result<Drawn> {
         theme: theme(),
         ..RenderOptions::default()
     };
-    options.layout.fast_text_metrics = true;
-    options.layout.node_spacing = 30.0;
-    options.layout.rank_spacing = 50.0;
+    let layout = &mut options.layout;
+    (
+        layout.fast_text_metrics,
+        layout.node_spacing,
+        layout.rank_spacing,
+    ) = (true, 30.0, 50.0);
+    (layout.node_padding_x, layout.node_padding_y) = (16.0, 10.0);
     // A tall diagram may ask for tighter ranks, in mermaid's own syntax:
     // `%%{init: {"flowchart": {"rankSpacing": 20}}}%%` (the renderer parses it but leaves
     // applying it to its caller).
-    let init = mermaid_rs_renderer::parse_mermaid(&body).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let init = mermaid_rs_renderer::parse_mermaid(&body).map_err(|e| anyhow!("{e:#}"))?;
     if let Some(v) = init
         .init_config
         .and_then(|c| c["flowchart"]["rankSpacing"].as_f64())
     {
-        options.layout.rank_spacing = v as f32;
+        layout.rank_spacing = v as f32;
     }
-    options.layout.node_padding_y = 10.0;
-    options.layout.node_padding_x = 16.0;
-    let svg = mermaid_rs_renderer::render_with_options(&body, options)
-        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let svg =
+        mermaid_rs_renderer::render_with_options(&body, options).map_err(|e| anyhow!("{e:#}"))?;
     // Directives and comments (`%%`) are no labels.
-    let labels: String = body
+    let labels: Vec<&str> = body
         .lines()
         .filter(|l| !l.trim_start().starts_with("%%"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    check_every_word_is_drawn(&labels, &svg)?;
+        .collect();
+    check_every_word_is_drawn(&labels.join("\n"), &svg)?;
 
-    static VIEW_BOX: OnceLock<Regex> = OnceLock::new();
-    let view_box = re(
-        &VIEW_BOX,
-        r#"viewBox="([-\d.]+) ([-\d.]+) ([\d.]+) ([\d.]+)""#,
-    );
+    let view_box = re!(r#"viewBox="([-\d.]+) ([-\d.]+) ([\d.]+) ([\d.]+)""#);
     let c = view_box
         .captures(&svg)
         .context("the renderer's SVG has no viewBox")?;
@@ -146,71 +132,48 @@ pub fn draw(source: &str, id: &str) -> Result<Drawn> {
     }
     let svg = view_box.replace(&svg, format!(r#"viewBox="{x} {y} {width} {height}""#));
     // The renderer's background, transparent here (the page's shows through), goes.
-    static BACKGROUND: OnceLock<Regex> = OnceLock::new();
-    let background = re(
-        &BACKGROUND,
-        r#"<rect x="[-\d.]+" y="[-\d.]+" width="[\d.]+" height="[\d.]+" fill="none"/>"#,
-    );
+    let background =
+        re!(r#"<rect x="[-\d.]+" y="[-\d.]+" width="[\d.]+" height="[\d.]+" fill="none"/>"#);
     let svg = background.replace(&svg, "");
-
     // Ids unique on the page: several diagrams share one page (and print.html has them all).
-    static IDS: OnceLock<Regex> = OnceLock::new();
-    let ids = re(&IDS, r##"(id="|url\(#|href="#)([^"()]+)"##);
-    let svg = ids.replace_all(&svg, |c: &regex::Captures| {
-        format!("{}{id}-{}", &c[1], &c[2])
-    });
+    let svg =
+        re!(r##"(id="|url\(#|href="#)([^"()]+)"##).replace_all(&svg, format!("${{1}}{id}-${{2}}"));
     // One line: a blank line would end the HTML block in the Markdown around it.
     let svg = svg.lines().map(str::trim).collect::<Vec<_>>().join(" ");
     let open_end = svg
         .find('>')
         .context("the renderer's SVG has no opening tag")?;
-    let open = &svg["<svg".len()..open_end];
-    static SIZE: OnceLock<Regex> = OnceLock::new();
-    let size = re(&SIZE, r#"\s(width|height)="[^"]*""#);
-    let open = size.replace_all(open, "");
-    let svg = format!(
-        r#"<svg{open} width="{w}" height="{h}" role="img" aria-labelledby="{id}-title {id}-desc" class="diagram"><title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>{rest}"#,
-        w = width.ceil(),
-        h = height.ceil(),
-        title = escape(&title),
-        desc = escape(&desc),
-        rest = &svg[open_end + 1..],
-    );
-    Ok(Drawn { svg, width, title })
+    let open = re!(r#"\s(width|height)="[^"]*""#).replace_all(&svg["<svg".len()..open_end], "");
+    let (w, h, rest) = (width.ceil(), height.ceil(), &svg[open_end + 1..]);
+    Ok(format!(
+        r#"<figure class="diagram" id="{id}"><svg{open} width="{w}" height="{h}" role="img" aria-labelledby="{id}-title {id}-desc" class="diagram"><title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>{rest}<figcaption>{title}</figcaption></figure>
+"#
+    ))
 }
 
 /// Fails when a word of the source's labels is missing from the SVG's text.
 fn check_every_word_is_drawn(source: &str, svg: &str) -> Result<()> {
     // Flowcharts quote their labels; sequence diagrams name participants and write messages
     // and notes after a colon.
-    static LABEL: OnceLock<Regex> = OnceLock::new();
-    static MESSAGE: OnceLock<Regex> = OnceLock::new();
-    let label = if source.trim_start().starts_with("sequenceDiagram") {
-        re(
-            &MESSAGE,
-            r"(?m)^\s*(?:participant \S+ as (.+)|(?:\S+\s*-[-)>x]+\s*\S+|Note [^:]+):\s*(.+))$",
-        )
-    } else {
-        re(&LABEL, r#""([^"]+)""#)
+    let label = match source.trim_start().starts_with("sequenceDiagram") {
+        true => {
+            re!(r"(?m)^\s*(?:participant \S+ as (.+)|(?:\S+\s*-[-)>x]+\s*\S+|Note [^:]+):\s*(.+))$")
+        }
+        false => re!(r#""([^"]+)""#),
     };
-    static TEXT: OnceLock<Regex> = OnceLock::new();
-    let text = re(&TEXT, r">([^<>]+)<");
-    let drawn: std::collections::BTreeSet<String> = text
+    let text = re!(r">([^<>]+)<")
         .captures_iter(svg)
-        .flat_map(|c| {
-            unescape(&c[1])
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
+        .map(|c| unescape(&c[1]));
+    let words: BTreeSet<String> = text
+        .flat_map(|t| t.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
         .collect();
-    let drawn_text: String = drawn.iter().map(String::as_str).collect();
-    for c in label.captures_iter(source) {
-        let Some(words) = c.get(1).or(c.get(2)) else {
-            continue;
-        };
+    let drawn = words.into_iter().collect::<String>();
+    for words in label
+        .captures_iter(source)
+        .filter_map(|c| c.get(1).or(c.get(2)))
+    {
         for word in words.as_str().replace("<br/>", " ").split_whitespace() {
-            if !drawn.contains(word) && !drawn_text.contains(word) {
+            if !drawn.contains(word) {
                 bail!(
                     "the renderer left out {word:?} of the label {:?}",
                     words.as_str()
@@ -221,7 +184,8 @@ fn check_every_word_is_drawn(source: &str, svg: &str) -> Result<()> {
     Ok(())
 }
 
-fn escape(s: &str) -> String {
+/// `s` escaped for HTML and XML text and attributes.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -230,73 +194,57 @@ fn escape(s: &str) -> String {
 
 /// `s` with the XML escapes of SVG text and pdftohtml's output undone.
 pub fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&#34;", "\"")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    [
+        ("&lt;", "<"),
+        ("&#34;", "\""),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&apos;", "'"),
+        ("&amp;", "&"),
+    ]
+    .iter()
+    .fold(s.to_owned(), |s, (from, to)| s.replace(from, to))
 }
 
 /// `html` with every `var(--name, colour)` replaced by its colour: for readers without the
 /// book's stylesheet (the EPUB).
 pub fn fixed_colours(html: &str) -> String {
-    static VAR: OnceLock<Regex> = OnceLock::new();
-    re(&VAR, r"var\(--[\w-]+,\s*([^()]+?)\)")
+    re!(r"var\(--[\w-]+,\s*([^()]+?)\)")
         .replace_all(html, "$1")
         .into_owned()
 }
 
 /// Replaces each mermaid block of `content` by its figure; `page` names the chapter in ids and
 /// errors.
-pub fn replace_blocks(content: &str, page: &str) -> Result<String> {
-    static BLOCK: OnceLock<Regex> = OnceLock::new();
-    let block = re(&BLOCK, r"(?ms)^```mermaid[ \t]*\n(.*?)^```[ \t]*$");
-    static SLUG: OnceLock<Regex> = OnceLock::new();
-    let slug = re(&SLUG, r"[^A-Za-z0-9]+");
-    let stem = slug.replace_all(page.trim_end_matches(".md"), "-");
-    let mut out = String::with_capacity(content.len());
-    let mut last = 0;
-    for (n, c) in block.captures_iter(content).enumerate() {
+fn replace_blocks(content: &str, page: &str) -> Result<String> {
+    let stem = re!(r"[^A-Za-z0-9]+").replace_all(page.trim_end_matches(".md"), "-");
+    let (mut out, mut last) = (String::new(), 0);
+    let blocks = re!(r"(?ms)^```mermaid[ \t]*\n(.*?)^```[ \t]*$").captures_iter(content);
+    for (n, c) in blocks.enumerate() {
         let whole = c.get(0).expect("the match");
-        let id = format!("diagram-{stem}-{}", n + 1);
-        let drawn =
-            draw(&c[1], &id).with_context(|| format!("{page}: diagram {} does not draw", n + 1))?;
-        out.push_str(&content[last..whole.start()]);
-        out.push_str(&format!(
-            "<figure class=\"diagram\" id=\"{id}\">{}<figcaption>{}</figcaption></figure>\n",
-            drawn.svg,
-            escape(&drawn.title)
-        ));
+        let figure = draw(&c[1], &format!("diagram-{stem}-{}", n + 1))
+            .with_context(|| format!("{page}: diagram {} does not draw", n + 1))?;
+        out = out + &content[last..whole.start()] + &figure;
         last = whole.end();
     }
-    out.push_str(&content[last..]);
-    Ok(out)
+    Ok(out + &content[last..])
 }
 
 /// `content` with a word joiner after the en dash of each range of numbers outside code
 /// ("11–18×", "56.1–90.7 µs"), so that no line breaks inside a range.
-pub fn join_ranges(content: &str) -> String {
-    static RANGE: OnceLock<Regex> = OnceLock::new();
-    let range = re(&RANGE, r"(\d)–(\d)");
+fn join_ranges(content: &str) -> String {
+    let range = re!(r"(\d)–(\d)");
     let mut fenced = false;
     let mut out = String::with_capacity(content.len());
     for line in content.split_inclusive('\n') {
         fenced ^= line.trim_start().starts_with("```");
-        if fenced || !range.is_match(line) {
-            out.push_str(line);
-            continue;
-        }
         // Outside code spans: the pieces between backticks with an even index.
         for (i, piece) in line.split('`').enumerate() {
-            if i > 0 {
-                out.push('`');
-            }
-            if i % 2 == 0 {
-                out.push_str(&range.replace_all(piece, "$1–\u{2060}$2"));
-            } else {
-                out.push_str(piece);
+            out += if i > 0 { "`" } else { "" };
+            match fenced || i % 2 == 1 {
+                true => out += piece,
+                false => out += &range.replace_all(piece, "$1–\u{2060}$2"),
             }
         }
     }
@@ -314,7 +262,7 @@ impl Preprocessor for Diagrams {
 
     fn run(
         &self,
-        _ctx: &PreprocessorContext,
+        _: &PreprocessorContext,
         mut book: Book,
     ) -> mdbook_preprocessor::errors::Result<Book> {
         let mut error = None;
@@ -328,17 +276,16 @@ impl Preprocessor for Diagrams {
             }
             let page = chapter
                 .source_path
-                .as_deref()
-                .map(|p| p.to_string_lossy().replace('\\', "/"))
-                .unwrap_or_else(|| chapter.name.clone());
-            match replace_blocks(&chapter.content, &page) {
+                .as_ref()
+                .map(|p| p.display().to_string());
+            match replace_blocks(
+                &chapter.content,
+                &page.unwrap_or_else(|| chapter.name.clone()),
+            ) {
                 Ok(content) => chapter.content = content,
                 Err(e) => error = Some(e),
             }
         });
-        match error {
-            Some(e) => Err(e),
-            None => Ok(book),
-        }
+        error.map_or(Ok(book), Err)
     }
 }
