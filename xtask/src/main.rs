@@ -78,8 +78,7 @@ fn run(command: Command, root: &Path) -> anyhow::Result<bool> {
     let dest = |dest: Option<PathBuf>| dest.unwrap_or_else(|| root.join("book"));
     match command {
         Command::Book { port, no_open } => {
-            let open = !no_open;
-            xtask::serve::serve(root, xtask::serve::Options { port, open })?;
+            xtask::serve::serve(root, port, !no_open)?;
         }
         Command::Test => return xtask::test::run(root),
         Command::Build { dest: to } => {

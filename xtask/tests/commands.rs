@@ -1,6 +1,7 @@
-//! `cargo book`, README command 1: it serves the book with live reload, and a taken port is a
-//! clear error. The server runs as a child process (`cargo book` is `xtask book`). And xtask
-//! builds the book of the checkout it runs in.
+//! xtask's commands as a reader runs them: `cargo book` (README command 1) serves the book with
+//! live reload and stops at the first Ctrl-C; a taken port, a bad flag, `cargo xtask pdf`
+//! without Chromium are clear errors; xtask builds the book of the checkout it runs in.
+//! (Printing itself is checked by the browser tests, with the same code on their browser.)
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -11,25 +12,29 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_xtask");
 
 #[test]
-fn a_taken_port_is_a_clear_error() {
+fn bad_input_is_a_clear_error() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("binding a port");
     let port = taken
         .local_addr()
         .expect("local address")
         .port()
         .to_string();
-    let out = test_support::run(BIN, &["book", "--no-open", "--port", &port]);
-    out.assert_code(1)
+    test_support::run(BIN, &["book", "--no-open", "--port", &port])
+        .assert_code(1)
         .assert_one_line_error()
         .assert_stderr_contains(&format!("port {port} on 127.0.0.1 is already in use"))
         .assert_stderr_contains("--port");
-}
-
-#[test]
-fn a_bad_flag_is_a_usage_error() {
     test_support::run(BIN, &["book", "--port", "many"])
         .assert_code(2)
         .assert_stderr_contains("invalid value 'many' for '--port <PORT>'");
+    let empty = Path::new(env!("CARGO_TARGET_TMPDIR")).join("empty-path");
+    std::fs::create_dir_all(&empty).expect("an empty folder");
+    let mut pdf = test_support::command(BIN, &["pdf"]);
+    pdf.env("PATH", &empty);
+    test_support::run_command(pdf)
+        .assert_code(1)
+        .assert_one_line_error()
+        .assert_stderr_contains("apt-get install chromium chromium-driver");
 }
 
 /// Clones that share one `CARGO_TARGET_DIR` run one xtask binary: each must build its own
@@ -76,11 +81,11 @@ impl Drop for Server {
 
 #[test]
 fn it_serves_the_book_with_live_reload() {
-    let port = {
-        let probe = TcpListener::bind("127.0.0.1:0").expect("binding a port");
-        probe.local_addr().expect("local address").port()
-    };
-    let server = Server(
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port")
+        .port();
+    let mut server = Server(
         Command::new(BIN)
             .args(["book", "--no-open", "--port", &port.to_string()])
             .stdin(Stdio::null())
@@ -89,31 +94,39 @@ fn it_serves_the_book_with_live_reload() {
             .spawn()
             .expect("starting `xtask book`"),
     );
-    let page = get_when_ready(port, "/introduction.html", test_support::TIMEOUT);
+    // It answers once the book is built.
+    let deadline = Instant::now() + test_support::TIMEOUT;
+    let page = loop {
+        if let Some(page) = get(port, "/memory.html") {
+            break page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer on port {port} within {:?}",
+            test_support::TIMEOUT
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
-    assert!(page.contains("<h1 id=\"introduction\">"), "{page}");
     assert!(
-        page.contains(r#"new EventSource("/__livereload")"#),
-        "no live-reload script in the served page"
-    );
-    let memory = get_when_ready(port, "/memory.html", Duration::from_secs(10));
-    assert!(
-        memory.contains(r#"<figure class="diagram""#),
+        page.contains(r#"<figure class="diagram""#),
         "the served memory.html has no diagram drawn"
     );
+    let stream = r#"data-event-stream="/_tower-livereload/event-stream""#;
+    assert!(
+        page.contains(stream),
+        "no live-reload script in the served page"
+    );
     // A page is open: its live-reload stream stays connected. The first Ctrl-C stops it all.
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connecting");
-    let request =
-        "GET /__livereload HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
-    stream
+    let mut events = TcpStream::connect(("127.0.0.1", port)).expect("connecting");
+    let request = "GET /_tower-livereload/event-stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    events
         .write_all(request.as_bytes())
         .expect("asking for the stream");
-    stream
+    events
         .read_exact(&mut [0; 12])
         .expect("the stream's first bytes");
-    let pid = server.0.id().to_string();
-    test_support::run("kill", &["-INT", &pid]).assert_success();
-    let mut server = server;
+    test_support::run("kill", &["-INT", &server.0.id().to_string()]).assert_success();
     let deadline = Instant::now() + Duration::from_secs(10);
     while server.0.try_wait().expect("waiting").is_none() {
         assert!(Instant::now() < deadline, "still serving 10 s after Ctrl-C");
@@ -123,28 +136,15 @@ fn it_serves_the_book_with_live_reload() {
     test_support::assert_no_children();
 }
 
-/// GET `path` from 127.0.0.1:`port`, retrying until the server answers (it builds the book
-/// first) or `limit` has passed.
-fn get_when_ready(port: u16, path: &str, limit: Duration) -> String {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
-            stream
-                .set_read_timeout(Some(Duration::from_secs(10)))
-                .expect("read timeout");
-            let request =
-                format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-            if stream.write_all(request.as_bytes()).is_ok() {
-                let mut response = Vec::new();
-                if stream.read_to_end(&mut response).is_ok() && !response.is_empty() {
-                    return String::from_utf8_lossy(&response).into_owned();
-                }
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no answer on port {port} within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+/// GET `path` from 127.0.0.1:`port`, or `None` if nothing answers there.
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    Some(String::from_utf8_lossy(&response).into_owned()).filter(|r| !r.is_empty())
 }
