@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use mdbook_preprocessor::Preprocessor;
 
 #[derive(Parser)]
@@ -29,33 +29,28 @@ enum Command {
     /// test that was skipped because something it needs is missing here.
     Test,
     /// Build the book once into `book/` (or --dest) and fail on any mdBook warning.
-    Build {
-        #[arg(long)]
-        dest: Option<PathBuf>,
-    },
+    Build(Dest),
     /// Build the book into `book/` (or --dest) and print it to `processes-vs-threads.pdf` there,
     /// with headless Chromium (needs `chromium` and `chromedriver`).
-    Pdf {
-        #[arg(long)]
-        dest: Option<PathBuf>,
-    },
+    Pdf(Dest),
     /// Write the example crates, as a workspace of their own, to
     /// `book/processes-vs-threads-examples.tar.gz` (or into --dest).
-    Tarball {
-        #[arg(long)]
-        dest: Option<PathBuf>,
-    },
+    Tarball(Dest),
     /// Build the book into `book/` (or --dest) and write it as an EPUB,
     /// `processes-vs-threads.epub`, there.
-    Epub {
-        #[arg(long)]
-        dest: Option<PathBuf>,
-    },
+    Epub(Dest),
     /// This crate's preprocessors (`diagrams`, `questions`, `examples`) for the stock `mdbook`
     /// CLI (book.toml runs them). `supports RENDERER`: mdBook asks whether a renderer is
     /// supported.
     #[command(hide = true)]
     Preprocessor { name: String, supports: Vec<String> },
+}
+
+#[derive(Args)]
+struct Dest {
+    /// The folder to write into (default: `book/`).
+    #[arg(long)]
+    dest: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -75,36 +70,35 @@ fn main() -> ExitCode {
 
 /// Runs `command` in the checkout at `root`; `Ok(false)` when tests failed.
 fn run(command: Command, root: &Path) -> anyhow::Result<bool> {
-    let dest = |dest: Option<PathBuf>| dest.unwrap_or_else(|| root.join("book"));
-    match command {
+    let dest = |d: Dest| d.dest.unwrap_or_else(|| root.join("book"));
+    let (done, path) = match command {
         Command::Book { port, no_open } => {
-            xtask::serve::serve(root, port, !no_open)?;
+            return xtask::serve::serve(root, port, !no_open).map(|()| true);
         }
         Command::Test => return xtask::test::run(root),
-        Command::Build { dest: to } => {
-            let built = xtask::build::build(root, &dest(to), true)?;
-            built.fail_on_warnings()?;
-            println!("Built the book into {}", built.dir.display());
+        Command::Build(d) => {
+            let dir = dest(d);
+            xtask::build::build(root, &dir, true)?.fail_on_warnings()?;
+            ("Built the book into", dir)
         }
-        Command::Pdf { dest: to } => {
-            let pdf = xtask::pdf::run(root, &dest(to), &xtask::tmp_dir(root))?;
-            println!("Printed the book to {}", pdf.display());
-        }
-        Command::Tarball { dest: to } => {
-            let tarball = xtask::tarball::run(root, &dest(to))?;
-            println!("Wrote the examples to {}", tarball.display());
-        }
-        Command::Epub { dest: to } => {
-            let epub = xtask::epub::run(root, &dest(to))?;
-            println!("Wrote the EPUB to {}", epub.display());
-        }
+        Command::Pdf(d) => (
+            "Printed the book to",
+            xtask::pdf::run(root, &dest(d), &xtask::tmp_dir(root))?,
+        ),
+        Command::Tarball(d) => (
+            "Wrote the examples to",
+            xtask::tarball::run(root, &dest(d))?,
+        ),
+        Command::Epub(d) => ("Wrote the EPUB to", xtask::epub::run(root, &dest(d))?),
         Command::Preprocessor { name, supports } => {
             // Every renderer: what they insert is plain Markdown.
             if supports.is_empty() {
                 preprocess(&name)?;
             }
+            return Ok(true);
         }
-    }
+    };
+    println!("{done} {}", path.display());
     Ok(true)
 }
 

@@ -23,41 +23,33 @@ pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
     let out = dir.join(FILE_NAME);
     let file =
         std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(file, Default::default()));
     // Each file keeps its modification time: unpacked over an earlier copy, Cargo rebuilds
     // exactly what changed.
     tar.mode(tar::HeaderMode::Complete);
     let folder = Path::new(FOLDER);
-
-    add_text(
-        &mut tar,
-        &folder.join("Cargo.toml"),
-        &workspace_manifest(root)?,
-    )?;
-    for name in ["Cargo.lock", "rust-toolchain.toml"] {
-        tar.append_path_with_name(root.join(name), folder.join(name))
+    let crates = crate::examples::crates(root, "examples")?;
+    for (name, text) in [
+        ("Cargo.toml", workspace_manifest(root)?),
+        ("README.md", readme(&crates)),
+        (".cargo/config.toml", exercises_alias(root)?),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, folder.join(name), text.as_bytes())
             .with_context(|| format!("adding {name}"))?;
     }
-    let crates = crate::examples::crates(root, "examples")?;
-    add_text(&mut tar, &folder.join("README.md"), &readme(&crates))?;
-    add_text(
-        &mut tar,
-        &folder.join(".cargo/config.toml"),
-        &exercises_alias(root)?,
-    )?;
-    for sub in ["crates", "examples", "exercises"] {
-        for path in crate::files_below(&root.join(sub))? {
-            let rel = path.strip_prefix(root).expect("below the root");
-            append_file(&mut tar, &path, &folder.join(rel))?;
-        }
+    let mut files = vec![root.join("Cargo.lock"), root.join("rust-toolchain.toml")];
+    for sub in ["crates", "examples", "exercises", "src"] {
+        let below = crate::files_below(&root.join(sub))?.into_iter();
+        files.extend(below.filter(|p| sub != "src" || p.extension().is_some_and(|e| e == "md")));
     }
-    for path in crate::files_below(&root.join("src"))?
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-    {
+    for path in files {
         let rel = path.strip_prefix(root).expect("below the root");
-        append_file(&mut tar, &path, &folder.join(rel))?;
+        tar.append_path_with_name(&path, folder.join(rel))
+            .with_context(|| format!("adding {}", path.display()))?;
     }
     let gz = tar.into_inner().context("finishing the tar archive")?;
     gz.finish().context("finishing the gzip stream")?;
@@ -123,23 +115,4 @@ fn readme(crates: &[Crate]) -> String {
      `exercises/`, each a program to fix (`exercises/<name>/README.md` says what to do).\n\n"
         .to_owned()
         + &crate::examples::section(crates, "src/")
-}
-
-fn append_file<W: std::io::Write>(
-    tar: &mut tar::Builder<W>,
-    path: &Path,
-    name: &Path,
-) -> Result<()> {
-    tar.append_path_with_name(path, name)
-        .with_context(|| format!("adding {}", path.display()))
-}
-
-fn add_text<W: std::io::Write>(tar: &mut tar::Builder<W>, name: &Path, text: &str) -> Result<()> {
-    let mut header = tar::Header::new_gnu();
-    header.set_size(text.len() as u64);
-    header.set_mode(0o644);
-    header.set_mtime(0);
-    header.set_cksum();
-    tar.append_data(&mut header, name, text.as_bytes())
-        .with_context(|| format!("adding {}", name.display()))
 }
