@@ -345,14 +345,14 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
         .flatten()
         .map(strings)
     {
-        let on = |text: &&String| labels.iter().filter(|l| text.contains(&dense(l))).count();
+        let wanted: Vec<String> = labels.iter().map(|l| dense(l)).collect();
+        let on = |text: &&String| wanted.iter().filter(|w| text.contains(w.as_str())).count();
         let best = page_text.iter().max_by_key(on).expect("pages");
-        let missing: Vec<&String> = labels
-            .iter()
-            .filter(|l| !best.contains(&dense(l)))
-            .collect();
+        let labels = labels.iter().zip(&wanted);
+        let missing: Vec<_> = labels.filter(|(_, w)| !best.contains(w.as_str())).collect();
         if !missing.is_empty() {
-            problems.push(format!("a figure is split across pages or from its caption: {missing:?} are not on the page of {:?}", labels[0]));
+            let missing: Vec<&String> = missing.into_iter().map(|(l, _)| l).collect();
+            problems.push(format!("a figure is split across pages, or from its caption: {missing:?} not on one page with the rest"));
         }
     }
     // With 0.6 in margins on A4 (595 pt wide), text ends 43 pt from the page's right edge.
