@@ -6,16 +6,16 @@
 //!    clippy` does it), so that one build both lints (`-D warnings`) and makes the test binaries;
 //!    a separate `cargo clippy` would compile every dependency again, in check mode. Without
 //!    clippy-driver in the toolchain, rustc builds and the run says the code was not linted.
-//! 3. The tests, `--no-fail-fast` (no doctests: the workspace has none). The browser tests,
-//!    which mostly wait on Chromium and Java, run beside the others (cargo runs test binaries one
-//!    after another); their output follows the others', whole.
+//! 3. The tests, `--no-fail-fast` (no doctests: the workspace has none), in two runs at once:
+//!    the examples' and exercises', and the book's (`book-checks`, `xtask`; cargo runs the test
+//!    binaries of one run one after another). The book's output follows the others', whole.
 //! 4. Lists every test that skipped itself because something it needs is missing on this
 //!    machine (a browser, `strace`, root for the tests that switch to user `nobody`). Each skip
 //!    is also printed where it happens, past the test harness's output capture; under CI a skip
 //!    fails its test instead (see `test_support::skipped`).
 
 use std::ffi::OsString;
-use std::io::Read as _;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,8 +26,10 @@ use anyhow::{Context, Result, bail, ensure};
 #[path = "../../crates/test-support/src/ci.rs"]
 mod ci;
 
-/// The test targets that run beside all the others.
-const BESIDE: [&str; 1] = ["browser"];
+/// The packages whose tests check the book (building it, in Chromium, with Java), run beside
+/// the tests of the examples and exercises (spawning programs): two runs at once keep two cores
+/// busy.
+const BOOK: [&str; 2] = ["book-checks", "xtask"];
 
 /// Runs the whole suite from the repository root `root`: an error if formatting is off or a
 /// tool is missing under CI, `Ok(false)` if a lint or a test failed.
@@ -81,39 +83,49 @@ pub fn run(root: &Path) -> Result<bool> {
     let built = cargo_test(&["--workspace", "--all-targets", "--no-run"]).status();
     let mut passed = built.context("running cargo test")?.success();
     if passed {
-        let mut others = vec!["--workspace", "--lib", "--bins", "--no-fail-fast"];
-        let metadata = crate::workspace(root)?;
-        let mut tests: Vec<&str> = (metadata.packages.iter().flat_map(|p| &p.targets))
-            .filter(|t| t.is_test() && !BESIDE.contains(&t.name.as_str()))
-            .map(|t| t.name.as_str())
-            .collect();
-        tests.sort();
-        tests.dedup();
-        others.extend(tests.into_iter().flat_map(|t| ["--test", t]));
-        // Each beside the others, its output (stdout and stderr in one pipe) read meanwhile.
-        let mut beside = Vec::new();
-        for name in BESIDE {
-            let (mut output, into) = std::io::pipe().context("making a pipe")?;
-            let mut test = cargo_test(&["--workspace", "--no-fail-fast", "--test", name]);
-            test.stdout(into.try_clone()?).stderr(into);
-            let child = test.spawn().context("running cargo test")?;
-            drop(test); // Its ends of the pipe: the reader then sees the end of the output.
-            let reader = std::thread::spawn(move || {
-                let mut text = Vec::new();
-                let _ = output.read_to_end(&mut text);
-                text
-            });
-            beside.push((child, reader));
-        }
-        passed = cargo_test(&others)
-            .status()
-            .context("running cargo test")?
-            .success();
-        for (mut child, reader) in beside {
-            let text = reader.join().expect("reading a test's output");
-            print!("\n{}", String::from_utf8_lossy(&text));
-            passed &= child.wait().context("waiting for cargo test")?.success();
-        }
+        // Both runs name the whole workspace, as the build did: fewer packages would resolve
+        // other features of the dependencies, and build them again.
+        let targets = crate::workspace(root)?.packages.into_iter().flat_map(|p| {
+            let book = BOOK.contains(&p.name.as_str());
+            p.targets
+                .into_iter()
+                .filter(|t| t.is_test())
+                .map(move |t| (book, t.name))
+        });
+        let (book, examples): (Vec<_>, Vec<_>) = targets.partition(|(book, _)| *book);
+        let run = |first: &[&str], tests: &[(bool, String)]| {
+            let mut test = cargo_test(first);
+            test.args(["--workspace", "--no-fail-fast"]);
+            tests
+                .iter()
+                .for_each(|(_, name)| _ = test.args(["--test", name]));
+            test
+        };
+        // The book's tests, their output (stdout and stderr in one pipe) read meanwhile.
+        let (output, into) = std::io::pipe().context("making a pipe")?;
+        let mut book = run(&[], &book);
+        book.stdout(into.try_clone()?).stderr(into);
+        let mut child = book.spawn().context("running cargo test")?;
+        drop(book); // Its ends of the pipe: the reader then sees the end of the output.
+        let (running, started) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let lines = BufReader::new(output).lines().map_while(Result::ok);
+            let mut text = String::new();
+            for line in lines {
+                if line.trim_start().starts_with("Running") {
+                    let _ = running.send(());
+                }
+                text = text + &line + "\n";
+            }
+            text
+        });
+        // Once it runs tests: two cargos checking the build at once wait for each other's lock,
+        // and say so.
+        let _ = started.recv();
+        let examples = run(&["--lib", "--bins"], &examples).status();
+        passed = examples.context("running cargo test")?.success();
+        print!("\n{}", reader.join().expect("reading the output"));
+        passed &= child.wait().context("waiting for cargo test")?.success();
     }
 
     let log = std::fs::read_to_string(&log).unwrap_or_default();
