@@ -308,18 +308,13 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
             "{rel} has {closed} closed answers and {open} open ones"
         ));
     }
-    let out = std::process::Command::new("pdftohtml")
-        .args(["-xml", "-i", "-q", "-zoom", "1", "-stdout"])
-        .arg(&path)
-        .output()
-        .expect("running pdftohtml");
-    assert!(
-        out.status.success(),
-        "pdftohtml: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let pdf = path.to_str().expect("UTF-8");
+    let xml = test_support::run(
+        "pdftohtml",
+        &["-xml", "-i", "-q", "-zoom", "1", "-stdout", pdf],
     );
-    let xml = String::from_utf8_lossy(&out.stdout);
-    let lines = pdf_lines(&xml);
+    let xml = &xml.assert_success().stdout;
+    let lines = pdf_lines(xml);
     let pages = lines.iter().map(|l| l.page).max().unwrap_or(0);
     // Each page's text, dense: a label wrapped or hyphenated is still found.
     let mut page_text = vec![String::new(); pages + 1];
@@ -329,7 +324,7 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
     let all = page_text.concat();
     let item = Regex::new(r"<item[^>]*>([^<]*)</item>").unwrap();
     let outline: BTreeSet<String> = item
-        .captures_iter(&xml)
+        .captures_iter(xml)
         .map(|c| dense(&unescape(&c[1])))
         .collect();
     for title in strings(&page["titles"]) {
@@ -483,34 +478,21 @@ fn dense(s: &str) -> String {
 /// the chapters is an SVG image in it on an opaque white background (a reader's night mode would
 /// otherwise show its dark labels on black).
 fn check_epub() -> Vec<String> {
-    if !test_support::have("epubcheck", "epubcheck") {
+    let Some(epubcheck) = test_support::find_on_path("epubcheck") else {
+        test_support::skipped("epubcheck (on Debian: apt-get install epubcheck) is not installed");
         return Vec::new();
-    }
-    let dir = book_dir();
-    let epub = tmp().join(xtask::epub::FILE_NAME);
+    };
+    let (dir, epub) = (book_dir(), tmp().join(xtask::epub::FILE_NAME));
     xtask::epub::write(&book_checks::root(), &dir, &epub).expect("writing the EPUB");
     // Debian's epubcheck is a jar; a JVM set for a short run starts in half the time.
-    let out = std::process::Command::new("java")
-        .args(["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar"])
-        .arg(test_support::find_on_path("epubcheck").expect("found above"))
-        .arg(&epub)
-        .output()
-        .expect("running epubcheck with java");
-    if !out.status.success() {
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        );
-        return vec![format!("epubcheck {}:\n{stdout}{stderr}", epub.display())];
-    }
-    let figure = Regex::new(r#"<svg\b[^>]*\brole="img""#).unwrap();
-    let figures: usize = book_checks::pages()
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(dir.join(p.rel.with_extension("html"))).expect("a chapter")
-        })
-        .map(|html| figure.find_iter(&html).count())
-        .sum();
+    let jvm = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar"];
+    let (jar, book) = (
+        epubcheck.to_str().expect("UTF-8"),
+        epub.to_str().expect("UTF-8"),
+    );
+    test_support::run("java", &[&jvm[..], &[jar, book]].concat()).assert_success();
+    let print = std::fs::read_to_string(dir.join("print.html")).expect("the print page");
+    let figures = print.matches(r#"role="img""#).count();
     let mut zip =
         zip::ZipArchive::new(std::fs::File::open(&epub).expect("the EPUB")).expect("a zip");
     let names: Vec<String> = zip
@@ -521,7 +503,7 @@ fn check_epub() -> Vec<String> {
     let mut problems = Vec::new();
     if names.len() != figures {
         problems.push(format!(
-            "the EPUB has {} SVG images for the chapters' {figures} figures",
+            "the EPUB has {} SVG images for {figures} figures",
             names.len()
         ));
     }
