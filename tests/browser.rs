@@ -102,45 +102,37 @@ fn check_page(b: &Browser, rel: &str) -> Vec<String> {
     b.window(WINDOWS[0]);
     let mut problems = b.open(&b.url(rel, false));
     problems.extend(b.axe(&[]));
-    let mut seen = Vec::new();
+    let (mut seen, mut figures) = (Vec::new(), 0);
     for (width, height) in WINDOWS {
         b.window((width, height));
+        let desktop = width >= 1000;
+        let tallest = (desktop && rel == ONE_SCREEN.0).then_some(ONE_SCREEN.1);
+        let rules = json!({ "minPx": MIN_TEXT_PX, "desktop": desktop, "tallest": tallest });
+        let m = b.js(&[FIGURES_JS, LAYOUT_JS].concat(), rules);
         let at = format!("at {width}×{height}");
-        let m = b.js(&[FIGURES_JS, LAYOUT_JS].concat(), json!(MIN_TEXT_PX));
         problems.extend(strings(&m["problems"]).iter().map(|p| format!("{at}: {p}")));
-        if m["figures"] != json!(0) {
-            seen.push(format!("figure text ≥ {} px at {width}", m["smallest"]));
-        }
-        if width < 1000 {
-            continue;
-        }
-        for line in strings(&m["wide"]) {
-            problems.push(format!("{at}: a Rust listing scrolls sideways: {line}"));
-        }
-        let table = m["table"].as_f64().unwrap_or(0.0);
-        if rel == ONE_SCREEN.0 && !(1.0..=ONE_SCREEN.1).contains(&table) {
-            problems.push(format!(
-                "{at}: its table is {table:.0} px tall, not one screen"
-            ));
-        }
-        if m["figures"] == json!(0) && rel != EVERY_THEME {
-            continue;
-        }
-        // Each theme as a reader picks it, applied at once (transitions off).
-        b.js("document.head.insertAdjacentHTML('beforeend', '<style>* { transition: none !important; }</style>')", json!(0));
-        for theme in THEMES {
-            let pick = "const b = document.getElementById(`mdbook-theme-${arguments[0]}`); b.className = 'theme'; b.click()";
-            b.js(pick, json!(theme));
-            let c = b.js(&[FIGURES_JS, CONTRAST_JS].concat(), json!(MIN_CONTRAST));
-            let mut found = strings(&c["problems"]);
-            if rel == EVERY_THEME && theme != "light" {
-                found.extend(b.axe(&["color-contrast", "link-in-text-block"]));
-            }
-            problems.extend(found.iter().map(|p| format!("({theme}): {p}")));
-            seen.push(format!("contrast ≥ {} in {theme}", c["lowest"]));
-        }
-        b.js("localStorage.removeItem('mdbook-theme')", json!(0));
+        figures = m["figures"].as_u64().unwrap_or(0);
+        seen.push(format!("figure text ≥ {} px at {width}", m["smallest"]));
     }
+    // Each theme as a reader picks it, applied at once (transitions off).
+    let themes = if figures > 0 || rel == EVERY_THEME {
+        &THEMES[..]
+    } else {
+        &[]
+    };
+    b.js("document.head.insertAdjacentHTML('beforeend', '<style>* { transition: none !important; }</style>')", json!(0));
+    for theme in themes {
+        let pick = "const b = document.getElementById(`mdbook-theme-${arguments[0]}`); b.className = 'theme'; b.click()";
+        b.js(pick, json!(theme));
+        let c = b.js(&[FIGURES_JS, CONTRAST_JS].concat(), json!(MIN_CONTRAST));
+        let mut found = strings(&c["problems"]);
+        if rel == EVERY_THEME && *theme != "light" {
+            found.extend(b.axe(&["color-contrast", "link-in-text-block"]));
+        }
+        problems.extend(found.iter().map(|p| format!("({theme}): {p}")));
+        seen.push(format!("contrast ≥ {} in {theme}", c["lowest"]));
+    }
+    b.js("localStorage.removeItem('mdbook-theme')", json!(0));
     if FROM_FILE.contains(&rel) {
         problems.extend(
             b.open(&b.url(rel, true))
@@ -148,7 +140,7 @@ fn check_page(b: &Browser, rel: &str) -> Vec<String> {
                 .map(|p| format!("from file://: {p}")),
         );
     }
-    if !seen.is_empty() {
+    if figures > 0 {
         println!("{rel}: {}", seen.join(", "));
     }
     problems.into_iter().map(|p| format!("{rel} {p}")).collect()
@@ -184,13 +176,13 @@ const figures = [...document.querySelectorAll('#mdbook-content svg[role="img"]')
 });
 "#;
 
-/// Runs in the page, with the least text size as argument: every text of every figure is large
-/// enough, inside its figure, overlaps no other text and lies under no shape painted after it;
-/// every element that overflows the window sits in a scroll container marked `scrolls`
-/// (theme/reader.js, whose sign the CSS shows). Also the Rust listings that scroll, and the
-/// height of the page's first table.
+/// Runs in the page, given the least text size: every text of every figure is large enough,
+/// inside its figure, overlaps no other text and lies under no shape painted after it; every
+/// element that overflows the window sits in a scroll container marked `scrolls` (theme/reader.js,
+/// whose sign the CSS shows); on a desktop no Rust listing scrolls; the first table is at most
+/// `tallest` px tall, if given.
 const LAYOUT_JS: &str = r#"
-const [minPx] = arguments;
+const [{ minPx, desktop, tallest }] = arguments;
 const problems = [];
 let smallest = Infinity;
 for (const { svg, box: outer, lines, shapes } of figures) {
@@ -227,10 +219,11 @@ for (const el of document.querySelectorAll('#mdbook-content *')) {
   seen.add(where);
   problems.push(`<${el.tagName.toLowerCase()}> "${say(el)}" reaches ${Math.round(r.right)} px, past the ${vw} px window, in ${where}, which does not say it scrolls`);
 }
-const wide = [...document.querySelectorAll('code.language-rust')].filter((c) => c.scrollWidth > c.clientWidth + 1)
-  .map((c) => c.textContent.split('\n').reduce((a, b) => (b.length > a.length ? b : a), ''));
-const table = document.querySelector('#mdbook-content table')?.getBoundingClientRect().height;
-return { problems, wide, table, figures: figures.length, smallest: smallest === Infinity ? null : Math.round(smallest * 10) / 10 };
+for (const c of desktop ? document.querySelectorAll('code.language-rust') : [])
+  if (c.scrollWidth > c.clientWidth + 1) problems.push(`a Rust listing scrolls sideways: ${c.textContent.split('\n').reduce((a, b) => (b.length > a.length ? b : a))}`);
+const table = document.querySelector('#mdbook-content table')?.getBoundingClientRect().height || 0;
+if (tallest && !(table > 0 && table <= tallest)) problems.push(`its table is ${Math.round(table)} px tall, more than ${tallest}`);
+return { problems, figures: figures.length, smallest: smallest === Infinity ? null : Math.round(smallest * 10) / 10 };
 "#;
 
 /// Runs in the page: the contrast of every text of every figure with what is painted behind
@@ -611,20 +604,12 @@ impl Browser {
         }
     }
 
-    /// Runs `script` as the body of a function of `arg`; returns what it returns.
+    /// Runs `script` as the body of a function of `arg`; returns what it returns (what the
+    /// promise it returns resolves to).
     fn js(&self, script: &str, arg: Value) -> Value {
         self.wait(
             "running a script in the page",
             self.client().execute(script, vec![arg]),
-        )
-    }
-
-    /// Runs `script` with `arguments[1]` a function that returns its value.
-    fn js_async(&self, script: &str, arg: Value) -> Value {
-        let client = self.client();
-        self.wait(
-            "running a script in the page",
-            client.execute_async(script, vec![arg]),
         )
     }
 
@@ -647,10 +632,10 @@ impl Browser {
     fn open(&self, url: &str) -> Vec<String> {
         self.console();
         self.wait(&format!("opening {url}"), self.client().goto(url));
-        let away = self.js_async(
-            "document.fonts.ready.then(() => arguments[1]([location.href, ...performance.getEntriesByType('resource').map((e) => e.name)]
+        let away = self.js(
+            "return document.fonts.ready.then(() => [location.href, ...performance.getEntriesByType('resource').map((e) => e.name)]
                .filter((u) => !['file:', 'data:', 'blob:', 'about:'].includes(new URL(u).protocol)
-                 && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname))))",
+                 && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname)))",
             json!(0),
         );
         let away = strings(&away)
@@ -684,11 +669,10 @@ impl Browser {
         if !only.is_empty() {
             options["runOnly"] = json!({ "type": "rule", "values": only });
         }
-        let found = self.js_async(
-            "axe.run(document, arguments[0]).then((r) => arguments[1](r.violations
+        let found = self.js(
+            "return axe.run(document, arguments[0]).then((r) => r.violations
                .filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) =>
-                 `axe: ${v.impact} ${v.id}: ${v.help} (e.g. ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}: ${v.nodes[0]?.any[0]?.message || v.nodes[0]?.failureSummary || ''})`)),
-               (e) => arguments[1]([`axe failed: ${e}`]))",
+                 `axe: ${v.impact} ${v.id}: ${v.help} (e.g. ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}: ${v.nodes[0]?.any[0]?.message || v.nodes[0]?.failureSummary || ''})`))",
             options,
         );
         strings(&found)

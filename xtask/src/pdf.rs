@@ -36,9 +36,9 @@ pub async fn print(client: &Client, url: &str) -> Result<Vec<u8>> {
         .goto(url)
         .await
         .with_context(|| format!("opening {url}"))?;
-    let fonts = "document.fonts.ready.then(() => arguments[0](true))";
+    let fonts = "return document.fonts.ready.then(() => true)";
     client
-        .execute_async(fonts, vec![])
+        .execute(fonts, vec![])
         .await
         .context("waiting for the fonts")?;
     let pdf = client
