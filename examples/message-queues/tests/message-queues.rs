@@ -7,10 +7,11 @@ use std::io::{BufRead as _, BufReader, PipeReader, PipeWriter, Read as _, Write 
 use std::os::fd::AsFd as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::{Child, Stdio};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::mqueue::{MQ_OFlag, mq_close, mq_open, mq_unlink};
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
@@ -71,17 +72,12 @@ fn a_refused_mq_open_or_fork_is_one_line_and_leaves_no_queue() {
 /// here pid 1, in a new pid namespace) is one clear line, and is left alone.
 #[test]
 fn a_queue_left_by_another_run_is_one_line_and_left_alone() {
-    let (mode, flags) = (
-        Mode::S_IRUSR | Mode::S_IWUSR,
-        MQ_OFlag::O_CREAT | MQ_OFlag::O_RDONLY,
-    );
+    let flags = MQ_OFlag::O_CREAT | MQ_OFlag::O_RDONLY;
     let attr = nix::mqueue::MqAttr::new(0, 1, 8, 0);
-    mq_close(mq_open(queue(1).as_str(), flags, mode, Some(&attr)).expect("mq_open"))
-        .unwrap();
-    let out = test_support::run(
-        "unshare",
-        &["--user", "--map-root-user", "--pid", "--fork", BIN],
-    );
+    let mode = Mode::S_IRUSR | Mode::S_IWUSR;
+    mq_close(mq_open(queue(1).as_str(), flags, mode, Some(&attr)).unwrap()).unwrap();
+    let namespace = ["--user", "--map-root-user", "--pid", "--fork", BIN];
+    let out = test_support::run("unshare", &namespace);
     let left = exists(1);
     let _ = mq_unlink(queue(1).as_str());
     if out.stderr.starts_with("unshare: ") {
@@ -99,10 +95,8 @@ fn a_queue_left_by_another_run_is_one_line_and_left_alone() {
 /// `nohup` and a background job do, if `ignore`), now waiting for Enter with the messages in
 /// the queue: the child, its pid, its stdout, and a copy of its writing end.
 fn paused(ignore: bool) -> (Child, u32, BufReader<PipeReader>, PipeWriter) {
-    let script = format!(
-        "{} exec \"$0\"",
-        if ignore { "trap '' HUP INT;" } else { "" }
-    );
+    let trap = if ignore { "trap '' HUP INT;" } else { "" };
+    let script = format!("{trap} exec \"$0\"");
     let (reader, writer) = std::io::pipe().expect("a pipe");
     let mut cmd = test_support::command("bash", &["-c", &script, BIN]);
     cmd.env("MESSAGE_QUEUES_PAUSE", "1")
@@ -123,22 +117,33 @@ fn paused(ignore: bool) -> (Child, u32, BufReader<PipeReader>, PipeWriter) {
     (child, pid_of(&seen), stdout, writer)
 }
 
-/// Ctrl-C (SIGINT), `kill` (SIGTERM) or a closed terminal (SIGHUP) while the queue holds the
-/// messages: the example removes the queue and still dies of the signal, silently, as a shell
-/// expects. Ignored by its caller, SIGHUP and SIGINT change nothing.
+/// Ctrl-C (SIGINT), `kill` (SIGTERM), a closed terminal (SIGHUP) or, like `| head -n 1`, a
+/// reader of its output that goes away (SIGPIPE at its next line) while the queue holds the
+/// messages: the example removes the queue and still dies of the signal, silently, as a
+/// shell expects. Ignored by its caller, SIGHUP and SIGINT change nothing.
 #[test]
 fn a_signal_leaves_no_queue_and_an_ignored_one_stays_ignored() {
-    let cases = [
-        (false, Signal::SIGINT),
-        (false, Signal::SIGTERM),
-        (false, Signal::SIGHUP),
-    ];
-    for (ignore, signal) in cases
+    use Signal::*;
+    let ignored = [(true, SIGHUP), (true, SIGINT)];
+    for (ignore, signal) in [SIGINT, SIGTERM, SIGHUP, SIGPIPE]
+        .map(|s| (false, s))
         .into_iter()
-        .chain([(true, Signal::SIGHUP), (true, Signal::SIGINT)])
+        .chain(ignored)
     {
         let (mut child, pid, mut stdout, writer) = paused(ignore);
-        kill(Pid::from_raw(pid as i32), signal).expect("kill");
+        if signal == SIGPIPE {
+            stdout = BufReader::new(std::io::pipe().expect("a pipe").0); // the old one closed
+            // Until no reader is left (another test thread's child may hold a copy of the
+            // reading end until it execs): the kernel says so on the writing end.
+            let pollerr =
+                || poll(&mut [PollFd::new(writer.as_fd(), PollFlags::empty())], 10u8);
+            let deadline = std::time::Instant::now() + test_support::TIMEOUT;
+            while pollerr() != Ok(1) {
+                assert!(std::time::Instant::now() < deadline, "a reader stayed");
+            }
+        } else {
+            kill(Pid::from_raw(pid as i32), signal).expect("kill");
+        }
         let _ = child.stdin.take().expect("stdin").write_all(b"\n");
         drop(writer);
         let _ = stdout.read_to_string(&mut String::new());
@@ -150,48 +155,16 @@ fn a_signal_leaves_no_queue_and_an_ignored_one_stays_ignored() {
             .expect("stderr")
             .read_to_string(&mut stderr);
         let sid = Pid::from_raw(child.id() as i32);
-        let left =
-            test_support::session_left_after(sid, std::time::Duration::from_secs(2));
+        let left = test_support::session_left_after(sid, Duration::from_secs(2));
         assert!(
             left.is_empty() && !exists(pid),
-            "{signal}: left {left:?} or {}",
-            queue(pid)
+            "{signal}: left {left:?} or the queue"
         );
-        let ended = if ignore {
-            status.success()
-        } else {
-            status.signal() == Some(signal as i32)
-        };
+        let died = status.signal() == Some(signal as i32);
+        let ended = if ignore { status.success() } else { died };
         assert!(
             ended && stderr.is_empty(),
-            "{signal} (ignored: {ignore}): {status}, {stderr}"
+            "{signal} ({ignore}): {status}, {stderr}"
         );
     }
-}
-
-/// Like `message-queues | head -n 1`: the reader of its stdout goes away while the queue
-/// exists, and the example's next line raises SIGPIPE. It removes the queue, then dies of
-/// SIGPIPE as any writer to a closed pipe.
-#[test]
-fn a_reader_that_goes_away_leaves_no_queue() {
-    let (mut child, pid, stdout, writer) = paused(false);
-    drop(stdout);
-    // Until no reader is left anywhere (another test thread's child may hold a copy of the
-    // reading end until it execs): the kernel says so on the writing end with POLLERR.
-    let deadline = std::time::Instant::now() + test_support::TIMEOUT;
-    while std::time::Instant::now() < deadline {
-        let mut fds = [PollFd::new(writer.as_fd(), PollFlags::empty())];
-        if poll(&mut fds, PollTimeout::from(10_u8)) == Ok(1) {
-            break;
-        }
-    }
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"\n")
-        .expect("pressing Enter");
-    let status = child.wait().expect("waiting");
-    assert_eq!(status.signal(), Some(Signal::SIGPIPE as i32), "{status}");
-    assert!(!exists(pid), "SIGPIPE left {}", queue(pid));
 }
