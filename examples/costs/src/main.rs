@@ -102,7 +102,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // `main!` without its allocator: this program counts its allocations (measure/tasks.rs).
+    // Not `main!`: costs counts allocations with a global allocator of its own.
     example_support::run_main(env!("CARGO_PKG_NAME"), env!("CARGO_BIN_NAME"), run)
 }
 
