@@ -77,6 +77,14 @@ impl Program {
     pub const fn up_to(self, most: u32) -> Program {
         Program { most, ..self }
     }
+
+    /// … whose `| head -n 1` is tried `stdout_tries` times.
+    pub const fn tries(self, stdout_tries: u32) -> Program {
+        Program {
+            stdout_tries,
+            ..self
+        }
+    }
 }
 
 /// A program under test: its entry, its binary, the usual lines of its stderr (digits

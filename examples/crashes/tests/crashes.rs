@@ -6,18 +6,9 @@ use test_support::table::{Program, tasks};
 /// Parent and child both write, so `| head -n 1` is tried several times. `thread-crash`'s
 /// child may also be refused its worker, whose error line is then the only one.
 const PROGRAMS: &[Program] = &[
-    Program {
-        stdout_tries: 3,
-        ..tasks("crashes", 2)
-    },
-    Program {
-        stdout_tries: 3,
-        ..tasks("thread-crash", 2).up_to(4)
-    },
-    Program {
-        stdout_tries: 3,
-        ..tasks("panics", 2)
-    },
+    tasks("crashes", 2).tries(3),
+    tasks("thread-crash", 2).up_to(4).tries(3),
+    tasks("panics", 2).tries(3),
 ];
 
 test_support::example_tests!(PROGRAMS, &[]);

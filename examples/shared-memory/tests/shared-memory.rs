@@ -6,14 +6,8 @@ use test_support::table::{Program, tasks};
 
 /// Parent and child both write, so `| head -n 1` is tried several times.
 const PROGRAMS: &[Program] = &[
-    Program {
-        stdout_tries: 3,
-        ..tasks("shared-memory", 2)
-    },
-    Program {
-        stdout_tries: 3,
-        ..tasks("mailbox", 2)
-    },
+    tasks("shared-memory", 2).tries(3),
+    tasks("mailbox", 2).tries(3),
 ];
 
 test_support::example_tests!(PROGRAMS, &[]);
