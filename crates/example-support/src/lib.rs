@@ -196,18 +196,18 @@ fn panic_hook(info: &std::panic::PanicHookInfo) {
     let message = (payload.downcast_ref::<String>().map(String::as_str))
         .or_else(|| payload.downcast_ref::<&str>().copied())
         .unwrap_or("a panic");
-    let thread = std::thread::current();
+    let (thread, name) = (std::thread::current(), NAME.get().unwrap_or(&"example"));
     if thread.name() != Some("main") {
         let at = info.location().map(ToString::to_string).unwrap_or_default();
         let thread = thread.name().unwrap_or("<unnamed>");
         return eprintln!("thread '{thread}' panicked at {at}:\n{message}");
     }
     let Some((before, code)) = os_error(message) else {
-        return say_error(NAME.get().unwrap_or(&"example"), message);
+        return say_error(name, message);
     };
     let line = format!("{before}{}", errno_text(Errno::from_raw(code)));
     let line = with_task_limit(line.to_lowercase(), line, code == libc::EAGAIN);
-    say_error(NAME.get().unwrap_or(&"example"), &line);
+    say_error(name, &line);
     // A library that panicked because the OS refused it a thread may hang unwinding through
     // its half-built state (tokio's runtime waits for the workers it did start): end now. A
     // failed `println!` unwinds, so that the example's guards still reap its children.
@@ -224,12 +224,10 @@ fn os_error(message: &str) -> Option<(&str, i32)> {
         .find_map(|m| message.find(m).map(|at| (at, &message[at + m.len()..])))?;
     let code = rest.split([',', ')']).next()?.parse().ok()?;
     let before = &message[..at];
-    Some((
-        before
-            .strip_suffix(strerror(code).as_str())
-            .unwrap_or(before),
-        code,
-    ))
+    let before = before
+        .strip_suffix(strerror(code).as_str())
+        .unwrap_or(before);
+    Some((before, code))
 }
 
 /// The pid of the process that is forking, for the new child to check its parent.

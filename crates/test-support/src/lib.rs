@@ -102,10 +102,19 @@ pub fn run_command(mut cmd: impl std::borrow::BorrowMut<Command>) -> Finished {
     out
 }
 
-/// Puts `cmd` in a session of its own, where [`session`] finds every process it started.
+/// Puts `cmd` in a session of its own, where [`session`] finds every process it started, with
+/// the default action for SIGINT and SIGHUP (a harness started in the background or under
+/// `nohup` would pass them on ignored).
 pub fn in_new_session(cmd: &mut Command) -> &mut Command {
-    // SAFETY: setsid(2) is an async-signal-safe system call; it allocates nothing.
-    unsafe { cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(Into::into)) }
+    use nix::sys::signal::{SigHandler::SigDfl, signal};
+    // SAFETY: setsid(2) and sigaction(2) are async-signal-safe system calls; nothing allocates.
+    unsafe {
+        cmd.pre_exec(|| {
+            signal(Signal::SIGINT, SigDfl)?;
+            signal(Signal::SIGHUP, SigDfl)?;
+            Ok(nix::unistd::setsid().map(drop)?)
+        })
+    }
 }
 
 /// The processes of session `sid` still running, leader and zombies excluded, each with its
