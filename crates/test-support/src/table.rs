@@ -133,8 +133,9 @@ impl Run<'_> {
     }
 }
 
-/// Every program of the crate under test, with what `table` says of it.
-pub fn programs(table: &[Program]) -> Vec<Program> {
+/// Checks `rule` for every program of the crate under test (found as cargo finds them), with
+/// what `table` says of it, whose tools are installed.
+pub fn check(table: &[Program], redactions: &[Redaction], rule: fn(&Run)) {
     let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo test"));
     let package = std::env::var("CARGO_PKG_NAME").expect("set by cargo test");
     let bins = std::fs::read_dir(dir.join("src/bin")).into_iter().flatten();
@@ -143,35 +144,33 @@ pub fn programs(table: &[Program]) -> Vec<Program> {
         .chain(dir.join("src/main.rs").is_file().then_some(package))
         .collect();
     names.sort();
-    let program = |name: String| {
+    let unknown = table.iter().find(|p| !names.contains(&p.name.to_owned()));
+    assert!(unknown.is_none(), "no program {unknown:?}");
+    for name in names {
         let entry = table.iter().find(|p| p.name == name).copied();
         let program = entry.unwrap_or(Program {
             name: name.leak(),
             ..DEFAULT
         });
-        Program {
-            most: program.most.max(program.tasks + 1),
-            ..program
-        }
-    };
-    let unknown = table.iter().find(|p| !names.iter().any(|n| n == p.name));
-    assert!(unknown.is_none(), "no program {unknown:?}");
-    names.into_iter().map(program).collect()
-}
-
-/// Checks `rule` for each program of the crate whose tools are installed.
-pub fn check(table: &[Program], redactions: &[Redaction], rule: fn(&Run)) {
-    for program in programs(table) {
         if let Some((tool, package)) = program.needs
             && !have(tool, package)
         {
             continue;
         }
-        let path = program_path(program.name);
+        // The test binary is target/<profile>/deps/NAME.
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let path = exe
+            .ancestors()
+            .nth(2)
+            .expect("target/<profile>")
+            .join(program.name);
+        let path = path.to_str().expect("a UTF-8 path").to_owned();
         let usual = match program.quiet {
             true => Vec::new(),
             false => run(&path, program.args).stderr.lines().map(blank).collect(),
         };
+        let most = program.most.max(program.tasks + 1);
+        let program = Program { most, ..program };
         rule(&Run {
             program,
             path,
@@ -179,13 +178,6 @@ pub fn check(table: &[Program], redactions: &[Redaction], rule: fn(&Run)) {
             redactions,
         });
     }
-}
-
-/// The binary of program `name`: the test binary is target/<profile>/deps/NAME.
-pub fn program_path(name: &str) -> String {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let dir = exe.ancestors().nth(2).expect("target/<profile>");
-    dir.join(name).to_str().expect("a UTF-8 path").into()
 }
 
 /// Its redacted output is its snapshot, and it says nothing on stderr; run with core dumps
