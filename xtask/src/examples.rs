@@ -1,14 +1,15 @@
-//! The examples page (`src/examples.md`), generated from the crates when the book is built. Its
-//! source holds the introduction and two markers: `<!-- generated: examples -->` becomes a
-//! section per crate under `examples/` (the `description` of its Cargo.toml; each program with
-//! the first sentence of its doc comment; its tests; the chapters whose `{{#include}}`s show
-//! it), `<!-- generated: exercises -->` a line per exercise. Adding a program, a crate or an
-//! include changes the page at the next build, and nothing keeps a second copy in step.
+//! The examples page (`src/examples.md`), generated from the crates at each build: its markers
+//! `<!-- generated: examples -->` and `<!-- generated: exercises -->` become a section per crate
+//! (its `description`, each program with the first sentence of its `//!` comment, its tests, the
+//! chapters whose includes show it) and a line per exercise. The same preprocessor checks what the
+//! book promises about its examples (`problems`): the build fails with one line per broken promise.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
-use cargo_metadata::TargetKind;
+use cargo_metadata::{Metadata, TargetKind};
 use mdbook_preprocessor::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 use regex::Regex;
@@ -26,40 +27,36 @@ pub struct Crate {
 }
 
 pub struct Program {
-    /// Its binary's name.
     pub bin: String,
     /// How a reader runs it: the command its doc comment starts with, or `cargo run -p …`.
     pub command: String,
-    /// Its source file, relative to the repository root.
+    /// Relative to the repository root.
     pub source: PathBuf,
     /// The first sentence of its doc comment.
     pub summary: String,
 }
 
-/// The crates under `root/folder/` (`examples` or `exercises`) in the order the book's numbered
-/// chapters first include them; crates no chapter includes come last.
-pub fn crates(root: &Path, folder: &str) -> Result<Vec<Crate>> {
-    let book = mdbook_driver::MDBook::load(root)
-        .context("loading the book")?
-        .book;
-    let include = format!(r"\{{\{{#(?:rustdoc_)?include\s+(?:\.\./)+{folder}/([^/\s}}]+)/");
-    let include = Regex::new(&include)?;
+/// The crates under `root/folder/` in the order the numbered chapters of `book` first include
+/// them; crates no chapter includes come last.
+pub fn crates(root: &Path, ws: &Metadata, book: &Book, folder: &str) -> Result<Vec<Crate>> {
     // Each numbered chapter, with the crates its includes name, in order.
     let mut chapters = Vec::new();
     for item in book.iter() {
         if let BookItem::Chapter(c) = item
             && let (Some(_), Some(file)) = (&c.number, &c.source_path)
         {
-            let names: Vec<String> = include
-                .captures_iter(&c.content)
-                .map(|c| c[1].into())
+            let includes = crate::includes(&root.join("src").join(file), &c.content);
+            let names: Vec<String> = includes
+                .iter()
+                .filter_map(|i| i.file.strip_prefix(root.join(folder)).ok()?.iter().next())
+                .map(|name| name.to_string_lossy().into_owned())
                 .collect();
             chapters.push(((c.name.clone(), file.clone()), names));
         }
     }
     let relative = |path: &Path| path.strip_prefix(root).unwrap_or(path).to_owned();
     let mut crates = Vec::new();
-    for package in crate::workspace(root)?.packages {
+    for package in &ws.packages {
         let dir = package.manifest_path.parent().expect("a package's folder");
         if dir.parent().is_none_or(|d| d != root.join(folder)) {
             continue;
@@ -112,6 +109,142 @@ pub fn crates(root: &Path, folder: &str) -> Result<Vec<Crate>> {
     }
     crates.sort_by(|(a, x), (b, y)| (a, &x.name).cmp(&(b, &y.name)));
     Ok(crates.into_iter().map(|(_, krate)| krate).collect())
+}
+
+/// `cargo run -p NAME`, `cargo run --release -p NAME --bin BIN`, `cargo test -p NAME`, …: each
+/// command's package, and its `--bin` when it names one.
+pub fn commands(text: &str) -> Vec<(String, Option<String>)> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        let command =
+            r"cargo (?:run|test|bench)(?: --release| -q| --quiet)* -p ([\w-]+)(?: --bin ([\w-]+))?";
+        Regex::new(command).expect("a valid regex")
+    });
+    let command = |c: regex::Captures| (c[1].to_owned(), c.get(2).map(|b| b.as_str().to_owned()));
+    RE.captures_iter(text).map(command).collect()
+}
+
+/// What the book promises about its examples, one line per broken promise saying what to do.
+fn problems(root: &Path, ws: &Metadata, book: &Book, examples: &[Crate]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut bins: BTreeMap<&str, &str> = BTreeMap::new();
+    for (package, bin) in ws.packages.iter().flat_map(|p| {
+        let bins = p.targets.iter().filter(|t| t.is_bin());
+        bins.map(move |t| (p.name.as_str(), t.name.as_str()))
+    }) {
+        if let Some(other) = bins.insert(bin, package) {
+            problems.push(format!(
+                "{other} and {package} both have a program {bin:?}: rename one, since cargo \
+                 writes every program to one folder and `cargo run --bin {bin}` could run either"
+            ));
+        }
+    }
+    // A file is compiled as a target, as a module under `src/`, or as a trybuild case.
+    let compiled = |file: &Path| {
+        ws.packages.iter().any(|p| {
+            let dir = p.manifest_path.parent().expect("a package's folder");
+            let trybuild = |t: &cargo_metadata::Target| {
+                std::fs::read_to_string(&t.src_path)
+                    .is_ok_and(|s| s.contains("compile_fail(\"tests/compile-fail/"))
+            };
+            file.starts_with(dir.join("src"))
+                || p.targets.iter().any(|t| t.src_path == file)
+                || file.starts_with(dir.join("tests/compile-fail"))
+                    && p.targets.iter().any(trybuild)
+        })
+    };
+    let mut run = Vec::new();
+    for item in book.iter() {
+        let BookItem::Chapter(chapter) = item else {
+            continue;
+        };
+        let Some(path) = &chapter.source_path else {
+            continue;
+        };
+        let (page, text) = (format!("src/{}", path.display()), &chapter.content);
+        for include in crate::includes(&root.join("src").join(path), text) {
+            if include.file.extension().is_some_and(|e| e == "rs") && !compiled(&include.file) {
+                problems.push(format!(
+                    "{page}: {}: no workspace target compiles this file, so nothing checks what \
+                     it shows: include code from a compiled crate",
+                    include.directive
+                ));
+            }
+        }
+        run.extend(commands(text));
+        let last = text.lines().filter(|l| l.starts_with("## ")).last();
+        let Some(run_it) = text
+            .rfind("## Run it")
+            .filter(|_| last == Some("## Run it"))
+        else {
+            problems.push(format!(
+                "{page}: the last section is not `## Run it`: each chapter ends with the commands \
+                 that run its examples (and the questions' answers go just before it)"
+            ));
+            continue;
+        };
+        let (run_it, mut named) = (&text[run_it..], 0);
+        for (name, bin) in commands(run_it) {
+            named += 1;
+            let exists = match &bin {
+                Some(bin) => bins.get(bin.as_str()) == Some(&name.as_str()),
+                None => ws.packages.iter().any(|p| *p.name == name),
+            };
+            if !exists {
+                let bin = bin.map(|b| format!(" --bin {b}")).unwrap_or_default();
+                problems.push(format!("{page}: `## Run it` runs `-p {name}{bin}`, which is not a program of the workspace"));
+            }
+        }
+        if named == 0
+            && !["cargo test", "cargo xtask test", "cargo book"]
+                .iter()
+                .any(|c| run_it.contains(c))
+        {
+            problems.push(format!(
+                "{page}: `## Run it` names no command: give the reader one"
+            ));
+        }
+    }
+    for krate in examples {
+        let name = &krate.name;
+        let mut promise = |broken: bool, what: &str| {
+            if broken {
+                problems.push(format!("examples/{name}: {what}"));
+            }
+        };
+        promise(
+            krate.tests.is_empty(),
+            "no test in tests/: every example's output is checked by a test",
+        );
+        promise(
+            krate.chapters.is_empty(),
+            "no chapter includes its files: show it where it belongs, or remove it",
+        );
+        promise(
+            krate.description.is_empty(),
+            "no `description` in Cargo.toml, which the examples page shows",
+        );
+        for p in &krate.programs {
+            // `cargo run -p NAME` runs the package's default program, the one named like it.
+            let ran = run
+                .iter()
+                .any(|(c, b)| c == name && b.as_ref().map_or(p.bin == *name, |b| *b == p.bin));
+            promise(
+                !ran,
+                &format!(
+                    "no chapter runs `{}`: a reader learns how from its `## Run it`",
+                    p.command
+                ),
+            );
+            promise(
+                p.summary == ".",
+                &format!(
+                    "{} starts with no `//!` sentence, which the examples page shows",
+                    p.source.display()
+                ),
+            );
+        }
+    }
+    problems
 }
 
 /// The first sentence of a file's `//!` comment (up to `. ` or `: ` outside code), and the
@@ -212,9 +345,14 @@ impl Preprocessor for Examples {
         ctx: &PreprocessorContext,
         mut book: Book,
     ) -> mdbook_preprocessor::errors::Result<Book> {
+        let ws = crate::workspace(&ctx.root)?;
+        let examples_ = crates(&ctx.root, &ws, &book, "examples")?;
+        for problem in problems(&ctx.root, &ws, &book, &examples_) {
+            tracing::warn!("{problem}");
+        }
+        let examples = section(&examples_, "");
+        let exercises = exercises_section(&crates(&ctx.root, &ws, &book, "exercises")?);
         let marker = Regex::new(r"<!-- generated: (\S+) -->")?;
-        let examples = section(&crates(&ctx.root, "examples")?, "");
-        let exercises = exercises_section(&crates(&ctx.root, "exercises")?);
         book.for_each_mut(|item| {
             let BookItem::Chapter(chapter) = item else {
                 return;
