@@ -12,8 +12,13 @@ fn book() -> &'static Built {
     built(Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/book")))
 }
 
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+fn read(path: impl AsRef<Path>) -> String {
+    let path = root().join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("a valid regex")
 }
 
 fn assert_none(problems: impl IntoIterator<Item = String>) {
@@ -44,72 +49,44 @@ const DIAGRAMS: [(&str, &str); 6] = [
 #[test]
 fn the_promised_diagrams_are_there() {
     assert_none(DIAGRAMS.iter().filter_map(|(page, what)| {
-        let drawn = read(&format!("src/{page}")).matches("\n```mermaid").count();
+        let drawn = read(format!("src/{page}")).matches("\n```mermaid").count();
         let promised = DIAGRAMS.iter().filter(|(p, _)| p == page).count();
-        (drawn < promised).then(|| {
-            format!("{page} should have {promised} mermaid diagrams, the {what} among them")
-        })
+        let wanted = format!("{page} should have {promised} diagrams, the {what} among them");
+        (drawn < promised).then_some(wanted)
     }));
 }
 
 /// The ten aspects of the comparison table in the source texts, in the table's order.
-const ASPECTS: [&str; 10] = [
-    "Definition",
-    "Memory space",
-    "Resource sharing",
-    "Creation time",
-    "Context switching",
-    "Communication",
-    "Overhead",
-    "Crash impact",
-    "Synchronization",
-    "Use cases",
-];
+const ASPECTS: &str = "Definition, Memory space, Resource sharing, Creation time, Context switching, \
+                       Communication, Overhead, Crash impact, Synchronization, Use cases";
 
-/// One row per aspect, whose name links to the one chapter that explains it, and a verdict of at
-/// most about a dozen words for the process and for the thread.
+/// A row per aspect, in the source texts' order: its name links to the one chapter that explains
+/// it, and the process's and the thread's cells are verdicts of at most 14 words, without links.
 #[test]
 fn the_comparison_table_gives_each_aspect_a_short_verdict_and_one_link() {
     let text = read("src/at-a-glance.md");
-    let link = Regex::new(r"\]\(([^)#]*)(#[^)]*)?\)").expect("regex");
-    let rows: Vec<Vec<&str>> = text
-        .lines()
-        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
-        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+    let row = re(r"(?m)^\| \[\*\*([^*]+)\*\*\]\(([^)#]+)[^)]*\) \| (.+) \| (.+) \|$");
+    let rows: Vec<_> = row.captures_iter(&text).collect();
+    let aspects: Vec<&str> = rows
+        .iter()
+        .map(|r| r.get(1).expect("a name").as_str())
         .collect();
+    let aspects = aspects.join(", ");
     let mut problems = Vec::new();
-    if rows.first().map(Vec::as_slice) != Some(&["Aspect", "Process", "Thread"][..]) {
+    if !text.contains("\n| Aspect | Process | Thread |\n") || aspects != ASPECTS {
+        let form = "| Aspect | Process | Thread |, then `| [**ASPECT**](CHAPTER) | … | … |`";
         problems.push(format!(
-            "the header is not Aspect | Process | Thread: {:?}",
-            rows.first()
+            "the rows are {aspects}; expected {ASPECTS} in the form {form}"
         ));
     }
-    let name = |r: &Vec<&str>| {
-        link.replace_all(r[0], "]")
-            .trim_matches(['[', ']', '*'])
-            .to_owned()
-    };
-    let aspects: Vec<String> = rows.iter().skip(1).map(name).collect();
-    if aspects != ASPECTS {
-        problems.push(format!("the rows are {aspects:?}, expected {ASPECTS:?}"));
-    }
-    for row in rows.iter().skip(1) {
-        let links: Vec<&str> = row
-            .iter()
-            .flat_map(|c| link.captures_iter(c))
-            .map(|c| c.get(1).expect("target").as_str())
-            .collect();
-        if !matches!(links[..], [l] if l.ends_with(".md") && root().join("src").join(l).is_file()) {
-            problems.push(format!("{}: links {links:?}, not one chapter", row[0]));
+    for r in &rows {
+        if !root().join("src").join(&r[2]).is_file() {
+            problems.push(format!("{}: links to {}, not a chapter", &r[1], &r[2]));
         }
-        for cell in row[1..]
-            .iter()
-            .filter(|c| c.split_whitespace().count() > 14)
-        {
-            problems.push(format!(
-                "{}: more than a verdict of 14 words: {cell:?}",
-                row[0]
-            ));
+        for cell in [&r[3], &r[4]] {
+            if cell.split_whitespace().count() > 14 || cell.contains("](") {
+                problems.push(format!("{}: not a verdict of 14 words: {cell:?}", &r[1]));
+            }
         }
     }
     assert_none(problems);
@@ -160,7 +137,7 @@ fn what_the_chapters_say_about_the_reference_run_holds() {
             low.parse().expect("a number"),
             high.parse().unwrap_or(f64::INFINITY),
         );
-        let text = read(&format!("src/{page}"));
+        let text = read(format!("src/{page}"));
         if !text
             .split_whitespace()
             .collect::<Vec<_>>()
@@ -186,114 +163,101 @@ fn what_the_chapters_say_about_the_reference_run_holds() {
     assert_none(problems);
 }
 
-fn is_remote(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//")
-}
-
 /// Every internal link and `#fragment` resolves; nothing is fetched from another host, in HTML or
 /// CSS (the book works offline, `file://` included); no page loads mermaid or shows an undrawn
 /// diagram (they are drawn at build time); repository links go only to `GITHUB_REPOSITORY`.
 #[test]
 fn the_built_pages_link_within_the_book_and_fetch_nothing_from_elsewhere() {
-    let dir = &book().dir;
-    let canonical = |p: &Path| p.canonicalize().ok();
-    let files: Vec<(PathBuf, Html)> = files_with_extension(dir, "html")
+    let dir = book().dir.canonicalize().expect("the built book");
+    let parse = |path: PathBuf| {
+        let html = Html::parse_document(&std::fs::read_to_string(&path).expect("a page"));
+        (path.canonicalize().expect("a page"), html)
+    };
+    let pages: BTreeMap<PathBuf, Html> = files_with_extension(&dir, "html")
         .into_iter()
-        .map(|path| {
-            (
-                path.canonicalize().expect("a built page"),
-                Html::parse_document(&std::fs::read_to_string(&path).expect("html")),
-            )
-        })
+        .map(parse)
         .collect();
-    let with_id = Selector::parse("[id], a[name]").expect("selector");
-    let ids: BTreeMap<&PathBuf, BTreeSet<&str>> = files
-        .iter()
-        .map(|(path, html)| {
-            let id = html.select(&with_id);
-            let id = id.filter_map(|e| e.value().attr("id").or(e.value().attr("name")));
-            (path, id.collect())
-        })
-        .collect();
+    let (with_id, urls) = (
+        Selector::parse("[id], a[name]"),
+        Selector::parse("[href], [src], [data]"),
+    );
+    let (with_id, urls) = (with_id.expect("a selector"), urls.expect("a selector"));
+    let undrawn = Selector::parse("code.language-mermaid, pre.mermaid").expect("a selector");
     let repository = xtask::build::repository_url().expect("a valid GITHUB_REPOSITORY");
-    let urls = Selector::parse("[href], [src], object[data]").expect("selector");
-    let undrawn = Selector::parse("code.language-mermaid, pre.mermaid").expect("selector");
+    let remote = re(r"^(?i)\s*(https?:|//)");
     let mut problems = BTreeSet::new();
-    for (path, html) in &files {
+    for (path, html) in &pages {
         let here = path
-            .strip_prefix(dir.canonicalize().expect("the book"))
+            .strip_prefix(&dir)
             .expect("in the book")
-            .display();
+            .display()
+            .to_string();
         if html.select(&undrawn).next().is_some() {
             problems.insert(format!("{here}: a mermaid block left undrawn"));
         }
-        for element in html.select(&urls) {
-            let e = element.value();
+        for e in html.select(&urls).map(|e| e.value()) {
             let url = e
                 .attr("href")
                 .or(e.attr("src"))
                 .or(e.attr("data"))
                 .unwrap_or_default();
-            if e.name() == "script" && url.contains("mermaid") {
+            let (name, ours) = (
+                e.name(),
+                repository.as_ref().is_some_and(|r| url.starts_with(r)),
+            );
+            if name == "script" && url.contains("mermaid") {
                 problems.insert(format!(
                     "{here}: loads {url}: diagrams are drawn at build time"
                 ));
+            } else if remote.is_match(url) && name != "a" && e.attr("rel") != Some("canonical") {
+                problems.insert(format!(
+                    "{here}: <{name} {url:?}> is fetched from the network"
+                ));
+            } else if !ours
+                && (url.contains("github.com") && url.contains("/edit/")
+                    || e.attr("title") == Some("Git repository"))
+            {
+                problems.insert(format!("{here}: links to {url}, not GITHUB_REPOSITORY"));
             }
-            if is_remote(url) {
-                let ours = repository.as_deref().is_some_and(|r| url.starts_with(r));
-                if e.name() != "a" && e.attr("rel") != Some("canonical") {
-                    problems.insert(format!(
-                        "{here}: <{} {url:?}> is fetched from the network",
-                        e.name()
-                    ));
-                } else if !ours
-                    && (url.contains("github.com") && url.contains("/edit/")
-                        || e.attr("title") == Some("Git repository"))
-                {
-                    problems.insert(format!(
-                        "{here}: links to {url}, not to GITHUB_REPOSITORY ({repository:?})"
-                    ));
-                }
-                continue;
-            }
-            // 404.html is served from any depth and links from the site's root; the PDF, EPUB and
-            // tarball are added after the build, and their own tests check them.
+            // 404.html is served from any depth and links from the site's root; the PDF, EPUB
+            // and tarball are added after the build, and their own tests check them.
+            let skip = ["mailto:", "javascript:"]
+                .iter()
+                .any(|s| url.starts_with(s));
             if url.is_empty()
-                || url.starts_with("mailto:")
-                || url.starts_with("javascript:")
-                || here.to_string() == "404.html"
+                || skip
+                || remote.is_match(url)
+                || here == "404.html"
                 || xtask::build::DOWNLOADS.contains(&url)
             {
                 continue;
             }
             let (file, fragment) = url.split_once('#').unwrap_or((url, ""));
-            let file = file.split('?').next().unwrap_or_default();
-            let target = match file {
-                "" => Some(path.clone()),
-                file => {
-                    let joined = path.parent().expect("a folder").join(file);
-                    canonical(&if joined.is_dir() {
-                        joined.join("index.html")
-                    } else {
-                        joined
-                    })
-                }
+            let file = match file.split('?').next().unwrap_or_default() {
+                "" => path.clone(),
+                file => path.parent().expect("a folder").join(file),
             };
-            match target {
-                None => _ = problems.insert(format!("{here}: link to missing {url}")),
-                Some(t)
-                    if !fragment.is_empty()
-                        && !ids.get(&t).is_some_and(|s| s.contains(fragment)) =>
-                {
-                    _ = problems.insert(format!("{here}: link to {url}: no id {fragment:?} there"))
-                }
-                Some(_) => {}
+            let file = if file.is_dir() {
+                file.join("index.html")
+            } else {
+                file
+            };
+            let Ok(target) = file.canonicalize() else {
+                problems.insert(format!("{here}: link to missing {url}"));
+                continue;
+            };
+            let ids = pages.get(&target).map(|html| {
+                let ids = html.select(&with_id).map(|e| e.value());
+                ids.filter_map(|e| e.attr("id").or(e.attr("name")))
+                    .any(|id| id == fragment)
+            });
+            if !fragment.is_empty() && ids != Some(true) {
+                problems.insert(format!("{here}: link to {url}: no id {fragment:?} there"));
             }
         }
     }
-    let css_url = Regex::new(r#"(?i)(?:url\(\s*['"]?|@import\s+['"])(https?:|//)"#).expect("regex");
-    for path in files_with_extension(dir, "css") {
+    let css_url = re(r#"(?i)(?:url\(\s*['"]?|@import\s+['"])(https?:|//)"#);
+    for path in files_with_extension(&dir, "css") {
         if css_url.is_match(&std::fs::read_to_string(&path).expect("css")) {
             problems.insert(format!("{}: fetches a remote url", path.display()));
         }
@@ -305,11 +269,10 @@ fn the_built_pages_link_within_the_book_and_fetch_nothing_from_elsewhere() {
 /// doctests (`--all-targets`), so a code example in a doc comment would be compiled by nothing.
 #[test]
 fn ci_runs_exactly_the_readme_test_command() {
-    let command = Regex::new(r"(?m)^\$?\s*(cargo (?:xtask )?test[^\n`]*)$")
-        .expect("regex")
-        .captures(&read("README.md"))
-        .map(|c| c[1].trim().to_owned())
-        .expect("README.md gives a `cargo xtask test` command on a line of its own");
+    let readme = read("README.md");
+    let command = re(r"(?m)^\$?\s*(cargo (?:xtask )?test[^\n`]*)$").captures(&readme);
+    let command = command.expect("README.md gives its test command on a line of its own");
+    let command = command[1].trim();
     let mut problems = Vec::new();
     if !read(".ci/run").lines().any(|l| l.trim() == command) {
         problems.push(format!(
@@ -317,22 +280,24 @@ fn ci_runs_exactly_the_readme_test_command() {
         ));
     }
     let xtask = read("xtask/src/test.rs");
-    for part in [
+    let parts = [
         r#"["fmt", "--all", "--check"]"#,
-        "build.rustc-workspace-wrapper",
+        "rustc-workspace-wrapper",
         "clippy-driver",
-        "-Dwarnings",
-    ] {
-        if !xtask.contains(part) {
-            problems.push(format!(
-                "xtask/src/test.rs lost `{part}`: formatting or lints unchecked"
-            ));
-        }
+    ];
+    for part in parts
+        .into_iter()
+        .chain(["-Dwarnings"])
+        .filter(|p| !xtask.contains(p))
+    {
+        problems.push(format!(
+            "xtask/src/test.rs lost `{part}`: formatting or lints unchecked"
+        ));
     }
-    let fence = Regex::new(r"^\s*//[/!]\s*```(\w*)").expect("regex");
+    let fence = re(r"^\s*//[/!]\s*```(\w*)");
     for dir in ["crates", "examples", "exercises", "xtask", "tests"] {
         for path in files_with_extension(&root().join(dir), "rs") {
-            let text = std::fs::read_to_string(&path).expect("a source file");
+            let text = read(&path);
             let fences = text
                 .lines()
                 .enumerate()
@@ -342,10 +307,9 @@ fn ci_runs_exactly_the_readme_test_command() {
                 .step_by(2)
                 .filter(|(_, c)| !["text", "console"].contains(&&c[1]))
             {
+                let at = format!("{}:{}", path.display(), n + 1);
                 problems.push(format!(
-                    "{}:{}: code in a doc comment, which nothing compiles",
-                    path.display(),
-                    n + 1
+                    "{at}: code in a doc comment, which nothing compiles"
                 ));
             }
         }
@@ -376,61 +340,51 @@ fn every_dependency_of_xtask_is_built_once() {
     let alone = features(&["-p", "xtask", "-e", "normal,build"]);
     assert_none(alone.into_iter().filter_map(|(package, mine)| {
         let extra: Vec<&String> = workspace.get(&package)?.difference(&mine).collect();
-        (!extra.is_empty()).then(|| {
-            format!(
-                "{package}: the workspace adds {extra:?}: turn them on in xtask/Cargo.toml too, \
-                 or `cargo book` after a test run compiles them again"
-            )
-        })
+        let turn_on = "turn them on in xtask/Cargo.toml too, or `cargo book` after a test run \
+                       compiles them again";
+        (!extra.is_empty()).then(|| format!("{package}: the workspace adds {extra:?}: {turn_on}"))
     }));
 }
 
-/// The appendix about the test machinery, and the list of example crates: the only pages that
-/// may talk about how the book is tested.
-const MACHINERY_PAGES: [&str; 2] = ["verification.md", "examples.md"];
+const OS_NOT_TESTS: &str = "chapters talk about the operating system, and point once to \
+                            verification.md for how the book is tested";
+const ONE_REBUTTAL: &str =
+    "a chapter corrects the usual summary once, where it opens, then explains";
 
-/// Prose outside code blocks, line by line, with the line's number.
-fn prose_lines(text: &str) -> Vec<(usize, &str)> {
-    let mut in_code = false;
-    let mut lines = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        in_code ^= line.trim_start().starts_with("```");
-        if !in_code && !line.trim_start().starts_with("```") {
-            lines.push((i + 1, line));
-        }
-    }
-    lines
-}
-
-/// The rules of the prose; each failure says why.
+/// The rules of the prose outside code blocks; each failure says why.
 #[test]
 fn the_prose_keeps_the_book_rules() {
-    let tools = Regex::new(r"(?i)\b(setpriv|prlimit|nobody|trybuild|snapbox)\b").expect("regex");
-    let test_talk = r"(?i)\b(the|its|a|this|each|our) (integration )?tests?\b|\btest suite\b";
-    let test_talk = Regex::new(test_talk).expect("regex");
-    let device = r"(?i)\busual (textbook )?(summary|table|comparison)|\bmore precisely\b";
-    let device = Regex::new(device).expect("regex");
-    let path = Regex::new(r"`((?:examples|crates|tests|xtask|theme)/[^`\s]*)`").expect("regex");
-    let span = Regex::new(r"`([^`]+)`").expect("regex");
+    let tools = re(r"(?i)\b(setpriv|prlimit|nobody|trybuild|snapbox)\b");
+    let test_talk = re(r"(?i)\b(the|its|a|this|each|our) (integration )?tests?\b|\btest suite\b");
+    let device = re(r"(?i)\busual (textbook )?(summary|table|comparison)|\bmore precisely\b");
+    let path = re(r"`((?:examples|crates|tests|xtask|theme)/[^`\s]*)`");
+    let span = re(r"`([^`]+)`");
     let examples = root().join("examples");
     let snapshots = [
         files_with_extension(&examples, "txt"),
         files_with_extension(&examples, "stderr"),
     ];
-    let outputs: String = snapshots
-        .concat()
-        .iter()
-        .map(|f| std::fs::read_to_string(f).expect("a snapshot"))
-        .collect();
+    let outputs: String = snapshots.concat().into_iter().map(read).collect();
     let mut problems = Vec::new();
     for page in pages() {
         let rel = page.rel.to_string_lossy();
-        let machinery = MACHINERY_PAGES.contains(&&*rel);
-        let (prose, mut pointers, mut opening) = (prose_lines(&page.text), Vec::new(), true);
-        for &(n, line) in &prose {
+        // The test appendix and the list of examples are where the book talks about its tests.
+        let machinery = ["verification.md", "examples.md"].contains(&&*rel);
+        let (mut code, mut opening, mut pointers, mut prose) =
+            (false, true, Vec::new(), Vec::new());
+        for (n, line) in (1..).zip(page.text.lines()) {
+            let fence = line.trim_start().starts_with("```");
+            code ^= fence;
+            if code || fence {
+                continue;
+            }
+            prose.push(line.trim());
             opening &= !line.starts_with("## ");
             if let Some(m) = tools.find(line).filter(|_| !machinery) {
-                problems.push(format!("{rel}:{n}: names the test tool {:?}: chapters talk about the operating system, and verification.md about the tests", m.as_str()));
+                let tool = m.as_str();
+                problems.push(format!(
+                    "{rel}:{n}: names the test tool {tool:?}: {OS_NOT_TESTS}"
+                ));
             }
             if test_talk.is_match(line) && !machinery {
                 pointers.push(n);
@@ -439,7 +393,10 @@ fn the_prose_keeps_the_book_rules() {
                 .find(line)
                 .filter(|_| !opening && rel != "at-a-glance.md")
             {
-                problems.push(format!("{rel}:{n}: {:?} outside the chapter's opening: a chapter corrects the usual summary once, where it starts, then explains", m.as_str()));
+                let device = m.as_str();
+                problems.push(format!(
+                    "{rel}:{n}: {device:?} past the opening: {ONE_REBUTTAL}"
+                ));
             }
             for c in path
                 .captures_iter(line)
@@ -452,10 +409,11 @@ fn the_prose_keeps_the_book_rules() {
             }
         }
         if pointers.len() > 1 {
-            problems.push(format!("{rel}: talks about the tests on lines {pointers:?}: keep one pointer to verification.md, where the method is explained"));
+            problems.push(format!(
+                "{rel}: tests named on lines {pointers:?}: {OS_NOT_TESTS}"
+            ));
         }
         // Output quoted in the prose, a code span with ": " (`…` marks an omission), is real.
-        let prose: Vec<&str> = prose.iter().map(|(_, l)| l.trim()).collect();
         for c in span
             .captures_iter(&prose.join(" "))
             .filter(|c| c[1].contains(": "))
@@ -478,66 +436,54 @@ fn the_prose_keeps_the_book_rules() {
 /// The placeholders of verification.md's table are exactly those the output snapshots use.
 #[test]
 fn verification_lists_every_placeholder_the_outputs_use() {
-    let placeholder = Regex::new(r"\[[A-Z]+\]").expect("regex");
-    let mut used = BTreeSet::new();
-    for file in files_with_extension(&root().join("examples"), "txt") {
-        let text = std::fs::read_to_string(&file).expect("a snapshot");
-        used.extend(placeholder.find_iter(&text).map(|m| m.as_str().to_owned()));
-    }
-    let listed: BTreeSet<String> = read("src/verification.md")
+    let placeholder = re(r"\[[A-Z]+\]");
+    let snapshots = files_with_extension(&root().join("examples"), "txt");
+    let outputs: String = snapshots.into_iter().map(read).collect();
+    let used: BTreeSet<&str> = placeholder
+        .find_iter(&outputs)
+        .map(|m| m.as_str())
+        .collect();
+    let page = read("src/verification.md");
+    let cells = page
         .lines()
         .filter(|l| l.starts_with("| `["))
-        .flat_map(|l| {
-            let cell = l.split('|').nth(1).unwrap_or_default();
-            cell.split(',')
-                .map(|p| p.trim().trim_matches('`').to_owned())
-                .collect::<Vec<_>>()
-        })
+        .filter_map(|l| l.split('|').nth(1));
+    let listed: BTreeSet<&str> = cells
+        .flat_map(|c| placeholder.find_iter(c))
+        .map(|m| m.as_str())
         .collect();
-    let unlisted: Vec<_> = used.difference(&listed).collect();
-    let unused: Vec<_> = listed.difference(&used).collect();
+    let (unlisted, unused) = (used.difference(&listed), listed.difference(&used));
+    let (unlisted, unused): (Vec<_>, Vec<_>) = (unlisted.collect(), unused.collect());
     assert!(
         unlisted.is_empty() && unused.is_empty(),
-        "verification.md's placeholder table: outputs use {unlisted:?} that it does not list; it \
-         lists {unused:?} that no output uses"
+        "verification.md's table of placeholders: the outputs use {unlisted:?}, which it does not \
+         explain; it lists {unused:?}, which no output uses"
     );
 }
 
-/// Every exercise of `exercises::EXERCISES` is a crate under `exercises/` with its one-line
-/// test, a section on the exercises page that links to the section it practises, a solution on
-/// the last page, and a link back from the section it practises; the page starts by unpacking
-/// the examples tarball.
+/// Every exercise of `exercises::EXERCISES` is a crate under `exercises/` with its one-line test,
+/// a section on the exercises page that links to the section it practises, a solution on the last
+/// page, and a link back from the section it practises; the page starts by unpacking the tarball.
 #[test]
 fn every_exercise_links_to_its_section_and_back() {
-    // The text of the section that starts with `heading`, up to the next of its level.
+    // The Markdown of the section that starts with `heading`, up to the next of its level.
     let section = |text: &str, heading: &str| -> Option<String> {
         let start = text.lines().position(|l| l == heading)?;
-        let body: Vec<&str> = text
+        let body = text
             .lines()
             .skip(start + 1)
-            .take_while(|l| !l.starts_with("## "))
-            .collect();
-        Some(body.join("\n"))
-    };
-    // mdBook's id for a heading: lower case, spaces to `-`, punctuation dropped.
-    let id = |heading: &str| -> String {
-        let keep = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-        heading
-            .chars()
-            .filter_map(|c| match c {
-                c if keep(c) => Some(c.to_ascii_lowercase()),
-                c if c.is_whitespace() => Some('-'),
-                _ => None,
-            })
-            .collect()
+            .take_while(|l| !l.starts_with("## "));
+        Some(body.collect::<Vec<_>>().join("\n"))
     };
     let (page, solutions) = (read("src/exercises.md"), read("src/solutions.md"));
     let mut problems = Vec::new();
-    let crates: BTreeSet<String> = std::fs::read_dir(root().join("exercises"))
+    let folders = std::fs::read_dir(root().join("exercises"))
         .expect("exercises/")
-        .flatten()
-        .filter(|e| e.path().join("Cargo.toml").is_file() && e.file_name() != "check")
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .flatten();
+    let folders =
+        folders.filter(|e| e.path().join("Cargo.toml").is_file() && e.file_name() != "check");
+    let crates: BTreeSet<String> = folders
+        .map(|e| e.file_name().to_string_lossy().into())
         .collect();
     let table: BTreeSet<String> = exercises::EXERCISES.iter().map(|e| e.name.into()).collect();
     if crates != table {
@@ -547,33 +493,34 @@ fn every_exercise_links_to_its_section_and_back() {
     }
     for e in &exercises::EXERCISES {
         let name = e.name;
-        let test = std::fs::read_to_string(root().join(format!("exercises/{name}/tests/check.rs")));
-        if !test.is_ok_and(|t| t.contains(&format!("verify!(\"{name}\", "))) {
+        if !read(format!("exercises/{name}/tests/check.rs"))
+            .contains(&format!("verify!(\"{name}\", "))
+        {
             problems.push(format!(
                 "exercises/{name}/tests/check.rs does not verify!({name:?})"
             ));
         }
-        let Some(body) = section(&page, &format!("## {name}")) else {
-            problems.push(format!("exercises.md has no section `## {name}`"));
-            continue;
-        };
+        let body = section(&page, &format!("## {name}")).unwrap_or_default();
         if !body.contains(&format!("]({})", e.practises)) {
             problems.push(format!(
-                "exercises.md#{name} does not link to {}",
+                "exercises.md has no section `## {name}` linking to {}",
                 e.practises
             ));
         }
         if section(&solutions, &format!("## {name}")).is_none() {
             problems.push(format!("solutions.md has no section `## {name}`"));
         }
+        // The practised section in the built page, from its heading's id to the next heading.
         let (chapter, fragment) = e.practises.split_once('#').expect("FILE#FRAGMENT");
-        let text = read(&format!("src/{chapter}"));
-        let heading = text
-            .lines()
-            .find(|l| l.starts_with("## ") && id(&l[3..]) == fragment);
-        let back = heading.and_then(|h| section(&text, h)).unwrap_or_default();
-        let up = if chapter.contains('/') { "../" } else { "" };
-        if !back.contains(&format!("]({up}exercises.md#{name})")) {
+        let html = std::fs::read_to_string(book().dir.join(chapter).with_extension("html"));
+        let html = html.unwrap_or_default();
+        let start = html
+            .find(&format!("<h2 id=\"{fragment}\""))
+            .unwrap_or(html.len());
+        let end = html[start..]
+            .find("</h2>")
+            .and_then(|h| html[start + h..].find("<h2").map(|n| start + h + n));
+        if !html[start..end.unwrap_or(html.len())].contains(&format!("exercises.html#{name}\"")) {
             problems.push(format!(
                 "{} does not link back to exercises.md#{name}",
                 e.practises

@@ -205,12 +205,11 @@ fn chapter_problems(root: &Path, listed: &[PathBuf]) -> Result<Vec<String>> {
             problems.push(format!("{page}: {}: {problem}", include.directive));
         }
         for block in RUST.captures_iter(&text) {
-            let line = text[..block.get(0).expect("a match").start()]
+            let line = 1 + text[..block.get(0).expect("a match").start()]
                 .lines()
-                .count()
-                + 1;
-            let body = block[1].lines().map(str::trim).filter(|l| !l.is_empty());
-            if let Some(code) = body.filter(|l| !l.starts_with("{{#")).next() {
+                .count();
+            let mut body = block[1].lines().map(str::trim);
+            if let Some(code) = body.find(|l| !l.is_empty() && !l.starts_with("{{#")) {
                 problems.push(format!(
                     "{page}:{line}: Rust written into the chapter ({code:?}): include it by \
                      ANCHOR from an example crate instead, so that it is compiled and tested"
@@ -222,26 +221,23 @@ fn chapter_problems(root: &Path, listed: &[PathBuf]) -> Result<Vec<String>> {
     Ok(problems)
 }
 
-/// The text an anchor selects in `source`, as mdBook includes it (anchor lines dropped), or
-/// `None` when the anchor is missing.
+/// The lines an anchor selects in `source`, as mdBook includes them (lines naming an anchor left
+/// out), or `None` without its `ANCHOR` and `ANCHOR_END`.
 pub fn anchor_text(source: &str, anchor: &str) -> Option<String> {
-    let marker = |line: &str, kind: &str| {
-        line.split(kind).nth(1).is_some_and(|rest| {
-            rest.trim_start().strip_prefix(anchor).is_some_and(|after| {
-                !after.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == '-')
-            })
-        })
+    static NAME: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"ANCHOR(_END)?:\s*([\w-]+)").expect("a valid regex"));
+    let is = |line: &str, end| {
+        let found = NAME.captures(line);
+        found.is_some_and(|c| c.get(1).is_some() == end && &c[2] == anchor)
     };
     let mut lines = source.lines();
-    lines.by_ref().find(|l| marker(l, "ANCHOR:"))?;
+    lines.by_ref().find(|l| is(l, false))?;
     let mut body = Vec::new();
     for line in lines {
-        if marker(line, "ANCHOR_END:") {
+        if is(line, true) {
             return Some(body.join("\n"));
         }
-        if !line.contains("ANCHOR:") && !line.contains("ANCHOR_END:") {
-            body.push(line);
-        }
+        body.extend((!NAME.is_match(line)).then_some(line));
     }
     None
 }

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
 use cargo_metadata::{Metadata, TargetKind};
-use mdbook_preprocessor::book::{Book, BookItem};
+use mdbook_preprocessor::book::{Book, BookItem, Chapter};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 use regex::Regex;
 
@@ -18,7 +18,7 @@ use regex::Regex;
 pub struct Crate {
     pub name: String,
     pub description: String,
-    /// Its programs, the default one first.
+    /// The default program first.
     pub programs: Vec<Program>,
     /// Its integration tests, relative to the repository root.
     pub tests: Vec<PathBuf>,
@@ -36,22 +36,26 @@ pub struct Program {
     pub summary: String,
 }
 
-/// The crates under `root/folder/` in the order the numbered chapters of `book` first include
+/// Each chapter of `book` with its source's path.
+fn chapters(book: &Book) -> impl Iterator<Item = (&Chapter, &PathBuf)> {
+    book.iter().filter_map(|item| match item {
+        BookItem::Chapter(c) => Some((c, c.source_path.as_ref()?)),
+        _ => None,
+    })
+}
+
+/// The crates under `root/folder/`, in the order the numbered chapters of `book` first include
 /// them; crates no chapter includes come last.
 pub fn crates(root: &Path, ws: &Metadata, book: &Book, folder: &str) -> Result<Vec<Crate>> {
     // Each numbered chapter, with the crates its includes name, in order.
-    let mut chapters = Vec::new();
-    for item in book.iter() {
-        if let BookItem::Chapter(c) = item
-            && let (Some(_), Some(file)) = (&c.number, &c.source_path)
-        {
-            let includes = crate::includes(&root.join("src").join(file), &c.content);
-            let names: Vec<String> = includes
-                .iter()
-                .filter_map(|i| i.file.strip_prefix(root.join(folder)).ok()?.iter().next())
-                .map(|name| name.to_string_lossy().into_owned())
-                .collect();
-            chapters.push(((c.name.clone(), file.clone()), names));
+    let mut shown = Vec::new();
+    for (c, file) in chapters(book).filter(|(c, _)| c.number.is_some()) {
+        for include in crate::includes(&root.join("src").join(file), &c.content) {
+            let Ok(path) = include.file.strip_prefix(root.join(folder)) else {
+                continue;
+            };
+            let name = path.iter().next().map(|n| n.to_string_lossy().into_owned());
+            shown.push((name.unwrap_or_default(), (c.name.clone(), file.clone())));
         }
     }
     let relative = |path: &Path| path.strip_prefix(root).unwrap_or(path).to_owned();
@@ -61,26 +65,17 @@ pub fn crates(root: &Path, ws: &Metadata, book: &Book, folder: &str) -> Result<V
         if dir.parent().is_none_or(|d| d != root.join(folder)) {
             continue;
         }
-        let shows = |names: &Vec<String>| {
-            names
-                .iter()
-                .position(|n| Some(n.as_str()) == dir.file_name())
-        };
-        // Where the book first includes it: (chapter, include).
-        let first = chapters
-            .iter()
-            .enumerate()
-            .find_map(|(i, (_, n))| Some((i, shows(n)?)));
+        let name = package.name.to_string();
         let mut bins: Vec<_> = package.targets.iter().filter(|t| t.is_bin()).collect();
-        bins.sort_by_key(|t| (t.name != *package.name, t.name.clone()));
+        bins.sort_by_key(|t| (t.name != name, t.name.clone()));
         let mut programs = Vec::new();
         for bin in bins {
             let source = std::fs::read_to_string(&bin.src_path)
                 .with_context(|| format!("reading {}", bin.src_path))?;
             let (command, summary) = first_sentence(&source);
-            let command = command.unwrap_or_else(|| match bin.name == *package.name {
-                true => format!("cargo run -p {}", package.name),
-                false => format!("cargo run -p {} --bin {}", package.name, bin.name),
+            let command = command.unwrap_or_else(|| match bin.name == name {
+                true => format!("cargo run -p {name}"),
+                false => format!("cargo run -p {name} --bin {}", bin.name),
             });
             let (bin, source) = (bin.name.clone(), relative(bin.src_path.as_std_path()));
             programs.push(Program {
@@ -94,18 +89,25 @@ pub fn crates(root: &Path, ws: &Metadata, book: &Book, folder: &str) -> Result<V
             .targets
             .iter()
             .filter(|t| t.kind.contains(&TargetKind::Test));
-        let krate = Crate {
-            name: package.name.to_string(),
-            description: package.description.clone().unwrap_or_default(),
-            programs,
-            tests: tests.map(|t| relative(t.src_path.as_std_path())).collect(),
-            chapters: chapters
-                .iter()
-                .filter(|(_, n)| shows(n).is_some())
-                .map(|(c, _)| c.clone())
-                .collect(),
-        };
-        crates.push((first.unwrap_or((usize::MAX, 0)), krate));
+        let tests = tests.map(|t| relative(t.src_path.as_std_path())).collect();
+        let mut chapters: Vec<_> = shown.iter().filter(|(n, _)| *n == name).collect();
+        chapters.dedup();
+        let first = shown
+            .iter()
+            .position(|(n, _)| *n == name)
+            .unwrap_or(usize::MAX);
+        let chapters = chapters.into_iter().map(|(_, c)| c.clone()).collect();
+        let description = package.description.clone().unwrap_or_default();
+        crates.push((
+            first,
+            Crate {
+                name,
+                description,
+                programs,
+                tests,
+                chapters,
+            },
+        ));
     }
     crates.sort_by(|(a, x), (b, y)| (a, &x.name).cmp(&(b, &y.name)));
     Ok(crates.into_iter().map(|(_, krate)| krate).collect())
@@ -115,11 +117,10 @@ pub fn crates(root: &Path, ws: &Metadata, book: &Book, folder: &str) -> Result<V
 /// command's package, and its `--bin` when it names one.
 pub fn commands(text: &str) -> Vec<(String, Option<String>)> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
-        let command =
-            r"cargo (?:run|test|bench)(?: --release| -q| --quiet)* -p ([\w-]+)(?: --bin ([\w-]+))?";
-        Regex::new(command).expect("a valid regex")
+        let command = r"cargo (?:run|test|bench)(?: --release| -q| --quiet)* -p ([\w-]+)";
+        Regex::new(&format!(r"{command}(?: --bin ([\w-]+))?")).expect("a valid regex")
     });
-    let command = |c: regex::Captures| (c[1].to_owned(), c.get(2).map(|b| b.as_str().to_owned()));
+    let command = |c: regex::Captures| (c[1].to_owned(), c.get(2).map(|b| b.as_str().into()));
     RE.captures_iter(text).map(command).collect()
 }
 
@@ -127,25 +128,25 @@ pub fn commands(text: &str) -> Vec<(String, Option<String>)> {
 fn problems(root: &Path, ws: &Metadata, book: &Book, examples: &[Crate]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut bins: BTreeMap<&str, &str> = BTreeMap::new();
-    for (package, bin) in ws.packages.iter().flat_map(|p| {
-        let bins = p.targets.iter().filter(|t| t.is_bin());
-        bins.map(move |t| (p.name.as_str(), t.name.as_str()))
-    }) {
-        if let Some(other) = bins.insert(bin, package) {
-            problems.push(format!(
-                "{other} and {package} both have a program {bin:?}: rename one, since cargo \
-                 writes every program to one folder and `cargo run --bin {bin}` could run either"
-            ));
+    for p in &ws.packages {
+        for t in p.targets.iter().filter(|t| t.is_bin()) {
+            if let Some(other) = bins.insert(&t.name, &p.name) {
+                problems.push(format!(
+                    "{other} and {} both have a program {:?}: rename one, since cargo writes \
+                     every program to one folder and `cargo run --bin` could run either",
+                    p.name, t.name
+                ));
+            }
         }
     }
     // A file is compiled as a target, as a module under `src/`, or as a trybuild case.
+    let trybuild = |t: &cargo_metadata::Target| {
+        let source = std::fs::read_to_string(&t.src_path).unwrap_or_default();
+        source.contains("compile_fail(\"tests/compile-fail/")
+    };
     let compiled = |file: &Path| {
         ws.packages.iter().any(|p| {
             let dir = p.manifest_path.parent().expect("a package's folder");
-            let trybuild = |t: &cargo_metadata::Target| {
-                std::fs::read_to_string(&t.src_path)
-                    .is_ok_and(|s| s.contains("compile_fail(\"tests/compile-fail/"))
-            };
             file.starts_with(dir.join("src"))
                 || p.targets.iter().any(|t| t.src_path == file)
                 || file.starts_with(dir.join("tests/compile-fail"))
@@ -153,15 +154,9 @@ fn problems(root: &Path, ws: &Metadata, book: &Book, examples: &[Crate]) -> Vec<
         })
     };
     let mut run = Vec::new();
-    for item in book.iter() {
-        let BookItem::Chapter(chapter) = item else {
-            continue;
-        };
-        let Some(path) = &chapter.source_path else {
-            continue;
-        };
+    for (chapter, path) in chapters(book) {
         let (page, text) = (format!("src/{}", path.display()), &chapter.content);
-        for include in crate::includes(&root.join("src").join(path), text) {
+        for include in crate::includes(&root.join(&page), text) {
             if include.file.extension().is_some_and(|e| e == "rs") && !compiled(&include.file) {
                 problems.push(format!(
                     "{page}: {}: no workspace target compiles this file, so nothing checks what \
@@ -170,77 +165,62 @@ fn problems(root: &Path, ws: &Metadata, book: &Book, examples: &[Crate]) -> Vec<
                 ));
             }
         }
-        run.extend(commands(text));
-        let last = text.lines().filter(|l| l.starts_with("## ")).last();
-        let Some(run_it) = text
-            .rfind("## Run it")
-            .filter(|_| last == Some("## Run it"))
-        else {
+        let last = text.lines().rfind(|l| l.starts_with("## "));
+        let run_it = text
+            .rfind("\n## Run it")
+            .filter(|_| last == Some("## Run it"));
+        let run_it = run_it.map_or("", |at| &text[at..]);
+        let tools = ["cargo test", "cargo xtask test", "cargo book"];
+        if commands(run_it).is_empty() && !tools.iter().any(|c| run_it.contains(c)) {
             problems.push(format!(
-                "{page}: the last section is not `## Run it`: each chapter ends with the commands \
-                 that run its examples (and the questions' answers go just before it)"
+                "{page}: the last section is no `## Run it` with a command: each chapter ends \
+                 with the commands that run its examples (the questions' answers go before it)"
             ));
-            continue;
-        };
-        let (run_it, mut named) = (&text[run_it..], 0);
+        }
         for (name, bin) in commands(run_it) {
-            named += 1;
-            let exists = match &bin {
+            let known = match &bin {
                 Some(bin) => bins.get(bin.as_str()) == Some(&name.as_str()),
                 None => ws.packages.iter().any(|p| *p.name == name),
             };
-            if !exists {
+            if !known {
                 let bin = bin.map(|b| format!(" --bin {b}")).unwrap_or_default();
-                problems.push(format!("{page}: `## Run it` runs `-p {name}{bin}`, which is not a program of the workspace"));
+                problems.push(format!(
+                    "{page}: `## Run it` runs `-p {name}{bin}`: no such program"
+                ));
             }
         }
-        if named == 0
-            && !["cargo test", "cargo xtask test", "cargo book"]
-                .iter()
-                .any(|c| run_it.contains(c))
-        {
-            problems.push(format!(
-                "{page}: `## Run it` names no command: give the reader one"
-            ));
-        }
+        run.extend(commands(text));
     }
     for krate in examples {
         let name = &krate.name;
-        let mut promise = |broken: bool, what: &str| {
-            if broken {
-                problems.push(format!("examples/{name}: {what}"));
-            }
+        let mut broken = |is: bool, what: String| {
+            is.then(|| problems.push(format!("examples/{name}: {what}")));
         };
-        promise(
+        broken(
             krate.tests.is_empty(),
-            "no test in tests/: every example's output is checked by a test",
+            "has no test, so nothing checks its output".into(),
         );
-        promise(
+        broken(
             krate.chapters.is_empty(),
-            "no chapter includes its files: show it where it belongs, or remove it",
+            "is shown by no chapter: show it, or remove it".into(),
         );
-        promise(
+        broken(
             krate.description.is_empty(),
-            "no `description` in Cargo.toml, which the examples page shows",
+            "has no `description` for the examples page".into(),
         );
         for p in &krate.programs {
             // `cargo run -p NAME` runs the package's default program, the one named like it.
-            let ran = run
-                .iter()
-                .any(|(c, b)| c == name && b.as_ref().map_or(p.bin == *name, |b| *b == p.bin));
-            promise(
-                !ran,
-                &format!(
-                    "no chapter runs `{}`: a reader learns how from its `## Run it`",
-                    p.command
-                ),
+            let runs = |(c, b): &(String, Option<String>)| {
+                c == name && b.as_ref().map_or(p.bin == *name, |b| *b == p.bin)
+            };
+            let (command, source) = (&p.command, p.source.display());
+            broken(
+                !run.iter().any(runs),
+                format!("no chapter runs `{command}`, so no reader learns of it"),
             );
-            promise(
+            broken(
                 p.summary == ".",
-                &format!(
-                    "{} starts with no `//!` sentence, which the examples page shows",
-                    p.source.display()
-                ),
+                format!("{source} has no `//!` sentence for the examples page"),
             );
         }
     }
@@ -250,29 +230,31 @@ fn problems(root: &Path, ws: &Metadata, book: &Book, examples: &[Crate]) -> Vec<
 /// The first sentence of a file's `//!` comment (up to `. ` or `: ` outside code), and the
 /// command it starts with, if it starts with one: "`cargo run -p fork`: after `fork` …".
 fn first_sentence(source: &str) -> (Option<String>, String) {
-    let doc: Vec<&str> = source
+    static SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
+        // Code spans, or other characters, up to the first `.` or `:` before a space.
+        Regex::new(r"^(?:`[^`]*`|[^`])*?[.:](?: |$)").expect("a valid regex")
+    });
+    let doc = source
         .lines()
         .map_while(|l| l.strip_prefix("//!"))
-        .map(str::trim)
+        .map(str::trim);
+    let doc = doc
         .take_while(|l| !l.is_empty())
-        .collect();
-    let doc = doc.join(" ");
+        .collect::<Vec<_>>()
+        .join(" ");
     let (command, text) = match doc.strip_prefix('`').and_then(|d| d.split_once("`: ")) {
         Some((command, rest)) if command.starts_with("cargo ") => (Some(command.into()), rest),
         _ => (None, doc.as_str()),
     };
-    // Code spans, or other characters, up to the first `.` or `:` before a space.
-    let sentence = Regex::new(r"^(?:`[^`]*`|[^`])*?[.:](?: |$)").expect("regex");
-    let end = sentence.find(text).map_or(text.len(), |m| m.end());
+    let end = SENTENCE.find(text).map_or(text.len(), |m| m.end());
     let sentence = text[..end].trim_end().trim_end_matches(['.', ':']);
     (command, format!("{}.", capitalized(sentence)))
 }
 
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
-    chars
-        .next()
-        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+    first.unwrap_or_default() + chars.as_str()
 }
 
 /// A section per crate: its description, a line per program, its chapters (linked as
@@ -301,12 +283,12 @@ pub fn section(crates: &[Crate], chapters_in: &str) -> String {
             .iter()
             .map(|t| format!("`{}`", t.display()))
             .collect();
+        let tests = tests.join(", ");
         out += &match chapters.is_empty() {
-            true => format!("\nTested by {}.\n\n", tests.join(", ")),
+            true => format!("\nTested by {tests}.\n\n"),
             false => format!(
-                "\nExplained in {}; tested by {}.\n\n",
-                chapters.join(", "),
-                tests.join(", ")
+                "\nExplained in {}; tested by {tests}.\n\n",
+                chapters.join(", ")
             ),
         };
     }
@@ -332,7 +314,7 @@ fn exercises_section(crates: &[Crate]) -> String {
     out
 }
 
-/// The preprocessor: replaces the markers of the examples page.
+/// The preprocessor: fills the markers of the examples page, and checks the examples.
 pub struct Examples;
 
 impl Preprocessor for Examples {
@@ -340,17 +322,13 @@ impl Preprocessor for Examples {
         "examples"
     }
 
-    fn run(
-        &self,
-        ctx: &PreprocessorContext,
-        mut book: Book,
-    ) -> mdbook_preprocessor::errors::Result<Book> {
+    fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> Result<Book> {
         let ws = crate::workspace(&ctx.root)?;
-        let examples_ = crates(&ctx.root, &ws, &book, "examples")?;
-        for problem in problems(&ctx.root, &ws, &book, &examples_) {
+        let examples = crates(&ctx.root, &ws, &book, "examples")?;
+        for problem in problems(&ctx.root, &ws, &book, &examples) {
             tracing::warn!("{problem}");
         }
-        let examples = section(&examples_, "");
+        let examples = section(&examples, "");
         let exercises = exercises_section(&crates(&ctx.root, &ws, &book, "exercises")?);
         let marker = Regex::new(r"<!-- generated: (\S+) -->")?;
         book.for_each_mut(|item| {

@@ -86,8 +86,8 @@ pub struct Include {
     pub selector: Option<String>,
 }
 
-/// The includes of `text`, the chapter at `page`: the one parser the build, the examples page
-/// and the tests share.
+/// The includes of `text`, the chapter at `page`: the one parser of the build's checks, the
+/// questions and the examples page.
 pub fn includes(page: &Path, text: &str) -> Vec<Include> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\{\{#(?:rustdoc_)?include\s+([^}\s]+)\s*\}\}").expect("a valid regex")
