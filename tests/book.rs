@@ -510,17 +510,13 @@ fn every_exercise_links_to_its_section_and_back() {
         if section(&solutions, &format!("## {name}")).is_none() {
             problems.push(format!("solutions.md has no section `## {name}`"));
         }
-        // The practised section in the built page, from its heading's id to the next heading.
+        // The practised section in the built page, from its heading to the next.
         let (chapter, fragment) = e.practises.split_once('#').expect("FILE#FRAGMENT");
         let html = std::fs::read_to_string(book().dir.join(chapter).with_extension("html"));
         let html = html.unwrap_or_default();
-        let start = html
-            .find(&format!("<h2 id=\"{fragment}\""))
-            .unwrap_or(html.len());
-        let end = html[start..]
-            .find("</h2>")
-            .and_then(|h| html[start + h..].find("<h2").map(|n| start + h + n));
-        if !html[start..end.unwrap_or(html.len())].contains(&format!("exercises.html#{name}\"")) {
+        let mut sections = html.split("<h2");
+        let practised = sections.find(|s| s.starts_with(&format!(" id=\"{fragment}\"")));
+        if !practised.is_some_and(|s| s.contains(&format!("exercises.html#{name}\""))) {
             problems.push(format!(
                 "{} does not link back to exercises.md#{name}",
                 e.practises

@@ -175,21 +175,14 @@ fn chapter_problems(root: &Path, listed: &[PathBuf]) -> Result<Vec<String>> {
         if path.extension().is_none_or(|e| e != "md") || rel == Path::new("SUMMARY.md") {
             continue;
         }
-        let (page, text) = (
-            format!("src/{}", rel.display()),
-            std::fs::read_to_string(&path)?,
-        );
+        let page = format!("src/{}", rel.display());
+        let text = std::fs::read_to_string(&path)?;
         if !listed.iter().any(|l| l == rel) {
-            problems.push(format!(
-                "{page}: not in src/SUMMARY.md, so not in the book: list it"
-            ));
+            problems.push(format!("{page}: not in src/SUMMARY.md, so not in the book"));
         }
         for include in crate::includes(&path, &text) {
-            let file = include
-                .file
-                .strip_prefix(root)
-                .unwrap_or(&include.file)
-                .display();
+            let file = include.file.strip_prefix(root);
+            let file = file.unwrap_or(&include.file).display();
             let problem = match (std::fs::read_to_string(&include.file), &include.selector) {
                 (Err(e), _) => format!("cannot read {file}: {e}"),
                 // A line range (`10:20`, `:20`, `10:`): mdBook selects it.
@@ -205,9 +198,8 @@ fn chapter_problems(root: &Path, listed: &[PathBuf]) -> Result<Vec<String>> {
             problems.push(format!("{page}: {}: {problem}", include.directive));
         }
         for block in RUST.captures_iter(&text) {
-            let line = 1 + text[..block.get(0).expect("a match").start()]
-                .lines()
-                .count();
+            let above = &text[..block.get(0).expect("a match").start()];
+            let line = 1 + above.lines().count();
             let mut body = block[1].lines().map(str::trim);
             if let Some(code) = body.find(|l| !l.is_empty() && !l.starts_with("{{#")) {
                 problems.push(format!(
@@ -223,7 +215,7 @@ fn chapter_problems(root: &Path, listed: &[PathBuf]) -> Result<Vec<String>> {
 
 /// The lines an anchor selects in `source`, as mdBook includes them (lines naming an anchor left
 /// out), or `None` without its `ANCHOR` and `ANCHOR_END`.
-pub fn anchor_text(source: &str, anchor: &str) -> Option<String> {
+fn anchor_text(source: &str, anchor: &str) -> Option<String> {
     static NAME: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"ANCHOR(_END)?:\s*([\w-]+)").expect("a valid regex"));
     let is = |line: &str, end| {
@@ -258,7 +250,7 @@ mod tests {
         assert_eq!(
             problems.expect("readable"),
             [
-                "src/page.md: not in src/SUMMARY.md, so not in the book: list it",
+                "src/page.md: not in src/SUMMARY.md, so not in the book",
                 "src/page.md: {{#include ../code.rs:gone}}: no `ANCHOR: gone` … `ANCHOR_END: \
                  gone` in code.rs",
                 "src/page.md:4: Rust written into the chapter (\"fn g() {}\"): include it by \

@@ -92,30 +92,24 @@ pub fn crates(root: &Path, ws: &Metadata, book: &Book, folder: &str) -> Result<V
         let tests = tests.map(|t| relative(t.src_path.as_std_path())).collect();
         let mut chapters: Vec<_> = shown.iter().filter(|(n, _)| *n == name).collect();
         chapters.dedup();
-        let first = shown
-            .iter()
-            .position(|(n, _)| *n == name)
-            .unwrap_or(usize::MAX);
         let chapters = chapters.into_iter().map(|(_, c)| c.clone()).collect();
         let description = package.description.clone().unwrap_or_default();
-        crates.push((
-            first,
-            Crate {
-                name,
-                description,
-                programs,
-                tests,
-                chapters,
-            },
-        ));
+        crates.push(Crate {
+            name,
+            description,
+            programs,
+            tests,
+            chapters,
+        });
     }
-    crates.sort_by(|(a, x), (b, y)| (a, &x.name).cmp(&(b, &y.name)));
-    Ok(crates.into_iter().map(|(_, krate)| krate).collect())
+    let first = |k: &Crate| shown.iter().position(|(n, _)| *n == k.name);
+    crates.sort_by_key(|k| (first(k).unwrap_or(usize::MAX), k.name.clone()));
+    Ok(crates)
 }
 
 /// `cargo run -p NAME`, `cargo run --release -p NAME --bin BIN`, `cargo test -p NAME`, …: each
 /// command's package, and its `--bin` when it names one.
-pub fn commands(text: &str) -> Vec<(String, Option<String>)> {
+fn commands(text: &str) -> Vec<(String, Option<String>)> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
         let command = r"cargo (?:run|test|bench)(?: --release| -q| --quiet)* -p ([\w-]+)";
         Regex::new(&format!(r"{command}(?: --bin ([\w-]+))?")).expect("a valid regex")
