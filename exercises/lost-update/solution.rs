@@ -22,7 +22,7 @@ fn run() -> Result<()> {
     thread::scope(|s| {
         for _ in 0..TELLERS {
             s.spawn(|| {
-                // New: one guard from the read to the write; no teller slips in between.
+                // New: one guard from the read to the write: no teller slips in.
                 let mut guard = balance.lock().unwrap();
                 let seen = *guard;
                 thread::sleep(CHECKING);

@@ -67,6 +67,14 @@ fn run() -> Result<()> {
     let status = format!("/proc/{pid}/status");
     let tgid = status_field(&status, "Tgid")?;
     let child_pid = shared.child_pid.load(SeqCst);
+    ensure!(
+        child_pid == pid.as_raw() && pid != getpid(),
+        "the child has no pid of its own"
+    );
+    ensure!(
+        tgid == pid.to_string(),
+        "the child joined thread group {tgid}"
+    );
     println!(
         "The child's getpid() returned pid {child_pid}; its thread group: Tgid {tgid}"
     );
@@ -76,14 +84,6 @@ fn run() -> Result<()> {
     println!("waitpid: the child exited with status 0");
     // ANCHOR_END: check
 
-    ensure!(
-        child_pid == pid.as_raw() && pid != getpid(),
-        "the child has no pid of its own"
-    );
-    ensure!(
-        tgid == pid.to_string(),
-        "the child joined thread group {tgid}"
-    );
     ensure!(value == 42, "the parent did not see the child's write");
     println!(
         "CLONE_VM without CLONE_THREAD: a separate process that shares our memory."

@@ -102,8 +102,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    example_support::main_with_args("costs", || run(args))
+    // Not `main!`: costs counts allocations with a global allocator of its own.
+    example_support::run_main(env!("CARGO_PKG_NAME"), env!("CARGO_BIN_NAME"), run)
 }
 
 fn run(args: Args) -> Result<()> {

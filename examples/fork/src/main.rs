@@ -14,8 +14,8 @@ fn main() -> ExitCode {
     example_support::main!(run)
 }
 
-// ANCHOR: fork-cow
 fn run() -> Result<()> {
+    // ANCHOR: fork-cow
     let mut on_stack: u32 = 1;
     let mut on_heap: Box<u32> = Box::new(10);
     let address = std::ptr::from_ref(&*on_heap).addr();
@@ -54,9 +54,9 @@ fn run() -> Result<()> {
             println!("The child's changes stayed in the child: it has its own memory.");
         }
     }
+    // ANCHOR_END: fork-cow
     Ok(())
 }
-// ANCHOR_END: fork-cow
 
 /// One line: who speaks, its pid, its two values, and the heap value's address.
 fn show(who: &str, on_stack: u32, on_heap: &u32) {

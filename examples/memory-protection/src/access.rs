@@ -134,6 +134,11 @@ pub fn attempt(
         .map(|_| "allowed".to_owned())
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
     // ANCHOR_END: two-ways
+    let got = String::from_utf8_lossy(&bytes);
+    ensure!(
+        read.is_err() || got == secret_of(target),
+        "process_vm_readv read {got:?}, not the target's secret"
+    );
     let refused_by = now.refused_by();
     for (way, answer, refusal) in [
         ("process_vm_readv", read, Errno::EPERM),
@@ -154,10 +159,5 @@ pub fn attempt(
         };
         println!("{who} pid {me}: {way}: {said}");
     }
-    let got = String::from_utf8_lossy(&bytes);
-    ensure!(
-        refused_by.is_some() || got == secret_of(target),
-        "read {got:?}"
-    );
     Ok(())
 }

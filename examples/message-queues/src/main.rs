@@ -3,25 +3,23 @@
 //! The queue is a named kernel object: it exists from the `mq_open` that creates it
 //! until `mq_unlink`, even while no process has it open. A sender fills it and exits;
 //! the receiver finds the messages afterwards, highest priority first. Nothing removes
-//! the queue for us, so the program removes it on every way out it can catch.
+//! the queue for us, so the program removes it on every way out it can catch
+//! (`cleanup.rs`).
 //! `MESSAGE_QUEUES_PAUSE=1` makes it wait for Enter with the messages in the queue.
 
-use std::ffi::{CString, c_int};
+mod cleanup;
+
 use std::process::ExitCode;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 
 use anyhow::{Context, Result, ensure};
+use cleanup::{CREATED, UnlinkOnDrop, unlink_on_signals};
 use example_support::child::fork_child;
 use nix::errno::Errno;
 use nix::mqueue::{MQ_OFlag, MqAttr, mq_attr_member_t, mq_close, mq_getattr, mq_open};
 use nix::mqueue::{mq_receive, mq_send, mq_unlink};
-use nix::sys::signal::{SIGHUP, SIGINT, SIGPIPE, SIGTERM};
-use nix::sys::signal::{
-    SaFlags, SigAction, SigHandler, SigSet, Signal, raise, sigaction,
-};
 use nix::sys::stat::Mode;
-use nix::unistd::{Pid, getpid};
+use nix::unistd::getpid;
 
 /// Room for 10 messages (msg_max, the default ceiling without privilege) of 64 bytes.
 const CAPACITY: mq_attr_member_t = 10;
@@ -139,66 +137,6 @@ fn receive_all(name: &str) -> Result<Vec<(String, u32)>> {
     Ok(received)
 }
 // ANCHOR_END: receive
-
-// ANCHOR: unlink-guard
-/// Whether this run created the queue: a queue of that name it did not create (one left
-/// by a killed earlier run that had our pid) is not its to remove.
-static CREATED: AtomicBool = AtomicBool::new(false);
-
-/// Removes the queue's name when dropped, if this run created it: after an error
-/// returned with `?`, during a panic, and after success (then the name is gone already:
-/// ENOENT, which is fine).
-struct UnlinkOnDrop(String);
-
-impl Drop for UnlinkOnDrop {
-    fn drop(&mut self) {
-        if CREATED.load(SeqCst) {
-            let _ = mq_unlink(self.0.as_str());
-        }
-    }
-}
-// ANCHOR_END: unlink-guard
-
-// ANCHOR: unlink-on-signals
-/// The queue's name, and the process that removes it, for the signal handler.
-static QUEUE: OnceLock<(CString, Pid)> = OnceLock::new();
-
-/// From now on SIGINT (Ctrl-C), SIGTERM (`kill`), SIGHUP (the terminal closed) and
-/// SIGPIPE (no reader left for our output) remove the queue first, then end the process
-/// as before. A signal the caller ignores (`nohup`, a background job) stays ignored.
-fn unlink_on_signals(name: &str) -> Result<()> {
-    let owner = (CString::new(name).context("queue name")?, getpid());
-    ensure!(QUEUE.set(owner).is_ok(), "unlink_on_signals called twice");
-    let handler = SigHandler::Handler(unlink_then_die);
-    let action = SigAction::new(handler, SaFlags::SA_RESETHAND, SigSet::empty());
-    for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] {
-        // SAFETY: the handler reads `QUEUE`, set before this call, and `CREATED`, an
-        // atomic, and makes only system calls, which take no lock: getpid, mq_unlink
-        // (glibc hands it straight to the kernel) and raise.
-        let before = unsafe { sigaction(signal, &action) }.context("sigaction()")?;
-        if matches!(before.handler(), SigHandler::SigIgn) {
-            // SAFETY: puts back what was there: SIG_IGN runs no code.
-            unsafe { sigaction(signal, &before) }.context("sigaction()")?;
-        }
-    }
-    Ok(())
-}
-
-extern "C" fn unlink_then_die(signal: c_int) {
-    // Not in the forked sender: it must leave the queue to its parent.
-    if let Some((name, owner)) = QUEUE.get()
-        && getpid() == *owner
-        && CREATED.load(SeqCst)
-    {
-        let _ = mq_unlink(name.as_c_str());
-    }
-    // SA_RESETHAND has put back the default action, so the signal raised again ends the
-    // process as if there had been no handler (once this handler returns).
-    if let Ok(signal) = Signal::try_from(signal) {
-        let _ = raise(signal);
-    }
-}
-// ANCHOR_END: unlink-on-signals
 
 /// With MESSAGE_QUEUES_PAUSE set, waits for Enter: time to look for the queue in
 /// /dev/mqueue, or to press Ctrl-C and see it go.

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     example_support::main!(run)
 }
 
-// ANCHOR: pipe-request-response
+// ANCHOR: pipe-helpers
 /// Reads until end of file, then closes the read end.
 fn read_to_eof(rx: OwnedFd) -> Result<String> {
     let mut text = String::new();
@@ -34,7 +34,9 @@ fn read_to_eof(rx: OwnedFd) -> Result<String> {
 fn write_and_close(tx: OwnedFd, bytes: &[u8]) -> Result<()> {
     File::from(tx).write_all(bytes).context("write()")
 }
+// ANCHOR_END: pipe-helpers
 
+// ANCHOR: pipe-request-response
 fn run() -> Result<()> {
     let me = getpid();
     let (request_rx, request_tx) = pipe().context("pipe()")?;

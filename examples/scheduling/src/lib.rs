@@ -53,7 +53,7 @@ pub fn ms(time: Duration) -> u128 {
     time.as_millis()
 }
 
-/// The autogroup of a process, e.g. `/autogroup-10 (one scheduling group per session)`,
+/// The autogroup of a process, e.g. `/autogroup-10`,
 /// the root one, or why there is none.
 pub fn autogroup(pid: Pid) -> Result<String> {
     let enabled = fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled");
@@ -67,7 +67,7 @@ pub fn autogroup(pid: Pid) -> Result<String> {
     // "/autogroup-10 nice 0"; empty in the root autogroup, where a process is whose
     // session no setsid created.
     Ok(match text.split_whitespace().next() {
-        Some(group) => format!("{group} (one scheduling group per session)"),
+        Some(group) => group.to_owned(),
         None => "the root autogroup (/proc/PID/autogroup is empty)".into(),
     })
 }

@@ -74,24 +74,24 @@ fn run() -> Result<()> {
 
     // ANCHOR: check
     for (me, f) in finished.iter().enumerate() {
-        println!("thread {}: preempted {} times", me + 1, f.preempted);
         ensure!(f.preempted > 0, "thread {} was never preempted", me + 1);
+        println!("thread {}: preempted {} times", me + 1, f.preempted);
     }
     // The thread that finished first saw the other one still short of its budget.
     let (first, f) = (0..2)
         .map(|me| (me, &finished[me]))
         .min_by_key(|(_, f)| f.other_had_run)
         .expect("two threads");
+    ensure!(
+        f.other_had_run >= BUDGET / 4,
+        "the other thread made too little progress: {:?}",
+        f.other_had_run
+    );
     println!(
         "When thread {} had run its {} ms, the other had run {} ms.",
         first + 1,
         ms(BUDGET),
         ms(f.other_had_run)
-    );
-    ensure!(
-        f.other_had_run >= BUDGET / 4,
-        "the other thread made too little progress: {:?}",
-        f.other_had_run
     );
     println!("One CPU, two busy threads: the kernel made them take turns.");
     // ANCHOR_END: check

@@ -34,10 +34,7 @@ test_support::example_tests!(
         ("[WHICH]", r"When thread (?<redacted>\d) had run"),
         ("[MS]", r"the other had run (?<redacted>\d+) ms"),
         ("[LIMIT]", r"CPU limit: (?<redacted>.+)"),
-        (
-            "[AUTOGROUP]",
-            r"(?m)autogroup: (?<redacted>.+?)(?: \(one scheduling group per session\))?$"
-        ),
+        ("[AUTOGROUP]", r"per session\): (?<redacted>.+)"),
         ("[MS]", r"with 4 busy threads: (?<redacted>\d+) ms"),
         ("[MS]", r", (?<redacted>\d+) ms of CPU time"),
         ("[RATIO]", r"(?<redacted>\d+\.\d) : 1"),

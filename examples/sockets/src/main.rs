@@ -72,6 +72,8 @@ fn run(Args { requests }: Args) -> Result<()> {
         }),
         ForkResult::Parent { child } => child,
     };
+    // ANCHOR_END: request-response
+    // ANCHOR: parent-requests
     let child = Child::new(pid); // reaped on every way out, errors included
     drop(child_end);
     for i in 1..=requests {
@@ -85,7 +87,7 @@ fn run(Args { requests }: Args) -> Result<()> {
     drop(parent_end); // the child's next recv() returns 0
     child.wait()?;
     println!("child pid {pid} exited with status 0 and was reaped");
-    // ANCHOR_END: request-response
+    // ANCHOR_END: parent-requests
     println!("Every request got its reply, in turn, over one two-way connection.");
     Ok(())
 }

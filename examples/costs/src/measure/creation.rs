@@ -17,7 +17,8 @@ fn per_op(start: Instant, ops: u64) -> f64 {
 }
 
 // ANCHOR: fork-wait
-/// fork, the child calls `_exit(0)` at once, the parent reaps it with waitpid.
+/// fork; the child, once set to die with its parent, calls `_exit(0)`; the parent reaps
+/// it with waitpid.
 pub fn fork_wait(ops: u64) -> Result<f64> {
     let start = Instant::now();
     for _ in 0..ops {

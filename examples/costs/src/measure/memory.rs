@@ -80,14 +80,16 @@ fn accounting(pids: &[String]) -> Result<Accounting> {
         kernel_stack: stacks / tasks,
     })
 }
+// ANCHOR_END: accounting
 
+// ANCHOR: per-task
 /// KiB per task between two moments `n` tasks apart: the growth of PSS and page
 /// tables, and one kernel stack.
 fn per_task(before: Accounting, after: Accounting, n: u32) -> f64 {
     let added = (after.pss - before.pss) + (after.page_tables - before.page_tables);
     added / f64::from(n) + after.kernel_stack
 }
-// ANCHOR_END: accounting
+// ANCHOR_END: per-task
 
 // ANCHOR: idle-processes
 /// In the probe: fork `n` children that only wait (in `pause`), then add up the memory
@@ -114,6 +116,8 @@ fn idle_processes(n: u32) -> Result<(f64, f64, f64)> {
     drop(ready_w);
     read_exact(&ready_r, &mut vec![0u8; n as usize])
         .context("waiting for the idle children")?;
+    // ANCHOR_END: idle-processes
+    // ANCHOR: private-memory
     let mut pids = vec!["self".to_string()];
     pids.extend(children.iter().map(|c| c.pid().to_string()));
     let after = accounting(&pids)?;
@@ -133,8 +137,8 @@ fn idle_processes(n: u32) -> Result<(f64, f64, f64)> {
     let kernel = per_task(before, after, n);
     Ok((private / n as f64, rss / n as f64, kernel))
     // `children` drops here: each idle child is killed and reaped.
+    // ANCHOR_END: private-memory
 }
-// ANCHOR_END: idle-processes
 
 /// This process's resident memory plus page tables, in KiB.
 fn own_memory() -> Result<f64> {

@@ -32,6 +32,15 @@ pub(super) fn timed(
     for _ in 0..WARM_UP.min(round_trips) {
         one()?;
     }
+    trials_of(trials, round_trips, one)
+}
+
+/// Times `trials` runs of `round_trips` calls of `one`: µs per call, a figure per run.
+pub(super) fn trials_of(
+    trials: u32,
+    round_trips: u64,
+    mut one: impl FnMut() -> Result<()>,
+) -> Result<Vec<f64>> {
     let mut samples = Vec::with_capacity(trials as usize);
     for _ in 0..trials {
         let start = Instant::now();

@@ -18,30 +18,21 @@ use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::sys::mman::{MmapAdvise, madvise};
 use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
-use nix::unistd::{ForkResult, Pid, fork, getpid};
+use nix::unistd::{ForkResult, Pid, fork};
 
 /// Forks a child that runs `body` and exits with its return value.
 ///
 /// `body` runs in a copy of this process that has only the calling thread, so it must
 /// restrict itself to async-signal-safe work: raw system calls, atomics, copying
 /// memory. No allocation, no locks, no printing. Buffers it needs are allocated before
-/// the fork.
+/// the fork. Before `body`, the child dies with its parent: example-support's fork
+/// handler, which runs in every child, sets `PR_SET_PDEATHSIG` and checks `getppid`.
 pub fn fork_child(body: impl FnOnce() -> i32) -> Result<Child> {
-    let parent = getpid();
     // SAFETY: the child only runs `body`, whose contract above keeps it
     // async-signal-safe, then calls `_exit`, so it never returns into code that assumes
     // the parent's other threads or locks. The parent side is an ordinary return.
     match creating(unsafe { fork() }, "fork()")? {
         ForkResult::Child => {
-            // SAFETY: prctl, getppid and _exit are async-signal-safe system calls.
-            unsafe {
-                // Die with the parent: if it is killed mid-measurement, no child spins
-                // on.
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-                if libc::getppid() != parent.as_raw() {
-                    libc::_exit(1);
-                }
-            }
             // A panic must not unwind into the parent's code in this copy of the
             // process.
             let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))

@@ -5,12 +5,13 @@
 //! that share one working set refill nothing. The figure is the whole round trip:
 //! two switches and two passes over K KiB.
 
-use std::time::Instant;
+use std::os::fd::OwnedFd;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use costs::Who;
 
 use super::pair::run_pair;
+use super::roundtrip::trials_of;
 use super::sys::{
     Page, pipe, raw, raw_read, raw_write_all, read_exact, small_pages, write_all,
 };
@@ -46,6 +47,25 @@ fn working_set(kib: u64) -> Result<(Vec<Page>, usize, usize)> {
     Ok((pages, base, len))
 }
 
+// ANCHOR: partner
+/// The partner's side: `echo`, but it writes its working set after each message it
+/// receives (async-signal-safe, like `echo`).
+fn echo_touching(input: OwnedFd, output: OwnedFd, base: usize, len: usize) -> i32 {
+    let mut byte = [0u8; 1];
+    loop {
+        match raw_read(raw(&input), &mut byte) {
+            0 => return 0,
+            n if n < 0 => return 2,
+            _ => {}
+        }
+        touch(base as *mut u8, len);
+        if !raw_write_all(raw(&output), &byte) {
+            return 3;
+        }
+    }
+}
+// ANCHOR_END: partner
+
 // ANCHOR: working-set
 /// `trials` figures of µs per round trip, `round_trips` each, pinned by the caller.
 pub fn pingpong(
@@ -55,16 +75,12 @@ pub fn pingpong(
     round_trips: u64,
 ) -> Result<Vec<f64>> {
     let (_mine, my_base, len) = working_set(kib)?;
-    let (_theirs, their_base, _) =
-        working_set(if sets == Sets::Shared { 0 } else { kib })?;
-    let their_base = if sets == Sets::Shared {
-        my_base
-    } else {
-        their_base
-    };
-    let who = match sets {
-        Sets::Own(who) => who,
-        Sets::Shared => Who::Thread,
+    let (who, _theirs, their_base) = match sets {
+        Sets::Own(who) => {
+            let (theirs, base, _) = working_set(kib)?;
+            (who, theirs, base)
+        }
+        Sets::Shared => (Who::Thread, Vec::new(), my_base), // both write the one set
     };
     let (to_partner_r, to_partner_w) = pipe()?;
     let (to_main_r, to_main_w) = pipe()?;
@@ -72,20 +88,7 @@ pub fn pingpong(
     run_pair(
         who,
         &close_in_child,
-        move || {
-            let mut byte = [0u8; 1];
-            loop {
-                match raw_read(raw(&to_partner_r), &mut byte) {
-                    0 => return 0,
-                    n if n < 0 => return 2,
-                    _ => {}
-                }
-                touch(their_base as *mut u8, len);
-                if !raw_write_all(raw(&to_main_w), &byte) {
-                    return 3;
-                }
-            }
-        },
+        move || echo_touching(to_partner_r, to_main_w, their_base, len),
         move || {
             let mut byte = [7u8; 1];
             let mut one = || -> Result<()> {
@@ -98,18 +101,7 @@ pub fn pingpong(
             for _ in 0..2 {
                 one()?;
             }
-            let mut samples = Vec::new();
-            for _ in 0..trials {
-                let start = Instant::now();
-                for _ in 0..round_trips {
-                    one()?;
-                }
-                samples.push(start.elapsed().as_secs_f64() * 1e6 / round_trips as f64);
-            }
-            if samples.is_empty() {
-                bail!("no trial");
-            }
-            Ok(samples)
+            trials_of(trials, round_trips, one)
             // Dropping the pipe ends stops the partner.
         },
     )

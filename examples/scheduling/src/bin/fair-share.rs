@@ -82,7 +82,10 @@ fn run() -> Result<()> {
     );
     ensure!(autogroup(us)? == autogroup(one)?, "different autogroups");
     println!("Both processes: same cgroup, CPU limit: {}", cpu_limit(us)?);
-    println!("Both processes: same autogroup: {}", autogroup(us)?);
+    println!(
+        "Both processes: same autogroup (one scheduling group per session): {}",
+        autogroup(us)?
+    );
     // ANCHOR_END: conditions
 
     // ANCHOR: threads
@@ -124,8 +127,8 @@ fn run() -> Result<()> {
     } else {
         "1 : 1, per process".to_owned()
     };
-    println!("Ratio: {ratio:.1} : 1, nearer {nearer} (accepted 2 to 8)");
     ensure_within("4 threads : 1 thread", ratio, 2.0, 8.0)?;
+    println!("Ratio: {ratio:.1} : 1, nearer {nearer} (accepted 2 to 8)");
     println!("The CPU was shared per task: more threads, more CPU time.");
     // ANCHOR_END: check
     Ok(())

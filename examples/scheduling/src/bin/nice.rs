@@ -119,10 +119,10 @@ fn run() -> Result<()> {
     };
     let same = first.as_secs_f64() / second.as_secs_f64();
     let niced = first.as_secs_f64() / third.as_secs_f64();
-    println!("thread 1 : thread 2 is {same:.1} : 1 (accepted 0.5 to 2)");
-    println!("thread 1 : thread 3 is {niced:.1} : 1 (expected 3, accepted 1.5 to 6)");
     ensure_within("equal nice values", same, 0.5, 2.0)?;
     ensure_within("nice +5", niced, 1.5, 6.0)?;
+    println!("thread 1 : thread 2 is {same:.1} : 1 (accepted 0.5 to 2)");
+    println!("thread 1 : thread 3 is {niced:.1} : 1 (expected 3, accepted 1.5 to 6)");
     ensure!(
         results[2].1 == main_nice + NICER,
         "thread 3's nice did not change"

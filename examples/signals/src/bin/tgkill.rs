@@ -72,9 +72,9 @@ fn run() -> Result<()> {
         Ok((pending?, tid?))
     })?;
     let handled_by = HANDLED_BY.load(SeqCst);
-    println!("Once it unblocked SIGUSR1, the handler ran in tid {handled_by}");
     ensure!(pending, "the signal was not pending for the target alone");
     ensure!(handled_by == target.as_raw(), "another thread handled it");
+    println!("Once it unblocked SIGUSR1, the handler ran in tid {handled_by}");
     println!(
         "tgkill picked the thread; a mask blocks a signal for its own thread only."
     );

@@ -97,8 +97,8 @@ fn run() -> Result<()> {
         let status = w.process.wait().context("waitpid")?;
         ensure!(status.success(), "worker {} ended with {status}", i + 1);
         let same = pid == first_pids[i];
-        println!("worker {}: pid {pid}, {status}", i + 1);
         ensure!(same == (i != 1), "only worker 2 should have been replaced");
+        println!("worker {}: pid {pid}, {status}", i + 1);
     }
     println!("Worker 2 crashed and was replaced; workers 1 and 3 never noticed.");
     // ANCHOR_END: check

@@ -35,8 +35,8 @@ fn run() -> Result<()> {
         stop.store(true, Relaxed); // a request: nothing happens until the worker looks
         Ok(worker.join().expect("worker panicked"))
     })?;
-    println!("   asked it to stop; it stopped after {rounds} rounds");
     ensure!(rounds >= 1);
+    println!("   asked it to stop; it stopped after {rounds} rounds");
     // ANCHOR_END: flag
 
     // ANCHOR: channel

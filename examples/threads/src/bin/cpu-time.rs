@@ -46,6 +46,10 @@ fn run() -> Result<()> {
     let process = clock(ClockId::CLOCK_PROCESS_CPUTIME_ID)? - process_before;
     let wall = started.elapsed();
     // ANCHOR_END: cpu-time
+    ensure!(
+        busy.iter().all(|(_, cpu)| !cpu.is_zero()),
+        "a busy thread used no CPU time"
+    );
     for (tid, cpu) in &busy {
         let cpu = ms(*cpu);
         println!(
@@ -60,10 +64,6 @@ fn run() -> Result<()> {
         ms(wall)
     );
 
-    ensure!(
-        busy.iter().all(|(_, cpu)| !cpu.is_zero()),
-        "a busy thread used no CPU time"
-    );
     ensure!(
         process >= threads,
         "the process used {process:?} of CPU time, less than its threads' {threads:?}"
