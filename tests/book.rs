@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use book_checks::{Built, built, files_with_extension, pages, root};
 use regex::Regex;
 use scraper::{Html, Selector};
+use xtask::build::DOWNLOADS;
 
 fn book() -> &'static Built {
     built(Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/book")))
@@ -177,12 +178,9 @@ fn the_built_pages_link_within_the_book_and_fetch_nothing_from_elsewhere() {
         .into_iter()
         .map(parse)
         .collect();
-    let (with_id, urls) = (
-        Selector::parse("[id], a[name]"),
-        Selector::parse("[href], [src], [data]"),
-    );
-    let (with_id, urls) = (with_id.expect("a selector"), urls.expect("a selector"));
-    let undrawn = Selector::parse("code.language-mermaid, pre.mermaid").expect("a selector");
+    let select = |css| Selector::parse(css).expect("a selector");
+    let (with_id, urls) = (select("[id], a[name]"), select("[href], [src], [data]"));
+    let undrawn = select("code.language-mermaid, pre.mermaid");
     let repository = xtask::build::repository_url().expect("a valid GITHUB_REPOSITORY");
     let remote = re(r"^(?i)\s*(https?:|//)");
     let mut problems = BTreeSet::new();
@@ -190,21 +188,14 @@ fn the_built_pages_link_within_the_book_and_fetch_nothing_from_elsewhere() {
         let here = path
             .strip_prefix(&dir)
             .expect("in the book")
-            .display()
-            .to_string();
+            .to_string_lossy();
         if html.select(&undrawn).next().is_some() {
             problems.insert(format!("{here}: a mermaid block left undrawn"));
         }
         for e in html.select(&urls).map(|e| e.value()) {
-            let url = e
-                .attr("href")
-                .or(e.attr("src"))
-                .or(e.attr("data"))
-                .unwrap_or_default();
-            let (name, ours) = (
-                e.name(),
-                repository.as_ref().is_some_and(|r| url.starts_with(r)),
-            );
+            let url = e.attr("href").or(e.attr("src")).or(e.attr("data"));
+            let (url, name) = (url.unwrap_or_default(), e.name());
+            let ours = repository.as_ref().is_some_and(|r| url.starts_with(r));
             if name == "script" && url.contains("mermaid") {
                 problems.insert(format!(
                     "{here}: loads {url}: diagrams are drawn at build time"
@@ -221,15 +212,8 @@ fn the_built_pages_link_within_the_book_and_fetch_nothing_from_elsewhere() {
             }
             // 404.html is served from any depth and links from the site's root; the PDF, EPUB
             // and tarball are added after the build, and their own tests check them.
-            let skip = ["mailto:", "javascript:"]
-                .iter()
-                .any(|s| url.starts_with(s));
-            if url.is_empty()
-                || skip
-                || remote.is_match(url)
-                || here == "404.html"
-                || xtask::build::DOWNLOADS.contains(&url)
-            {
+            let elsewhere = remote.is_match(url) || url.starts_with("mailto:");
+            if url.is_empty() || elsewhere || here == "404.html" || DOWNLOADS.contains(&url) {
                 continue;
             }
             let (file, fragment) = url.split_once('#').unwrap_or((url, ""));

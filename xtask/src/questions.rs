@@ -29,26 +29,18 @@ struct File {
     question: Vec<Question>,
 }
 
-/// One question, as written in `questions.toml`.
+/// A `[[question]]` of questions.toml, whose header explains the fields.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Question {
-    /// Relative to `src/`.
     pub chapter: PathBuf,
-    /// The name of its marker.
     pub id: String,
-    /// In Markdown.
     pub ask: String,
-    /// The file the answer is computed from, relative to the repository root.
     pub from: PathBuf,
-    /// A multi-line regular expression whose first group is the answer, unless `count`.
     pub find: String,
-    /// The answer is the number of lines `find` matches.
     #[serde(default)]
     pub count: bool,
-    /// A sentence with `{}` where the answer goes; default: the answer alone.
     pub say: Option<String>,
-    /// The answer a person last checked the question against.
     pub reviewed: String,
 }
 
