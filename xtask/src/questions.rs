@@ -17,7 +17,7 @@ use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
-pub const FILE: &str = "questions.toml";
+const FILE: &str = "questions.toml";
 
 /// Pages that show examples but ask nothing: the list of examples, the test and method appendices.
 const NO_QUESTIONS: [&str; 3] = ["examples.md", "verification.md", "cost-method.md"];
@@ -32,25 +32,25 @@ struct File {
 /// A `[[question]]` of questions.toml, whose header explains the fields.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Question {
-    pub chapter: PathBuf,
-    pub id: String,
-    pub ask: String,
-    pub from: PathBuf,
-    pub find: String,
+struct Question {
+    chapter: PathBuf,
+    id: String,
+    ask: String,
+    from: PathBuf,
+    find: String,
     #[serde(default)]
-    pub count: bool,
-    pub say: Option<String>,
-    pub reviewed: String,
+    count: bool,
+    say: Option<String>,
+    reviewed: String,
 }
 
-pub struct Answer {
-    pub value: String,
+struct Answer {
+    value: String,
     /// The whole lines of the source the answer was read from.
-    pub evidence: Vec<String>,
+    evidence: Vec<String>,
 }
 
-pub fn load(root: &Path) -> Result<Vec<Question>> {
+fn load(root: &Path) -> Result<Vec<Question>> {
     let text = std::fs::read_to_string(root.join(FILE)).context("reading questions.toml")?;
     Ok(toml::from_str::<File>(&text)
         .context("parsing questions.toml")?
@@ -58,7 +58,7 @@ pub fn load(root: &Path) -> Result<Vec<Question>> {
 }
 
 impl Question {
-    pub fn answer(&self, root: &Path) -> Result<Answer> {
+    fn answer(&self, root: &Path) -> Result<Answer> {
         let (from, find, ask) = (self.from.display(), &self.find, &self.ask);
         let text = std::fs::read_to_string(root.join(&self.from)).with_context(|| {
             format!("the answer to {ask:?} comes from {from}, which cannot be read")
@@ -128,13 +128,13 @@ impl Question {
     }
 }
 
-pub fn marker(id: &str) -> String {
+fn marker(id: &str) -> String {
     format!("<!-- question: {id} -->")
 }
 
 /// The chapter with each question at its marker, numbered in page order, and the answers' section
 /// before the last `## Run it`; and the problems found.
-pub fn place(root: &Path, content: &str, questions: &[&Question]) -> (String, Vec<String>) {
+fn place(root: &Path, content: &str, questions: &[&Question]) -> (String, Vec<String>) {
     static RUN_IT: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?m)^## Run it\s*$").expect("a valid regex"));
     static SPECIAL: LazyLock<Regex> =
