@@ -10,7 +10,7 @@
 //!
 //! - `page::NAME` (one per page): loads with no console error, failed request or request off
 //!   loopback; axe-core finds no serious or critical violation; at 1280×900 no Rust listing
-//!   scrolls sideways; at 1280×900 and at 390×844 every text of every diagram and chart is 11
+//!   scrolls sideways; at 1280×900 and at 360×780 every text of every diagram and chart is 11
 //!   CSS px or more, overlaps no other text, is not hidden under a shape or cut by its figure's
 //!   edge, and nothing overflows the window outside a scroll container that says it scrolls.
 //! - `themes`: every text of every diagram and chart at 4.5:1 contrast or more in each mdBook
@@ -47,9 +47,10 @@ const MIN_TEXT_PX: f64 = 11.0;
 const MIN_PDF_PT: f64 = 7.0;
 /// The least contrast between a figure's text and what is behind it: WCAG AA for body text.
 const MIN_CONTRAST: f64 = 4.5;
-/// The windows a reader's screen is checked in: a desktop's and a phone's.
+/// The windows a reader's screen is checked in: a desktop's and a narrow phone's (what fits at
+/// 360 pixels fits every wider phone).
 const DESKTOP: (u32, u32) = (1280, 900);
-const PHONE: (u32, u32) = (390, 844);
+const PHONE: (u32, u32) = (360, 780);
 /// How tall the comparison table may be at 1280×900: one screen.
 const TABLE_MAX_PX: f64 = 900.0;
 /// mdBook's themes: light, rust (light), coal, navy, ayu (dark).
@@ -398,7 +399,7 @@ return { problems, lowest: lowest === Infinity ? null : Math.round(lowest * 100)
 // The EPUB
 
 /// `cargo xtask epub`'s EPUB of the built book: `epubcheck` (Debian's is a jar, run by java)
-/// finds no error, and every figure of the chapters is an SVG image in it.
+/// finds no error, and every figure of the chapters is an SVG image in it, on white.
 fn check_epub() -> Result<(), String> {
     let Some(epubcheck) = chromium::on_path("epubcheck") else {
         test_support::skipped("no epubcheck (on Debian: apt-get install epubcheck)");
@@ -430,9 +431,23 @@ fn check_epub() -> Result<(), String> {
             figure.find_iter(&html).count()
         })
         .sum();
-    let zip = zip::ZipArchive::new(std::fs::File::open(&epub).expect("the EPUB"))
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&epub).expect("the EPUB"))
         .map_err(|e| format!("{}: {e}", epub.display()))?;
-    let images = zip.file_names().filter(|n| n.ends_with(".svg")).count();
+    let names: Vec<String> = zip
+        .file_names()
+        .filter(|n| n.ends_with(".svg"))
+        .map(str::to_owned)
+        .collect();
+    let images = names.len();
+    // Each on an opaque white background: a reader's night mode keeps its dark labels legible.
+    for name in &names {
+        let mut svg = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).expect("a listed file"), &mut svg)
+            .map_err(|e| format!("{name}: {e}"))?;
+        if !svg.contains(r##"fill="#ffffff"/>"##) {
+            return Err(format!("{name} in the EPUB has no white background"));
+        }
+    }
     println!(
         "EPUB: {} ({images} SVG images), epubcheck: no error",
         epub.display()
@@ -463,7 +478,8 @@ fn book_dir() -> PathBuf {
 
 /// `cargo xtask pdf`'s printing, on this browser: the PDF has a bookmark for every chapter,
 /// every chapter title and figure label as text; no word past the right margin or smaller than
-/// [`MIN_PDF_PT`]; no figure split across pages; no page ending with a heading; each chapter's
+/// [`MIN_PDF_PT`]; no figure split across pages, nor from its caption; no page ending with a heading or a label
+/// alone (an answer's, its answer overleaf); each chapter's
 /// answers at its end. Needs poppler-utils.
 fn check_pdf(browser: &Browser, _: &str) -> Vec<String> {
     if let Some(missing) = ["pdfinfo", "pdftotext", "pdftohtml"]
@@ -500,7 +516,7 @@ fn check_pdf(browser: &Browser, _: &str) -> Vec<String> {
         "const text = (n) => n.textContent.replace(/\\s+/g, ' ').trim();
          return {
            titles: [...document.querySelectorAll('#mdbook-content h1')].map(text),
-           figures: [...document.querySelectorAll('#mdbook-content svg[role=\"img\"]')].map((svg) => [...svg.querySelectorAll('tspan, text')].filter((t) => !t.querySelector('tspan')).map(text).filter((t) => t)),
+           figures: [...document.querySelectorAll('#mdbook-content svg[role=\"img\"]')].map((svg) => [...svg.querySelectorAll('tspan, text')].filter((t) => !t.querySelector('tspan')).map(text).concat([...(svg.closest('figure')?.querySelectorAll('figcaption') || [])].map(text)).filter((t) => t)),
            details: document.querySelectorAll('#mdbook-content details.answer').length,
            answers: document.querySelectorAll('#mdbook-content div.answer').length,
          };",
@@ -623,12 +639,23 @@ fn check_pdf(browser: &Browser, _: &str) -> Vec<String> {
         .max_by_key(|(_, n)| **n)
         .map_or(12.0, |(s, _)| *s as f64 / 10.0);
     for page in 1..=pages {
-        let last = lines
+        let on_page: Vec<&PdfLine> = lines
             .iter()
             .filter(|l| l.page == page && !footer.is_match(l.text.trim()))
-            .max_by(|a, b| a.bottom.total_cmp(&b.bottom));
+            .collect();
+        let last = on_page.iter().max_by(|a, b| a.bottom.total_cmp(&b.bottom));
+        // A label alone on the page's last line ("Answer 2", whose answer is overleaf).
+        let alone = |l: &&&PdfLine| {
+            on_page
+                .iter()
+                .filter(|o| (o.bottom - l.bottom).abs() < 1.0)
+                .count()
+                == 1
+        };
         if let Some(l) = last.filter(|l| l.size > body * 1.15 && l.bold) {
             problems.push(format!("page {page} ends with the heading {:?}", l.text));
+        } else if let Some(l) = last.filter(|l| l.label && alone(l)) {
+            problems.push(format!("page {page} ends with the label {:?}", l.text));
         }
     }
     println!(
@@ -647,6 +674,8 @@ struct PdfLine {
     bottom: f64,
     size: f64,
     bold: bool,
+    /// Bold from end to end, as an answer's label ("Answer 2") or a heading.
+    label: bool,
     text: String,
 }
 
@@ -674,6 +703,7 @@ fn pdf_lines(xml: &str) -> Vec<PdfLine> {
                 bottom: num(1) + num(4),
                 size,
                 bold: bold || c[6].contains("<b>"),
+                label: bold || (c[6].starts_with("<b>") && c[6].ends_with("</b>")),
                 text: unescape(&tags.replace_all(&c[6], "")),
             });
         }

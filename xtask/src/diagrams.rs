@@ -106,11 +106,27 @@ pub fn draw(source: &str, id: &str) -> Result<Drawn> {
     options.layout.fast_text_metrics = true;
     options.layout.node_spacing = 30.0;
     options.layout.rank_spacing = 50.0;
+    // A tall diagram may ask for tighter ranks, in mermaid's own syntax:
+    // `%%{init: {"flowchart": {"rankSpacing": 20}}}%%` (the renderer parses it but leaves
+    // applying it to its caller).
+    let init = mermaid_rs_renderer::parse_mermaid(&body).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    if let Some(v) = init
+        .init_config
+        .and_then(|c| c["flowchart"]["rankSpacing"].as_f64())
+    {
+        options.layout.rank_spacing = v as f32;
+    }
     options.layout.node_padding_y = 10.0;
     options.layout.node_padding_x = 16.0;
     let svg = mermaid_rs_renderer::render_with_options(&body, options)
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    check_every_word_is_drawn(&body, &svg)?;
+    // Directives and comments (`%%`) are no labels.
+    let labels: String = body
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("%%"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    check_every_word_is_drawn(&labels, &svg)?;
 
     static VIEW_BOX: OnceLock<Regex> = OnceLock::new();
     let view_box = re(
@@ -257,7 +273,36 @@ pub fn replace_blocks(content: &str, page: &str) -> Result<String> {
     Ok(out)
 }
 
-/// The preprocessor: every chapter's mermaid blocks drawn as SVG figures.
+/// `content` with a word joiner after the en dash of each range of numbers outside code
+/// ("11–18×", "56.1–90.7 µs"), so that no line breaks inside a range.
+pub fn join_ranges(content: &str) -> String {
+    static RANGE: OnceLock<Regex> = OnceLock::new();
+    let range = re(&RANGE, r"(\d)–(\d)");
+    let mut fenced = false;
+    let mut out = String::with_capacity(content.len());
+    for line in content.split_inclusive('\n') {
+        fenced ^= line.trim_start().starts_with("```");
+        if fenced || !range.is_match(line) {
+            out.push_str(line);
+            continue;
+        }
+        // Outside code spans: the pieces between backticks with an even index.
+        for (i, piece) in line.split('`').enumerate() {
+            if i > 0 {
+                out.push('`');
+            }
+            if i % 2 == 0 {
+                out.push_str(&range.replace_all(piece, "$1–\u{2060}$2"));
+            } else {
+                out.push_str(piece);
+            }
+        }
+    }
+    out
+}
+
+/// The preprocessor: every chapter's mermaid blocks drawn as SVG figures, and its ranges of
+/// numbers kept on one line ([`join_ranges`]).
 pub struct Diagrams;
 
 impl Preprocessor for Diagrams {
@@ -275,6 +320,7 @@ impl Preprocessor for Diagrams {
             let BookItem::Chapter(chapter) = item else {
                 return;
             };
+            chapter.content = join_ranges(&chapter.content);
             if error.is_some() || !chapter.content.contains("```mermaid") {
                 return;
             }

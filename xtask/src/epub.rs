@@ -3,7 +3,9 @@
 //! page (mdBook's HTML there is well-formed XML), in the order and nesting of SUMMARY.md.
 //!
 //! What changes on the way: every inline SVG (the diagrams, the Cost chapter's charts) becomes
-//! an SVG image with its colours fixed to the light palette (an e-reader applies no book.css);
+//! an SVG image with its colours fixed to the light palette (an e-reader applies no book.css)
+//! on an opaque white background (a reader's night mode would otherwise show dark labels on
+//! black); the Cost charts' figures as tables (disclosures, which the charts duplicate) go;
 //! each chapter's answers move to an "Answers" section at its end, each question linking there;
 //! links between chapters point to their `.xhtml`, and a link to a file the EPUB lacks (the PDF,
 //! the tarball) keeps its text and loses its target.
@@ -151,6 +153,7 @@ fn chapter_body(
         if !doc.contains("xmlns=") {
             doc = doc.replacen("<svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"", 1);
         }
+        doc = white_background(&doc);
         let alt = title.captures(&doc).map_or_else(String::new, |t| {
             [t.get(1), t.get(2)]
                 .iter()
@@ -172,6 +175,12 @@ fn chapter_body(
     });
 
     let main = crate::build::open_answers(&main);
+    static CHART_TABLE: OnceLock<Regex> = OnceLock::new();
+    let main = re(
+        &CHART_TABLE,
+        r#"(?s)<details class="chart-table">.*?</details>"#,
+    )
+    .replace_all(&main, "");
     // Raw HTML in the chapters may leave a void element open, as HTML allows and XHTML does not.
     static VOID: OnceLock<Regex> = OnceLock::new();
     let main = re(&VOID, r"<(br|hr|wbr)\b([^>]*?)\s*/?>").replace_all(&main, "<$1$2/>");
@@ -199,6 +208,33 @@ fn chapter_body(
         }
     });
     Ok((main.into_owned(), images))
+}
+
+/// `svg` with a white rectangle under everything it draws, over its whole viewBox (after its
+/// title and description, which stay its first children).
+fn white_background(svg: &str) -> String {
+    static VIEW_BOX: OnceLock<Regex> = OnceLock::new();
+    static AFTER: OnceLock<Regex> = OnceLock::new();
+    let Some(v) = re(
+        &VIEW_BOX,
+        r#"viewBox="([-\d.]+) ([-\d.]+) ([\d.]+) ([\d.]+)""#,
+    )
+    .captures(svg) else {
+        return svg.to_owned();
+    };
+    let rect = format!(
+        r##"<rect x="{}" y="{}" width="{}" height="{}" fill="#ffffff"/>"##,
+        &v[1], &v[2], &v[3], &v[4]
+    );
+    // After the opening tag, its <title> and its <desc>.
+    let after = re(
+        &AFTER,
+        r"(?s)^.*?<svg\b[^>]*>(\s*<title\b.*?</title>)?(\s*<desc\b.*?</desc>)?",
+    );
+    match after.find(svg) {
+        Some(m) => format!("{}{rect}{}", &svg[..m.end()], &svg[m.end()..]),
+        None => svg.to_owned(),
+    }
 }
 
 /// `svg` with the mixed-case attribute names of SVG restored: mdBook writes its pages as HTML,

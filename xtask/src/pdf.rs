@@ -24,7 +24,7 @@ const SETTLE: Duration = Duration::from_secs(60);
 
 /// The page footer: "page / pages", centred. Chromium's header and footer templates need their
 /// own font size (the default is 0).
-const FOOTER: &str = r#"<div style="font-size: 9px; width: 100%; text-align: center; color: #444;"><span class="pageNumber"></span> / <span class="totalPages"></span></div>"#;
+const FOOTER: &str = r#"<div style="font-size: 10px; width: 100%; text-align: center; color: #444;"><span class="pageNumber"></span> / <span class="totalPages"></span></div>"#;
 
 /// Prints the page at `url` (normally the book's `print.html`), already open or not, in the
 /// session `client`, and returns the PDF's bytes.

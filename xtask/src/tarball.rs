@@ -39,7 +39,11 @@ pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
         tar.append_path_with_name(root.join(name), folder.join(name))
             .with_context(|| format!("adding {name}"))?;
     }
-    let crates = crate::examples::crates(root, "examples")?;
+    let (ws, book) = (
+        crate::workspace(root)?,
+        mdbook_driver::MDBook::load(root)?.book,
+    );
+    let crates = crate::examples::crates(root, &ws, &book, "examples")?;
     add_text(&mut tar, &folder.join("README.md"), &readme(&crates))?;
     add_text(
         &mut tar,

@@ -1,8 +1,10 @@
 //! SVG charts of a [`Report`], drawn for a narrow column: 400 units wide, so that at
-//! a phone's 350-pixel column every text is still 12 pixels tall, one label above each
-//! bar, a few series per line chart. Colours are CSS custom properties with plain
+//! a phone's 360-pixel screen every text is still 12 pixels tall, one label above each
+//! bar, a few series per line chart, every value axis logarithmic but throughput's, with
+//! a label centred on each of its ticks. Colours are CSS custom properties with plain
 //! fallbacks (`var(--fg, black)`), so the charts follow the book's theme and keep
-//! fixed colours where no stylesheet applies. Each chart names itself for screen
+//! fixed colours where no stylesheet applies: blue for processes, orange for threads,
+//! purple for async tasks, dashes telling series of one kind apart. Each chart names itself for screen
 //! readers (`<title>`) and lists its medians (`<desc>`). The output has no blank
 //! lines, so the chapter can include it inline in Markdown, and it is a pure function
 //! of the report, so the committed charts can be checked against the committed JSON.
@@ -23,13 +25,12 @@ pub struct ChartSpec {
 enum Kind {
     /// Horizontal bars, on a log axis or a linear one.
     Bars { log: bool },
-    /// A line per kind of row over a parameter. With a log value axis the parameter's
-    /// values are spaced evenly (each is several times the one before); with a linear
-    /// one, at their real distances.
+    /// A line per kind of row over a parameter, on a log value axis. The parameter's
+    /// values are categories, spaced evenly (each is several times the one before, after
+    /// a first one that may be "none").
     Lines {
         x: fn(&Row) -> Option<u64>,
         x_title: &'static str,
-        log_y: bool,
     },
 }
 
@@ -53,31 +54,30 @@ const fn lines(
     section: &'static [Section],
     x: fn(&Row) -> Option<u64>,
     x_title: &'static str,
-    log_y: bool,
 ) -> ChartSpec {
     ChartSpec {
         name,
         title,
         sections: section,
-        kind: Kind::Lines { x, x_title, log_y },
+        kind: Kind::Lines { x, x_title },
     }
 }
 
 #[rustfmt::skip]
 pub const CHARTS: &[ChartSpec] = &[
     bars("creation", "Creating a task and waiting for it (log scale)", &[Section::Creation], true),
-    lines("fork-size", "Creation time vs memory the parent has touched", &[Section::ForkSize],
-          |r| r.touched_mib, "MiB the parent wrote to first", false),
+    lines("fork-size", "Creation time vs memory the parent has touched (log scale)",
+          &[Section::ForkSize], |r| r.touched_mib, "MiB the parent wrote to first"),
     lines("creation-under-load", "Creation while N idle tasks of the same kind exist (log scale)",
-          &[Section::CreationLoad], |r| r.tasks, "idle tasks already there", true),
+          &[Section::CreationLoad], |r| r.tasks, "idle tasks already there"),
     bars("context-switch", "1-byte round trip between two tasks (log scale)", &[Section::ContextSwitch], true),
     lines("working-set", "Pinned round trip vs the working set each side writes (log scale)",
-          &[Section::WorkingSet], |r| r.working_set_kib, "working set of each side", true),
+          &[Section::WorkingSet], |r| r.working_set_kib, "working set of each side"),
     bars("communication-latency", "Round trip of a small message (log scale)", &[Section::Latency], true),
     bars("communication-throughput", "Throughput with 64 KiB messages", &[Section::Throughput], false),
     bars("memory", "Memory added per idle task (log scale)", &[Section::Memory], true),
     lines("memory-scaling", "Memory per idle task vs number of idle tasks (log scale)",
-          &[Section::MemoryScaling], |r| r.tasks, "idle tasks", true),
+          &[Section::MemoryScaling], |r| r.tasks, "idle tasks"),
 ];
 
 const WIDTH: f64 = 400.0;
@@ -87,12 +87,11 @@ const FONT: f64 = 14.0;
 const CHAR: f64 = 8.5;
 const FG: &str = "var(--fg, black)";
 
-fn colour(who: Who, nth: usize) -> &'static str {
-    match (who, nth) {
-        (Who::Process, 0) => "var(--costs-process, #1f77b4)",
-        (Who::Thread, 0) => "var(--costs-thread, #d95f02)",
-        (Who::Task, _) => "var(--costs-task, #9467bd)",
-        _ => "var(--costs-other, #2ca02c)",
+fn colour(who: Who) -> &'static str {
+    match who {
+        Who::Process => "var(--costs-process, #1f77b4)",
+        Who::Thread => "var(--costs-thread, #d95f02)",
+        Who::Task => "var(--costs-task, #9467bd)",
     }
 }
 
@@ -116,9 +115,7 @@ pub fn render(report: &Report, spec: &ChartSpec) -> String {
             30.0
         }
         Kind::Bars { log } => bar_chart(&mut svg, &rows, log),
-        Kind::Lines { x, x_title, log_y } => {
-            line_chart(&mut svg, &rows, x, x_title, log_y)
-        }
+        Kind::Lines { x, x_title } => line_chart(&mut svg, &rows, x, x_title),
     };
     let desc: Vec<String> = rows
         .iter()
@@ -280,17 +277,21 @@ fn tick(unit: Unit, v: f64) -> String {
     }
 }
 
-/// Draws tick labels at `positions` along the bottom (at `y`), leaving out a label that
-/// would touch the one before.
+/// Half the width of `label`, as [`CHAR`] estimates it: the room a label centred on its
+/// tick needs on either side.
+fn half(label: &str) -> f64 {
+    label.chars().count() as f64 * CHAR / 2.0
+}
+
+/// Draws tick labels centred on their ticks along the bottom (at `y`), leaving out one
+/// that would touch the one before (the estimate of [`CHAR`] is generous). The value axes
+/// leave room for all of theirs.
 fn bottom_labels(svg: &mut Svg, y: f64, labels: &[(f64, String)]) {
     let mut right_end = f64::NEG_INFINITY;
-    for (i, (x, label)) in labels.iter().enumerate() {
-        let half = label.chars().count() as f64 * CHAR / 2.0;
-        let x = x.clamp(half, WIDTH - half);
-        let last = i + 1 == labels.len();
-        if x - half > right_end + 6.0 || (last && labels.len() == 1) {
-            svg.text(x, y, "middle", label);
-            right_end = x + half;
+    for (x, label) in labels {
+        if x - half(label) > right_end + 6.0 {
+            svg.text(*x, y, "middle", label);
+            right_end = x + half(label);
         }
     }
 }
@@ -306,7 +307,9 @@ fn bar_chart(svg: &mut Svg, rows: &[&Row], log: bool) -> f64 {
         .unwrap_or(0) as f64
         * CHAR
         + 8.0;
-    let axis = Axis::new(rows, log, 0.0, WIDTH - value_room);
+    // Room at the left for the first tick's label, centred on it.
+    let first = Axis::new(rows, log, 0.0, 1.0).ticks()[0];
+    let axis = Axis::new(rows, log, half(&tick(unit, first)), WIDTH - value_room);
     let mut y = 0.0;
     for row in rows {
         for part in wrap(&short_label(row), (WIDTH / CHAR) as usize) {
@@ -314,7 +317,13 @@ fn bar_chart(svg: &mut Svg, rows: &[&Row], log: bool) -> f64 {
             svg.text(0.0, y, "start", &part);
         }
         let top = y + 5.0;
-        svg.rect(0.0, top, axis.at(row.median), 14.0, colour(row.who, 0));
+        svg.rect(
+            axis.from,
+            top,
+            axis.at(row.median) - axis.from,
+            14.0,
+            colour(row.who),
+        );
         let mid = top + 7.0;
         svg.whisker((axis.at(row.min), mid), (axis.at(row.max), mid), false);
         svg.text(
@@ -326,7 +335,7 @@ fn bar_chart(svg: &mut Svg, rows: &[&Row], log: bool) -> f64 {
         y = top + 14.0 + 10.0;
     }
     // The axis: a baseline, ticks and their labels, and what is measured.
-    svg.line(&[(0.0, y), (axis.to, y)], FG, 1.0, "");
+    svg.line(&[(axis.from, y), (axis.to, y)], FG, 1.0, "");
     let labels: Vec<(f64, String)> = axis
         .ticks()
         .into_iter()
@@ -352,7 +361,6 @@ fn line_chart(
     rows: &[&Row],
     x_of: fn(&Row) -> Option<u64>,
     x_title: &str,
-    log_y: bool,
 ) -> f64 {
     let unit = rows[0].unit;
     let mut xs: Vec<u64> = rows.iter().filter_map(|r| x_of(r)).collect();
@@ -369,8 +377,7 @@ fn line_chart(
     let mut y = 0.0;
     let mut styles = Vec::new();
     for (i, (what, who)) in kinds.iter().enumerate() {
-        let nth = kinds[..i].iter().filter(|(_, w)| w == who).count();
-        let style = (colour(*who, nth), dashes[i % dashes.len()]);
+        let style = (colour(*who), dashes[i % dashes.len()]);
         y += FONT + 6.0;
         svg.line(&[(0.0, y - 5.0), (26.0, y - 5.0)], style.0, 2.5, style.1);
         let name = format!("{what} ({})", who.as_str());
@@ -388,7 +395,7 @@ fn line_chart(
     // What the values are, above the axis's top label.
     svg.text(0.0, y + 8.0 + FONT, "start", rows[0].section.column());
     let (top, bottom) = (y + 20.0 + 1.5 * FONT, y + 20.0 + 1.5 * FONT + 230.0);
-    let axis = Axis::new(rows, log_y, bottom, top);
+    let axis = Axis::new(rows, true, bottom, top);
     let widest = axis
         .ticks()
         .iter()
@@ -397,16 +404,10 @@ fn line_chart(
         .unwrap_or(0);
     let left = widest as f64 * CHAR + 8.0;
     let right = WIDTH - 4.0 * CHAR;
-    // Even spacing for sizes that grow by factors, real distances for the fork sizes.
-    let linear_x = !log_y;
-    let max_x = *xs.last().unwrap_or(&1) as f64;
+    // Even spacing: the parameter's values are categories.
     let x_at = |v: u64| {
-        if linear_x {
-            left + 8.0 + v as f64 / max_x.max(1.0) * (right - left - 16.0)
-        } else {
-            let i = xs.iter().position(|x| *x == v).unwrap_or(0) as f64;
-            left + 8.0 + i / (xs.len().max(2) - 1) as f64 * (right - left - 16.0)
-        }
+        let i = xs.iter().position(|x| *x == v).unwrap_or(0) as f64;
+        left + 8.0 + i / (xs.len().max(2) - 1) as f64 * (right - left - 16.0)
     };
     for t in axis.ticks() {
         let ty = axis.at(t);
@@ -432,10 +433,10 @@ fn line_chart(
     let labels: Vec<(f64, String)> = xs
         .iter()
         .map(|&x| {
-            let text = if x_title.starts_with("working set") {
-                kib_text(x)
-            } else {
-                x.to_string()
+            let text = match x {
+                0 => "none".to_string(),
+                _ if x_title.starts_with("working set") => kib_text(x),
+                _ => x.to_string(),
             };
             (x_at(x), text)
         })
