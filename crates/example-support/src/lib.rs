@@ -185,6 +185,12 @@ fn setup(name: &'static str) {
     // async-signal-safe, as a child handler must be when a threaded process forks.
     unsafe { libc::pthread_atfork(Some(before_fork), None, Some(in_new_child)) };
     std::panic::set_hook(Box::new(panic_hook));
+    // No example leaves a core file, whatever the shell allows: an abort that a library
+    // raises on its own (glibc refusing a thread-local destructor in a tiny address space)
+    // would otherwise dump one into the current directory.
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let _ = getrlimit(Resource::RLIMIT_CORE)
+        .and_then(|(_, hard)| setrlimit(Resource::RLIMIT_CORE, 0, hard));
 }
 
 /// A panic of the main thread is an error the example did not expect (`println!` into
