@@ -1,18 +1,40 @@
 //! Book-wide checks. Each reads the Markdown sources or the one HTML build this binary makes
-//! (under `target/tmp/`), and names every offending file in its failure message.
+//! (under `target/tmp/`), and names every offending file, and what to do, in its failure message.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use book_checks::{
-    ASPECTS, Built, built, code_blocks, files_with_extension, includes, pages, root, workspace,
-};
+use book_checks::{Built, built, files_with_extension, pages, root};
 use regex::Regex;
 use scraper::{Html, Selector};
-use xtask::examples::Program;
+use xtask::build::DOWNLOADS;
 
 fn book() -> &'static Built {
     built(Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/book")))
+}
+
+fn read(path: impl AsRef<Path>) -> String {
+    let path = root().join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("a valid regex")
+}
+
+fn assert_none(problems: impl IntoIterator<Item = String>) {
+    let problems: Vec<String> = problems.into_iter().collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The build itself checks what mdBook lets pass (`xtask::build`: every page in SUMMARY.md, every
+/// include resolves to text, Rust only by include), the examples (`xtask::examples`: each include
+/// of Rust compiled by the workspace, chapters end with `## Run it` naming real programs, every
+/// program run from a chapter and unique, every crate tested and shown) and the questions
+/// (`xtask::questions`): any of those, or any mdBook warning, fails here.
+#[test]
+fn the_book_builds_without_errors_or_warnings() {
+    assert_none(book().warnings.iter().cloned());
 }
 
 /// Diagrams the book promises, by page.
@@ -25,253 +47,50 @@ const DIAGRAMS: [(&str, &str); 6] = [
     ("crashes.md", "blast radius of a crash"),
 ];
 
-/// The build also fails on an include whose file or anchor is missing, or that selects nothing.
-#[test]
-fn the_book_builds_without_errors_or_warnings() {
-    let built = book();
-    assert!(
-        built.warnings.is_empty(),
-        "mdBook logged warnings or errors:\n{}",
-        built.warnings.join("\n")
-    );
-    assert!(built.dir.join("index.html").is_file());
-}
-
-#[test]
-fn rust_in_the_book_comes_from_compiled_crates() {
-    let ws = workspace();
-    let root = root();
-    let compiled = |file: &Path| -> bool {
-        let Ok(file) = file.canonicalize() else {
-            return false;
-        };
-        if ws
-            .target_sources
-            .iter()
-            .any(|s| s.canonicalize().ok().as_ref() == Some(&file))
-        {
-            return true;
-        }
-        ws.packages.iter().any(|(_, dir)| {
-            // Modules of a crate, and trybuild cases that a test of that crate compiles.
-            file.starts_with(dir.join("src"))
-                || (file.starts_with(dir.join("tests/compile-fail"))
-                    && std::fs::read_dir(dir.join("tests")).is_ok_and(|entries| {
-                        entries.flatten().any(|e| {
-                            std::fs::read_to_string(e.path())
-                                .is_ok_and(|t| t.contains("compile_fail(\"tests/compile-fail/"))
-                        })
-                    }))
-        })
-    };
-    let mut problems = Vec::new();
-    for page in pages() {
-        let directives = includes(&page);
-        for (info, body, line) in code_blocks(&page.text) {
-            let lang = info.split([',', ' ']).next().unwrap_or("");
-            if lang != "rust" {
-                continue;
-            }
-            let where_ = format!("{}:{line}", page.rel.display());
-            for code_line in body.lines().filter(|l| !l.trim().is_empty()) {
-                if !code_line.trim_start().starts_with("{{#include")
-                    && !code_line.trim_start().starts_with("{{#rustdoc_include")
-                {
-                    problems.push(format!(
-                        "{where_}: Rust written in the prose: {code_line:?}"
-                    ));
-                }
-            }
-            for include in directives.iter().filter(|i| body.contains(&i.directive)) {
-                if !compiled(&include.file) {
-                    problems.push(format!(
-                        "{where_}: {} is not compiled by the workspace",
-                        include
-                            .file
-                            .strip_prefix(&root)
-                            .unwrap_or(&include.file)
-                            .display()
-                    ));
-                }
-            }
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-/// Chapter pages in the order SUMMARY.md lists them.
-fn summary_pages() -> Vec<String> {
-    let summary = std::fs::read_to_string(root().join("src/SUMMARY.md")).expect("SUMMARY.md");
-    Regex::new(r"\]\(([^)]+\.md)\)")
-        .expect("regex")
-        .captures_iter(&summary)
-        .map(|c| c[1].to_owned())
-        .collect()
-}
-
-#[test]
-fn summary_lists_every_page_and_only_existing_ones() {
-    let listed: BTreeSet<String> = summary_pages().into_iter().collect();
-    let present: BTreeSet<String> = pages()
-        .iter()
-        .map(|p| p.rel.to_string_lossy().into_owned())
-        .collect();
-    let missing: Vec<_> = present.difference(&listed).collect();
-    let dangling: Vec<_> = listed.difference(&present).collect();
-    assert!(missing.is_empty(), "pages not in SUMMARY.md: {missing:?}");
-    assert!(
-        dangling.is_empty(),
-        "SUMMARY.md lists missing pages: {dangling:?}"
-    );
-}
-
-/// `cargo run -p NAME`, `cargo run --release -p NAME --bin BIN`, `cargo test -p NAME`, …:
-/// each command's crate, and its `--bin` when it names one.
-fn commands_in(text: &str) -> Vec<(String, Option<String>)> {
-    Regex::new(
-        r"cargo (?:run|test|bench)(?: --release| -q| --quiet)* -p ([A-Za-z0-9_-]+)(?: --bin ([A-Za-z0-9_-]+))?",
-    )
-    .expect("regex")
-    .captures_iter(text)
-    .map(|c| (c[1].to_owned(), c.get(2).map(|b| b.as_str().to_owned())))
-    .collect()
-}
-
-#[test]
-fn every_chapter_ends_with_run_it_naming_real_crates() {
-    let ws = workspace();
-    let members: BTreeSet<&str> = ws.packages.iter().map(|(n, _)| n.as_str()).collect();
-    let mut problems = Vec::new();
-    for page in pages() {
-        let where_ = page.rel.display();
-        let headings: Vec<&str> = page.text.lines().filter(|l| l.starts_with("## ")).collect();
-        if headings.last() != Some(&"## Run it") {
-            problems.push(format!("{where_}: the last section is not `## Run it`"));
-            continue;
-        }
-        let run_it = &page.text[page.text.rfind("## Run it").expect("found above")..];
-        let named = commands_in(run_it);
-        if named.is_empty()
-            && !run_it.contains("cargo test")
-            && !run_it.contains("cargo xtask test")
-            && !run_it.contains("cargo book")
-        {
-            problems.push(format!("{where_}: `## Run it` names no command"));
-        }
-        for (name, bin) in named {
-            if !members.contains(name.as_str()) {
-                problems.push(format!(
-                    "{where_}: `## Run it` names {name:?}, not a workspace crate"
-                ));
-            }
-            if let Some(bin) = bin
-                && !ws.bins.contains(&(name.clone(), bin.clone()))
-            {
-                problems.push(format!(
-                    "{where_}: `## Run it` names `--bin {bin}`, not a binary of {name}"
-                ));
-            }
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-#[test]
-fn every_example_is_shown_and_run_from_a_chapter_and_has_a_test() {
-    let pages = pages();
-    let commands: Vec<(String, Option<String>)> =
-        pages.iter().flat_map(|p| commands_in(&p.text)).collect();
-    let mut problems = Vec::new();
-    for krate in xtask::examples::crates(&root(), "examples").expect("the example crates") {
-        let name = &krate.name;
-        for Program { bin, command, .. } in &krate.programs {
-            // `cargo run -p NAME` runs the package's default binary, the one named like it.
-            let run = commands.iter().any(|(c, b)| {
-                c == name && (b.as_ref() == Some(bin) || (b.is_none() && bin == name))
-            });
-            if !run {
-                problems.push(format!("examples/{name}: no chapter runs `{command}`"));
-            }
-        }
-        if krate.tests.is_empty() {
-            problems.push(format!("examples/{name}: no integration test in tests/"));
-        }
-        if krate.chapters.is_empty() {
-            problems.push(format!("examples/{name}: no chapter includes its files"));
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
 #[test]
 fn the_promised_diagrams_are_there() {
-    for (page, what) in DIAGRAMS {
-        let text = std::fs::read_to_string(root().join("src").join(page)).expect("page");
-        let promised = DIAGRAMS.iter().filter(|(p, _)| *p == page).count();
-        let drawn = code_blocks(&text)
-            .iter()
-            .filter(|(info, _, _)| info == "mermaid")
-            .count();
-        assert!(
-            drawn >= promised,
-            "{page} should have {promised} mermaid diagrams, among them the {what}; it has {drawn}"
-        );
-    }
+    assert_none(DIAGRAMS.iter().filter_map(|(page, what)| {
+        let drawn = read(format!("src/{page}")).matches("\n```mermaid").count();
+        let promised = DIAGRAMS.iter().filter(|(p, _)| p == page).count();
+        let wanted = format!("{page} should have {promised} diagrams, the {what} among them");
+        (drawn < promised).then_some(wanted)
+    }));
 }
 
-/// The comparison table: one row per aspect, whose name links to the one chapter that explains
-/// it, and a verdict of at most about a dozen words for the process and for the thread.
+/// The ten aspects of the comparison table in the source texts, in the table's order.
+const ASPECTS: &str = "Definition, Memory space, Resource sharing, Creation time, Context switching, \
+                       Communication, Overhead, Crash impact, Synchronization, Use cases";
+
+/// A row per aspect, in the source texts' order: its name links to the one chapter that explains
+/// it, and the process's and the thread's cells are verdicts of at most 14 words, without links.
 #[test]
 fn the_comparison_table_gives_each_aspect_a_short_verdict_and_one_link() {
-    let text = std::fs::read_to_string(root().join("src/at-a-glance.md")).expect("at-a-glance.md");
-    let link = Regex::new(r"\]\(([^)#]*)(#[^)]*)?\)").expect("regex");
-    let rows: Vec<Vec<&str>> = text
-        .lines()
-        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
-        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+    let text = read("src/at-a-glance.md");
+    let row = re(r"(?m)^\| \[\*\*([^*]+)\*\*\]\(([^)#]+)[^)]*\) \| (.+) \| (.+) \|$");
+    let rows: Vec<_> = row.captures_iter(&text).collect();
+    let aspects: Vec<&str> = rows
+        .iter()
+        .map(|r| r.get(1).expect("a name").as_str())
         .collect();
+    let aspects = aspects.join(", ");
     let mut problems = Vec::new();
-    if rows.first().map(|r| r.as_slice()) != Some(&["Aspect", "Process", "Thread"][..]) {
+    if !text.contains("\n| Aspect | Process | Thread |\n") || aspects != ASPECTS {
+        let form = "| Aspect | Process | Thread |, then `| [**ASPECT**](CHAPTER) | … | … |`";
         problems.push(format!(
-            "the header is not Aspect | Process | Thread: {:?}",
-            rows.first()
+            "the rows are {aspects}; expected {ASPECTS} in the form {form}"
         ));
     }
-    let aspects: Vec<String> = rows
-        .iter()
-        .skip(1)
-        .map(|r| {
-            link.replace_all(r[0], "]")
-                .trim_matches(['[', ']', '*'])
-                .to_owned()
-        })
-        .collect();
-    if aspects != ASPECTS {
-        problems.push(format!("the rows are {aspects:?}, expected {ASPECTS:?}"));
-    }
-    for row in rows.iter().skip(1) {
-        let links: Vec<&str> = row
-            .iter()
-            .flat_map(|c| link.captures_iter(c))
-            .map(|c| c.get(1).expect("target").as_str())
-            .collect();
-        if links.len() != 1
-            || !links[0].ends_with(".md")
-            || !root().join("src").join(links[0]).is_file()
-        {
-            problems.push(format!("{}: links {links:?}, not one chapter", row[0]));
+    for r in &rows {
+        if !root().join("src").join(&r[2]).is_file() {
+            problems.push(format!("{}: links to {}, not a chapter", &r[1], &r[2]));
         }
-        for cell in &row[1..] {
-            let words = cell.split_whitespace().count();
-            if words > 14 {
-                problems.push(format!(
-                    "{}: {words} words, more than a verdict: {cell:?}",
-                    row[0]
-                ));
+        for cell in [&r[3], &r[4]] {
+            if cell.split_whitespace().count() > 14 || cell.contains("](") {
+                problems.push(format!("{}: not a verdict of 14 words: {cell:?}", &r[1]));
             }
         }
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_none(problems);
 }
 
 /// What chapters other than Cost say about the reference run (examples/costs/reference/), one
@@ -304,34 +123,29 @@ communication/message-queues.md | more bytes per second than a pipe | throughput
 
 #[test]
 fn what_the_chapters_say_about_the_reference_run_holds() {
-    let path = root().join("examples/costs/reference/reference.json");
     let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("reference.json"))
-            .expect("JSON");
-    let median = |id: &str| {
-        json["rows"]
-            .as_array()
-            .expect("rows")
-            .iter()
-            .find(|r| r["id"] == id)
-            .and_then(|r| r["median"].as_f64())
-    };
+        serde_json::from_str(&read("examples/costs/reference/reference.json")).expect("JSON");
+    let rows = json["rows"].as_array().expect("rows");
+    let median = |id: &str| rows.iter().find(|r| r["id"] == id)?["median"].as_f64();
+    let claim = re(r"(?m)^(\S+) \| (.+) \| (\S+) / (\S+) \| ([\d.]+)\.\.([\d.]*)$");
+    let claims: Vec<_> = claim.captures_iter(REFERENCE_CLAIMS).collect();
+    assert_eq!(
+        claims.len(),
+        REFERENCE_CLAIMS.trim().lines().count(),
+        "a claim not in the form"
+    );
     let mut problems = Vec::new();
-    for claim in REFERENCE_CLAIMS.lines().filter(|l| !l.is_empty()) {
-        let [page, words, ratio, range] = claim.split(" | ").collect::<Vec<_>>()[..] else {
-            panic!("not page | words | ratio | range: {claim}")
-        };
-        let (top, bottom) = ratio.split_once(" / ").expect("row / row");
-        let (low, high) = range.split_once("..").expect("low..high");
-        let low: f64 = low.parse().expect("a number");
-        let high: f64 = high.parse().unwrap_or(f64::INFINITY);
-        let text = std::fs::read_to_string(root().join("src").join(page)).expect("a chapter");
-        if !text
+    for c in claims {
+        let (page, words, top, bottom) = (&c[1], &c[2], &c[3], &c[4]);
+        let (low, high) = (
+            c[5].parse().expect("a number"),
+            c[6].parse().unwrap_or(f64::INFINITY),
+        );
+        let text = read(format!("src/{page}"))
             .split_whitespace()
             .collect::<Vec<_>>()
-            .join(" ")
-            .contains(words)
-        {
+            .join(" ");
+        if !text.contains(words) {
             problems.push(format!(
                 "{page} no longer says {words:?}: remove its line here"
             ));
@@ -348,511 +162,313 @@ fn what_the_chapters_say_about_the_reference_run_holds() {
             )),
         }
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_none(problems);
 }
 
-/// Every HTML file of the build, parsed.
-fn html_files(dir: &Path) -> Vec<(PathBuf, Html)> {
-    files_with_extension(dir, "html")
+/// Every internal link and `#fragment` resolves; nothing is fetched from another host, in HTML or
+/// CSS (the book works offline, `file://` included); no page loads mermaid or shows an undrawn
+/// diagram (they are drawn at build time); repository links go only to `GITHUB_REPOSITORY`.
+#[test]
+fn the_built_pages_link_within_the_book_and_fetch_nothing_from_elsewhere() {
+    let dir = book().dir.canonicalize().expect("the built book");
+    let parse = |path: PathBuf| {
+        let html = Html::parse_document(&std::fs::read_to_string(&path).expect("a page"));
+        (path.canonicalize().expect("a page"), html)
+    };
+    let pages: BTreeMap<PathBuf, Html> = files_with_extension(&dir, "html")
         .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).expect("html");
-            (path, Html::parse_document(&text))
-        })
-        .collect()
-}
-
-fn is_remote(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//")
-}
-
-/// Files the Pages workflow adds to the built book, which a plain build does not have.
-const PUBLISHED_BESIDE: [&str; 3] = xtask::build::DOWNLOADS;
-
-#[test]
-fn every_internal_link_and_fragment_resolves() {
-    let dir = &book().dir;
-    let files = html_files(dir);
-    let ids: BTreeMap<PathBuf, BTreeSet<String>> = files
-        .iter()
-        .map(|(path, html)| {
-            let sel = Selector::parse("[id], a[name]").expect("selector");
-            let ids = html
-                .select(&sel)
-                .filter_map(|e| e.value().attr("id").or_else(|| e.value().attr("name")))
-                .map(str::to_owned)
-                .collect();
-            (path.clone(), ids)
-        })
+        .map(parse)
         .collect();
-    let sel = Selector::parse("a[href], link[href], script[src], img[src], iframe[src]")
-        .expect("selector");
+    let select = |css| Selector::parse(css).expect("a selector");
+    let (with_id, urls) = (select("[id], a[name]"), select("[href], [src], [data]"));
+    let undrawn = select("code.language-mermaid, pre.mermaid");
+    let repository = xtask::build::repository_url().expect("a valid GITHUB_REPOSITORY");
+    let remote = re(r"^(?i)\s*(https?:|//)");
     let mut problems = BTreeSet::new();
-    for (path, html) in &files {
+    for (path, html) in &pages {
         let here = path
-            .strip_prefix(dir)
-            .expect("under build dir")
-            .display()
-            .to_string();
-        for element in html.select(&sel) {
-            let url = element
-                .value()
-                .attr("href")
-                .or_else(|| element.value().attr("src"))
-                .unwrap_or("");
-            if url.is_empty()
-                || is_remote(url)
-                || url.starts_with("mailto:")
-                || url.starts_with("javascript:")
+            .strip_prefix(&dir)
+            .expect("in the book")
+            .to_string_lossy();
+        if html.select(&undrawn).next().is_some() {
+            problems.insert(format!("{here}: a mermaid block left undrawn"));
+        }
+        for e in html.select(&urls).map(|e| e.value()) {
+            let url = e.attr("href").or(e.attr("src")).or(e.attr("data"));
+            let (url, name) = (url.unwrap_or_default(), e.name());
+            let ours = repository.as_ref().is_some_and(|r| url.starts_with(r));
+            if name == "script" && url.contains("mermaid") {
+                problems.insert(format!(
+                    "{here}: loads {url}: diagrams are drawn at build time"
+                ));
+            } else if remote.is_match(url) && name != "a" && e.attr("rel") != Some("canonical") {
+                problems.insert(format!(
+                    "{here}: <{name} {url:?}> is fetched from the network"
+                ));
+            } else if !ours
+                && (url.contains("github.com") && url.contains("/edit/")
+                    || e.attr("title") == Some("Git repository"))
             {
+                problems.insert(format!("{here}: links to {url}, not GITHUB_REPOSITORY"));
+            }
+            // 404.html is served from any depth and links from the site's root; the PDF, EPUB
+            // and tarball are added after the build, and their own tests check them.
+            let elsewhere = remote.is_match(url) || url.starts_with("mailto:");
+            if url.is_empty() || elsewhere || here == "404.html" || DOWNLOADS.contains(&url) {
                 continue;
             }
-            // 404.html is served from any depth and uses absolute links from the site root.
-            if here == "404.html" {
-                continue;
-            }
-            // The PDF and the examples tarball are written into the built book by `cargo xtask
-            // pdf` and `cargo xtask tarball`, after the build; their own tests check them.
-            if PUBLISHED_BESIDE.contains(&url) {
-                continue;
-            }
-            let (file_part, fragment) = match url.split_once('#') {
-                Some((f, frag)) => (f, Some(frag)),
-                None => (url, None),
+            let (file, fragment) = url.split_once('#').unwrap_or((url, ""));
+            let file = match file.split('?').next().unwrap_or_default() {
+                "" => path.clone(),
+                file => path.parent().expect("a folder").join(file),
             };
-            let file_part = file_part.split('?').next().unwrap_or("");
-            let target = if file_part.is_empty() {
-                path.clone()
+            let file = if file.is_dir() {
+                file.join("index.html")
             } else {
-                let joined = path.parent().expect("parent").join(file_part);
-                let joined = if joined.is_dir() {
-                    joined.join("index.html")
-                } else {
-                    joined
-                };
-                match joined.canonicalize() {
-                    Ok(p) => p,
-                    Err(_) => {
-                        problems.insert(format!("{here}: link to missing {url}"));
-                        continue;
-                    }
-                }
+                file
             };
-            if let Some(fragment) = fragment.filter(|f| !f.is_empty()) {
-                let canonical = ids
-                    .keys()
-                    .find(|k| k.canonicalize().ok().as_ref() == Some(&target));
-                let known = canonical.and_then(|k| ids.get(k));
-                if !known.is_some_and(|set| set.contains(fragment)) {
-                    problems.insert(format!("{here}: link to {url}: no id {fragment:?} there"));
-                }
-            }
-        }
-    }
-    assert!(
-        problems.is_empty(),
-        "{}",
-        problems.into_iter().collect::<Vec<_>>().join("\n")
-    );
-}
-
-#[test]
-fn the_built_book_loads_nothing_from_the_network() {
-    let dir = &book().dir;
-    let sel = Selector::parse(
-        "script[src], link[href], img[src], iframe[src], source[src], video[src], audio[src], embed[src], object[data]",
-    )
-    .expect("selector");
-    let mut problems = Vec::new();
-    for (path, html) in html_files(dir) {
-        let here = path
-            .strip_prefix(dir)
-            .expect("under build dir")
-            .display()
-            .to_string();
-        for element in html.select(&sel) {
-            let v = element.value();
-            // <link rel="canonical"> and the like are not fetched; stylesheets, icons, preloads are.
-            if v.name() == "link" && v.attr("rel").is_some_and(|r| r == "canonical") {
+            let Ok(target) = file.canonicalize() else {
+                problems.insert(format!("{here}: link to missing {url}"));
                 continue;
+            };
+            let ids = pages.get(&target).map(|html| {
+                let ids = html.select(&with_id).map(|e| e.value());
+                ids.filter_map(|e| e.attr("id").or(e.attr("name")))
+                    .any(|id| id == fragment)
+            });
+            if !fragment.is_empty() && ids != Some(true) {
+                problems.insert(format!("{here}: link to {url}: no id {fragment:?} there"));
             }
-            for attr in ["src", "href", "data"] {
-                if let Some(url) = v.attr(attr).filter(|u| is_remote(u)) {
-                    problems.push(format!("{here}: <{} {attr}={url:?}>", v.name()));
-                }
-            }
         }
     }
-    let css_url = Regex::new(r#"(?i)(?:url\(\s*['"]?|@import\s+['"])(https?:|//)"#).expect("regex");
-    for path in files_with_extension(dir, "css") {
-        let text = std::fs::read_to_string(&path).expect("css");
-        if css_url.is_match(&text) {
-            problems.push(format!("{}: fetches a remote url", path.display()));
+    let css_url = re(r#"(?i)(?:url\(\s*['"]?|@import\s+['"])(https?:|//)"#);
+    for path in files_with_extension(&dir, "css") {
+        if css_url.is_match(&std::fs::read_to_string(&path).expect("css")) {
+            problems.insert(format!("{}: fetches a remote url", path.display()));
         }
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_none(problems);
 }
 
-#[test]
-fn search_is_built_and_every_diagram_is_drawn_at_build_time() {
-    let dir = &book().dir;
-    assert!(
-        std::fs::read_dir(dir)
-            .expect("build dir")
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("searchindex")),
-        "no search index: was mdbook-driver built without its `search` feature?"
-    );
-    // No page loads mermaid's JavaScript; no ```mermaid fence is left as code.
-    let script = Selector::parse("script[src]").expect("selector");
-    let code = Selector::parse("code.language-mermaid, pre.mermaid").expect("selector");
-    for (path, html) in html_files(dir) {
-        for s in html.select(&script) {
-            let src = s.value().attr("src").unwrap_or_default();
-            assert!(!src.contains("mermaid"), "{} loads {src}", path.display());
-        }
-        assert_eq!(
-            html.select(&code).count(),
-            0,
-            "{}: undrawn mermaid block",
-            path.display()
-        );
-    }
-}
-
-/// The repository links: present only when the build knows the repository (`GITHUB_REPOSITORY`),
-/// never a placeholder.
-#[test]
-fn repository_links_come_from_the_environment() {
-    let url = xtask::build::repository_url().expect("a valid GITHUB_REPOSITORY");
-    let links = Selector::parse(r#"a[href*="github.com"]"#).expect("selector");
-    for (path, html) in html_files(&book().dir) {
-        for a in html.select(&links) {
-            let href = a.value().attr("href").unwrap_or_default();
-            let ours = url.as_deref().is_some_and(|u| href.starts_with(u));
-            assert!(
-                ours || !href.contains("/edit/")
-                    && a.value().attr("title") != Some("Git repository"),
-                "{} links to {href}, not to {}",
-                path.display(),
-                url.as_deref()
-                    .unwrap_or("no repository (GITHUB_REPOSITORY is unset)")
-            );
-        }
-    }
-}
-
+/// House rule 1: CI runs the README's test command, which checks formatting and lints; it runs no
+/// doctests (`--all-targets`), so a code example in a doc comment would be compiled by nothing.
 #[test]
 fn ci_runs_exactly_the_readme_test_command() {
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
-    let ci = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
-    let command = Regex::new(r"(?m)^\$?\s*(cargo (?:xtask )?test[^\n`]*)$")
-        .expect("regex")
-        .captures(&readme)
-        .map(|c| c[1].trim().to_owned())
-        .expect("README.md gives a `cargo xtask test` command on a line of its own");
-    assert!(
-        ci.lines().any(|l| l.trim() == command),
-        ".ci/run does not run the README's test command `{command}` on a line of its own"
-    );
-    // The test command itself checks formatting and lints every crate in its build.
-    let xtask = std::fs::read_to_string(root().join("xtask/src/test.rs")).expect("test.rs");
-    for part in [
-        r#"["fmt", "--all", "--check"]"#,
-        "build.rustc-workspace-wrapper",
-        "clippy-driver",
-        "-Dwarnings",
-    ] {
-        assert!(
-            xtask.contains(part),
-            "`cargo xtask test` (xtask/src/test.rs) lost `{part}`: formatting or lints unchecked"
-        );
+    let readme = read("README.md");
+    let command = re(r"(?m)^\$?\s*(cargo (?:xtask )?test[^\n`]*)$").captures(&readme);
+    let command = command.expect("README.md gives its test command on a line of its own");
+    let command = command[1].trim();
+    let mut problems = Vec::new();
+    if !read(".ci/run").lines().any(|l| l.trim() == command) {
+        problems.push(format!(
+            ".ci/run does not run the README's `{command}` on a line of its own"
+        ));
     }
-    // It runs no doctests (`--all-targets`), so a code example in a doc comment would be
-    // code that nothing compiles.
-    let fence = Regex::new(r"^\s*//[/!]\s*```(\w*)").expect("regex");
-    let mut untested = Vec::new();
+    let xtask = read("xtask/src/test.rs");
+    let parts = [
+        r#"["fmt", "--all", "--check"]"#,
+        "rustc-workspace-wrapper",
+        "clippy-driver",
+    ];
+    for part in parts
+        .into_iter()
+        .chain(["-Dwarnings"])
+        .filter(|p| !xtask.contains(p))
+    {
+        problems.push(format!(
+            "xtask/src/test.rs lost `{part}`: formatting or lints unchecked"
+        ));
+    }
+    let fence = re(r"^\s*//[/!]\s*```(\w*)");
     for dir in ["crates", "examples", "exercises", "xtask", "tests"] {
         for path in files_with_extension(&root().join(dir), "rs") {
-            let text = std::fs::read_to_string(&path).expect("a source file");
-            let mut inside = false;
-            for (n, line) in text.lines().enumerate() {
-                let Some(c) = fence.captures(line) else {
-                    continue;
-                };
-                // An opening fence with no language is Rust to rustdoc.
-                if !inside && !["text", "console"].contains(&&c[1]) {
-                    untested.push(format!("{}:{}", path.display(), n + 1));
-                }
-                inside = !inside;
+            let text = read(&path);
+            let fences = text
+                .lines()
+                .enumerate()
+                .filter_map(|(n, l)| Some((n, fence.captures(l)?)));
+            // Opening fences are the even ones; one with no language is Rust to rustdoc.
+            for (n, _) in fences
+                .step_by(2)
+                .filter(|(_, c)| !["text", "console"].contains(&&c[1]))
+            {
+                let at = format!("{}:{}", path.display(), n + 1);
+                problems.push(format!(
+                    "{at}: code in a doc comment, which nothing compiles"
+                ));
             }
         }
     }
-    assert!(
-        untested.is_empty(),
-        "code examples in doc comments, which the test command does not compile: {}",
-        untested.join(", ")
-    );
+    assert_none(problems);
 }
 
-/// `cargo book` and `cargo xtask build` build xtask alone (`cargo run -p xtask`), the test
-/// command the whole workspace; a dependency of xtask that the workspace builds with more
-/// features is compiled twice, and with it everything above it (libc lies under tokio and
-/// mdBook). xtask's Cargo.toml turns those features on itself.
+/// `cargo book` and `cargo xtask build` build xtask alone (`cargo run -p xtask`), the test command
+/// the whole workspace; a dependency of xtask that the workspace builds with more features is
+/// compiled twice, and with it everything above it (libc lies under tokio and mdBook).
 #[test]
 fn every_dependency_of_xtask_is_built_once() {
     let features = |args: &[&str]| -> BTreeMap<String, BTreeSet<String>> {
-        let mut all = vec!["tree", "-f", "{p}|{f}", "--prefix", "none", "--offline"];
-        all.extend_from_slice(args);
-        let mut cargo = test_support::command(env!("CARGO"), &all);
-        cargo.current_dir(root());
+        let tree = ["tree", "-f", "{p}|{f}", "--prefix", "none", "--offline"];
+        let mut cargo = test_support::command(env!("CARGO"), &tree);
+        cargo.args(args).current_dir(root());
         let out = test_support::run_command(cargo);
         out.assert_success();
         let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for line in out.stdout.lines() {
-            let line = line.replace(" (*)", "");
-            if let Some((package, list)) = line.split_once('|') {
-                map.entry(package.trim().to_owned())
-                    .or_default()
-                    .extend(list.split(',').filter(|f| !f.is_empty()).map(str::to_owned));
-            }
+        let stdout = out.stdout.replace(" (*)", "");
+        for (package, list) in stdout.lines().filter_map(|l| l.split_once('|')) {
+            let features = list.split(',').filter(|f| !f.is_empty()).map(str::to_owned);
+            map.entry(package.to_owned()).or_default().extend(features);
         }
         map
     };
-    let alone = features(&["-p", "xtask", "-e", "normal,build"]);
     let workspace = features(&["--workspace", "-e", "normal,build,dev"]);
-    let mut problems = Vec::new();
-    for (package, mine) in &alone {
-        if let Some(theirs) = workspace.get(package)
-            && theirs != mine
-        {
-            let extra: Vec<&String> = theirs.difference(mine).collect();
-            problems.push(format!("{package}: the workspace adds {extra:?}"));
-        }
-    }
-    assert!(
-        problems.is_empty(),
-        "turn these features on in xtask/Cargo.toml too, or `cargo book` after a test run \
-         compiles them again:\n{}",
-        problems.join("\n")
-    );
+    let alone = features(&["-p", "xtask", "-e", "normal,build"]);
+    assert_none(alone.into_iter().filter_map(|(package, mine)| {
+        let extra: Vec<&String> = workspace.get(&package)?.difference(&mine).collect();
+        let turn_on = "turn them on in xtask/Cargo.toml too, or `cargo book` after a test run \
+                       compiles them again";
+        (!extra.is_empty()).then(|| format!("{package}: the workspace adds {extra:?}: {turn_on}"))
+    }));
 }
 
+const OS_NOT_TESTS: &str = "chapters talk about the operating system, and point once to \
+                            verification.md for how the book is tested";
+const ONE_REBUTTAL: &str =
+    "a chapter corrects the usual summary once, where it opens, then explains";
+
+/// The rules of the prose outside code blocks; each failure says why.
 #[test]
-fn every_repository_path_the_prose_names_exists() {
-    let path = Regex::new(r"`((?:examples|crates|tests|xtask|theme)/[^`\s]*)`").expect("regex");
+fn the_prose_keeps_the_book_rules() {
+    let tools = re(r"(?i)\b(setpriv|prlimit|nobody|trybuild|snapbox)\b");
+    let test_talk = re(r"(?i)\b(the|its|a|this|each|our) (integration )?tests?\b|\btest suite\b");
+    let device = re(r"(?i)\busual (textbook )?(summary|table|comparison)|\bmore precisely\b");
+    let path = re(r"`((?:examples|crates|tests|xtask|theme)/[^`\s]*)`");
+    let span = re(r"`([^`]+)`");
+    let examples = root().join("examples");
+    let snapshots = [
+        files_with_extension(&examples, "txt"),
+        files_with_extension(&examples, "stderr"),
+    ];
+    let outputs: String = snapshots.concat().into_iter().map(read).collect();
     let mut problems = Vec::new();
     for page in pages() {
-        for c in path.captures_iter(&page.text) {
-            if !root().join(&c[1]).exists() {
+        let rel = page.rel.to_string_lossy();
+        // The test appendix and the list of examples are where the book talks about its tests.
+        let machinery = ["verification.md", "examples.md"].contains(&&*rel);
+        let (mut code, mut opening, mut pointers, mut prose) =
+            (false, true, Vec::new(), Vec::new());
+        for (n, line) in (1..).zip(page.text.lines()) {
+            let fence = line.trim_start().starts_with("```");
+            code ^= fence;
+            if code || fence {
+                continue;
+            }
+            prose.push(line.trim());
+            opening &= !line.starts_with("## ");
+            if let Some(m) = tools.find(line).filter(|_| !machinery) {
+                let tool = m.as_str();
                 problems.push(format!(
-                    "{}: names `{}`, which does not exist",
-                    page.rel.display(),
+                    "{rel}:{n}: names the test tool {tool:?}: {OS_NOT_TESTS}"
+                ));
+            }
+            if test_talk.is_match(line) && !machinery {
+                pointers.push(n);
+            }
+            if let Some(m) = device
+                .find(line)
+                .filter(|_| !opening && rel != "at-a-glance.md")
+            {
+                let device = m.as_str();
+                problems.push(format!(
+                    "{rel}:{n}: {device:?} past the opening: {ONE_REBUTTAL}"
+                ));
+            }
+            for c in path
+                .captures_iter(line)
+                .filter(|c| !root().join(&c[1]).exists())
+            {
+                problems.push(format!(
+                    "{rel}:{n}: names `{}`, which does not exist",
+                    &c[1]
+                ));
+            }
+        }
+        if pointers.len() > 1 {
+            problems.push(format!(
+                "{rel}: tests named on lines {pointers:?}: {OS_NOT_TESTS}"
+            ));
+        }
+        // Output quoted in the prose, a code span with ": " (`…` marks an omission), is real.
+        for c in span
+            .captures_iter(&prose.join(" "))
+            .filter(|c| c[1].contains(": "))
+        {
+            if c[1]
+                .split('…')
+                .map(str::trim)
+                .any(|p| !p.is_empty() && !outputs.contains(p))
+            {
+                problems.push(format!(
+                    "{rel}: `{}` is in no output snapshot: quote the real output",
                     &c[1]
                 ));
             }
         }
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-/// The appendix about the test machinery, and the list of example crates: the only pages that
-/// may talk about how the book is tested.
-const MACHINERY_PAGES: [&str; 2] = ["verification.md", "examples.md"];
-
-/// Prose outside code blocks, line by line, with the line's number.
-fn prose_lines(text: &str) -> Vec<(usize, &str)> {
-    let mut in_code = false;
-    let mut lines = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim_start().starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if !in_code {
-            lines.push((i + 1, line));
-        }
-    }
-    lines
-}
-
-#[test]
-fn reader_chapters_leave_the_test_machinery_to_the_appendix() {
-    let tools = Regex::new(r"(?i)\b(setpriv|prlimit|nobody|trybuild|snapbox)\b").expect("regex");
-    let test_talk =
-        Regex::new(r"(?i)\b(the|its|a|this|each|our) (integration )?tests?\b|\btest suite\b")
-            .expect("regex");
-    let mut problems = Vec::new();
-    for page in pages() {
-        let rel = page.rel.to_string_lossy().into_owned();
-        if MACHINERY_PAGES.contains(&rel.as_str()) {
-            continue;
-        }
-        let mut pointers = Vec::new();
-        for (n, line) in prose_lines(&page.text) {
-            if let Some(m) = tools.find(line) {
-                problems.push(format!("{rel}:{n}: names the test tool {:?}", m.as_str()));
-            }
-            if test_talk.is_match(line) {
-                pointers.push(n);
-            }
-        }
-        if pointers.len() > 1 {
-            problems.push(format!(
-                "{rel}: talks about the tests on lines {pointers:?}; keep one pointer to \
-                 verification.md"
-            ));
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-#[test]
-fn the_rebuttal_device_stays_on_the_comparison_page_and_in_chapter_openings() {
-    let device =
-        Regex::new(r"(?i)\busual (textbook )?(summary|table|comparison)|\bmore precisely\b")
-            .expect("regex");
-    let mut problems = Vec::new();
-    for page in pages() {
-        let rel = page.rel.to_string_lossy().into_owned();
-        if rel == "at-a-glance.md" {
-            continue;
-        }
-        let mut past_opening = false;
-        for (n, line) in prose_lines(&page.text) {
-            past_opening |= line.starts_with("## ");
-            if past_opening && let Some(m) = device.find(line) {
-                problems.push(format!(
-                    "{rel}:{n}: {:?} outside the chapter's opening",
-                    m.as_str()
-                ));
-            }
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-/// Program output quoted in the prose, a code span with ": " in it (`…` marks an omission), is
-/// real: each of its parts occurs in an output snapshot or a compiler error under `examples/`.
-#[test]
-fn every_output_quoted_in_the_prose_occurs_in_a_snapshot() {
-    let mut outputs = String::new();
-    let examples = root().join("examples");
-    for file in [
-        files_with_extension(&examples, "txt"),
-        files_with_extension(&examples, "stderr"),
-    ]
-    .concat()
-    {
-        outputs.push_str(&std::fs::read_to_string(file).expect("a snapshot"));
-    }
-    let span = Regex::new(r"`([^`]+)`").expect("regex");
-    let mut problems = Vec::new();
-    for page in pages() {
-        let prose: Vec<&str> = prose_lines(&page.text)
-            .into_iter()
-            .map(|(_, l)| l.trim())
-            .collect();
-        let prose = prose.join(" ");
-        for quote in span.captures_iter(&prose).map(|c| c[1].to_owned()) {
-            if !quote.contains(": ") {
-                continue;
-            }
-            for part in quote.split('…').map(str::trim).filter(|p| !p.is_empty()) {
-                if !outputs.contains(part) {
-                    problems.push(format!(
-                        "{}: `{quote}` is in no output snapshot",
-                        page.rel.display()
-                    ));
-                }
-            }
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_none(problems);
 }
 
 /// The placeholders of verification.md's table are exactly those the output snapshots use.
 #[test]
 fn verification_lists_every_placeholder_the_outputs_use() {
-    let placeholder = Regex::new(r"\[[A-Z]+\]").expect("regex");
-    let mut used = BTreeSet::new();
-    for file in files_with_extension(&root().join("examples"), "txt") {
-        let text = std::fs::read_to_string(&file).expect("a snapshot");
-        used.extend(placeholder.find_iter(&text).map(|m| m.as_str().to_owned()));
-    }
-    let page =
-        std::fs::read_to_string(root().join("src/verification.md")).expect("verification.md");
-    let listed: BTreeSet<String> = page
+    let placeholder = re(r"\[[A-Z]+\]");
+    let snapshots = files_with_extension(&root().join("examples"), "txt");
+    let outputs: String = snapshots.into_iter().map(read).collect();
+    let used: BTreeSet<&str> = placeholder
+        .find_iter(&outputs)
+        .map(|m| m.as_str())
+        .collect();
+    let page = read("src/verification.md");
+    let cells = page
         .lines()
         .filter(|l| l.starts_with("| `["))
-        .flat_map(|l| {
-            l.split('|')
-                .nth(1)
-                .unwrap_or_default()
-                .split(',')
-                .map(|p| p.trim().trim_matches('`').to_owned())
-                .collect::<Vec<_>>()
-        })
+        .filter_map(|l| l.split('|').nth(1));
+    let listed: BTreeSet<&str> = cells
+        .flat_map(|c| placeholder.find_iter(c))
+        .map(|m| m.as_str())
         .collect();
-    let unlisted: Vec<_> = used.difference(&listed).collect();
-    let unused: Vec<_> = listed.difference(&used).collect();
+    let (unlisted, unused) = (used.difference(&listed), listed.difference(&used));
+    let (unlisted, unused): (Vec<_>, Vec<_>) = (unlisted.collect(), unused.collect());
     assert!(
         unlisted.is_empty() && unused.is_empty(),
-        "verification.md's placeholder table: outputs use {unlisted:?} that it does not list; it lists {unused:?} that no output uses"
+        "verification.md's table of placeholders: the outputs use {unlisted:?}, which it does not \
+         explain; it lists {unused:?}, which no output uses"
     );
 }
 
-/// Cargo writes every binary of the workspace to `target/<profile>/<name>`: two programs with
-/// one name overwrite each other, and `cargo run -p A --bin NAME` could run B's.
-#[test]
-fn every_program_has_a_name_of_its_own() {
-    let ws = workspace();
-    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut problems = Vec::new();
-    for (package, bin) in &ws.bins {
-        if let Some(other) = seen.insert(bin, package) {
-            problems.push(format!(
-                "the binary name {bin:?} is used by {other} and by {package}"
-            ));
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-/// Every exercise of `exercises::EXERCISES` is a crate under `exercises/` with its one-line
-/// test, a section on the exercises page that links to the section it practises, a solution on
-/// the last page, and a link back from the section it practises; the page starts by unpacking
-/// the examples tarball.
+/// Every exercise of `exercises::EXERCISES` is a crate under `exercises/` with its one-line test,
+/// a section on the exercises page that links to the section it practises, a solution on the last
+/// page, and a link back from the section it practises; the page starts by unpacking the tarball.
 #[test]
 fn every_exercise_links_to_its_section_and_back() {
-    let read = |rel: &str| std::fs::read_to_string(root().join(rel)).expect(rel);
-    // The text of the section that starts with `heading`, up to the next of its level.
+    // The Markdown of the section that starts with `heading`, up to the next of its level.
     let section = |text: &str, heading: &str| -> Option<String> {
         let start = text.lines().position(|l| l == heading)?;
-        let lines = text.lines().skip(start + 1);
-        let body: Vec<&str> = lines.take_while(|l| !l.starts_with("## ")).collect();
-        Some(body.join("\n"))
-    };
-    // mdBook's id for a heading: lower case, spaces to `-`, punctuation dropped.
-    let id = |heading: &str| -> String {
-        let keep = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-        heading
-            .chars()
-            .filter_map(|c| match c {
-                c if keep(c) => Some(c.to_ascii_lowercase()),
-                c if c.is_whitespace() => Some('-'),
-                _ => None,
-            })
-            .collect()
+        let body = text
+            .lines()
+            .skip(start + 1)
+            .take_while(|l| !l.starts_with("## "));
+        Some(body.collect::<Vec<_>>().join("\n"))
     };
     let (page, solutions) = (read("src/exercises.md"), read("src/solutions.md"));
     let mut problems = Vec::new();
-    let crates: BTreeSet<String> = std::fs::read_dir(root().join("exercises"))
+    let folders = std::fs::read_dir(root().join("exercises"))
         .expect("exercises/")
-        .flatten()
-        .filter(|e| e.path().join("Cargo.toml").is_file() && e.file_name() != "check")
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .flatten();
+    let folders =
+        folders.filter(|e| e.path().join("Cargo.toml").is_file() && e.file_name() != "check");
+    let crates: BTreeSet<String> = folders
+        .map(|e| e.file_name().to_string_lossy().into())
         .collect();
     let table: BTreeSet<String> = exercises::EXERCISES.iter().map(|e| e.name.into()).collect();
     if crates != table {
@@ -862,46 +478,40 @@ fn every_exercise_links_to_its_section_and_back() {
     }
     for e in &exercises::EXERCISES {
         let name = e.name;
-        let test = std::fs::read_to_string(root().join(format!("exercises/{name}/tests/check.rs")));
-        if !test.is_ok_and(|t| t.contains(&format!("verify!(\"{name}\", "))) {
+        if !read(format!("exercises/{name}/tests/check.rs"))
+            .contains(&format!("verify!(\"{name}\", "))
+        {
             problems.push(format!(
                 "exercises/{name}/tests/check.rs does not verify!({name:?})"
             ));
         }
-        let Some(body) = section(&page, &format!("## {name}")) else {
-            problems.push(format!("exercises.md has no section `## {name}`"));
-            continue;
-        };
+        let body = section(&page, &format!("## {name}")).unwrap_or_default();
         if !body.contains(&format!("]({})", e.practises)) {
             problems.push(format!(
-                "exercises.md#{name} does not link to {}",
+                "exercises.md has no section `## {name}` linking to {}",
                 e.practises
             ));
         }
         if section(&solutions, &format!("## {name}")).is_none() {
             problems.push(format!("solutions.md has no section `## {name}`"));
         }
+        // The practised section in the built page, from its heading to the next.
         let (chapter, fragment) = e.practises.split_once('#').expect("FILE#FRAGMENT");
-        let text = read(&format!("src/{chapter}"));
-        let heading = text
-            .lines()
-            .find(|l| l.starts_with("## ") && id(&l[3..]) == fragment);
-        let back = heading.and_then(|h| section(&text, h)).unwrap_or_default();
-        let up = if chapter.contains('/') { "../" } else { "" };
-        if !back.contains(&format!("]({up}exercises.md#{name})")) {
+        let html = std::fs::read_to_string(book().dir.join(chapter).with_extension("html"));
+        let html = html.unwrap_or_default();
+        let mut sections = html.split("<h2");
+        let practised = sections.find(|s| s.starts_with(&format!(" id=\"{fragment}\"")));
+        if !practised.is_some_and(|s| s.contains(&format!("exercises.html#{name}\""))) {
             problems.push(format!(
                 "{} does not link back to exercises.md#{name}",
                 e.practises
             ));
         }
     }
-    let unpack = format!(
-        "$ tar -xzf {}\n$ cd {}\n$ cargo exercises\n",
-        xtask::tarball::FILE_NAME,
-        xtask::tarball::FOLDER
-    );
+    let (file, folder) = (xtask::tarball::FILE_NAME, xtask::tarball::FOLDER);
+    let unpack = format!("$ tar -xzf {file}\n$ cd {folder}\n$ cargo exercises\n");
     if !page.contains(&unpack) {
         problems.push(format!("exercises.md does not start with\n{unpack}"));
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_none(problems);
 }

@@ -15,9 +15,11 @@ pub mod serve;
 pub mod tarball;
 pub mod test;
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
+use regex::Regex;
 
 /// Where the book's tools keep temporary files: `target/tmp` (under `CARGO_TARGET_DIR` if set).
 pub fn tmp_dir(root: &Path) -> PathBuf {
@@ -72,4 +74,39 @@ pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+/// An `{{#include FILE:SELECTOR}}` (or `rustdoc_include`) of a chapter.
+pub struct Include {
+    /// As written in the chapter.
+    pub directive: String,
+    /// The file, from the chapter's folder, with `..` resolved.
+    pub file: PathBuf,
+    /// The anchor or line range after the `:`.
+    pub selector: Option<String>,
+}
+
+/// The includes of `text`, the chapter at `page`: the one parser of the build's checks, the
+/// questions and the examples page.
+pub fn includes(page: &Path, text: &str) -> Vec<Include> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\{\{#(?:rustdoc_)?include\s+([^}\s]+)\s*\}\}").expect("a valid regex")
+    });
+    let include = |c: regex::Captures| {
+        let (name, selector) = c[1].split_once(':').unzip();
+        let mut file = page.parent().unwrap_or(page).to_owned();
+        for part in Path::new(name.unwrap_or(&c[1])).components() {
+            match part {
+                Component::ParentDir => _ = file.pop(),
+                part => file.push(part),
+            }
+        }
+        let selector = selector.map(str::to_owned);
+        Include {
+            directive: c[0].to_owned(),
+            file,
+            selector,
+        }
+    };
+    RE.captures_iter(text).map(include).collect()
 }

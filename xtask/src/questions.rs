@@ -1,28 +1,15 @@
-//! "Predict, then check": the questions of each chapter, and the mdBook preprocessor that puts
-//! them there.
-//!
-//! The questions live in `questions.toml` at the repository root, one `[[question]]` table each:
-//! the chapter, the question, the file its answer comes from (an output snapshot, a trybuild
-//! `.stderr`, a program's source with its own checks) and a regular expression whose first
-//! capture group IS the answer. Nothing in the Markdown or in `questions.toml` states an answer:
-//! the preprocessor computes each one from its file at build time, and shows the lines it came
-//! from. `reviewed` records the answer a person last checked the question against; the test
-//! `tests/questions.rs` recomputes every answer and fails when one differs from it (the
-//! question may no longer make sense) or can no longer be computed at all.
-//!
-//! A question with an `id` is asked where the chapter has the marker `<!-- question: ID -->`,
-//! before the output or listing that answers it, so that the reader predicts, reads on and
-//! checks; one without is asked in the section `Predict, then check` before `## Run it`. That
-//! section holds every answer, each in a closed `<details id="answer-N">`, so the answers come
-//! after all the questions, on screen and on paper.
-//!
-//! The in-process build (`xtask::build`) registers [`Questions`] directly; the stock
-//! `mdbook build` runs the same code through `cargo xtask preprocessor questions`
-//! (`[preprocessor.questions]` in book.toml).
+//! "Predict, then check": the questions of `questions.toml`, and the preprocessor that asks each at
+//! its marker `<!-- question: ID -->`, before the output that answers it, and puts every answer,
+//! closed, in a section just before `## Run it`. An answer is computed from its file at each
+//! build (a capture of `find`, or a count of matching lines) and shown with the lines it came
+//! from; nothing states one by hand. The build fails, one line each saying what to do, on an
+//! answer that cannot be computed, differs from `reviewed`, has more than two significant figures
+//! or is shown above its question; on a marker missing or left over; and on a chapter that shows
+//! examples with fewer than two questions.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use anyhow::{Context, Result, bail};
 use mdbook_preprocessor::book::{Book, BookItem};
@@ -30,11 +17,10 @@ use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
-/// Where the questions are, relative to the repository root.
-pub const FILE: &str = "questions.toml";
+const FILE: &str = "questions.toml";
 
-/// The heading of the answers (and of the questions asked at the end), just before `## Run it`.
-pub const HEADING: &str = "Predict, then check";
+/// Pages that show examples but ask nothing: the list of examples, the test and method appendices.
+const NO_QUESTIONS: [&str; 3] = ["examples.md", "verification.md", "cost-method.md"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,237 +29,175 @@ struct File {
     question: Vec<Question>,
 }
 
-/// One question, as written in `questions.toml`.
+/// A `[[question]]` of questions.toml, whose header explains the fields.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Question {
-    /// The chapter, relative to `src/` (e.g. `memory.md`).
-    pub chapter: PathBuf,
-    /// Where the chapter asks it: the marker `<!-- question: ID -->`. Without one, the question
-    /// is asked at the end of the chapter.
+struct Question {
+    chapter: PathBuf,
+    id: String,
+    ask: String,
+    from: PathBuf,
+    find: String,
     #[serde(default)]
-    pub id: Option<String>,
-    /// The question, in Markdown.
-    pub ask: String,
-    /// The file the answer is computed from, relative to the repository root.
-    pub from: PathBuf,
-    /// A regular expression (multi-line mode: `^`/`$` match at line ends) searched in `from`. Its
-    /// first capture group is the answer, unless `count` is set.
-    pub find: String,
-    /// If true, the answer is the number of lines `find` matches instead.
-    #[serde(default)]
-    pub count: bool,
-    /// A sentence around the answer, with `{}` where the answer goes (e.g. "No: {}").
-    /// Default: the answer alone.
-    #[serde(default)]
-    pub say: Option<String>,
-    /// The answer this question was last reviewed against: the test fails when the computed
-    /// answer differs, so that someone rereads the question.
-    pub reviewed: String,
+    count: bool,
+    say: Option<String>,
+    reviewed: String,
 }
 
-/// An answer computed from its source.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    /// The answer itself (a capture, or a count of lines).
-    pub value: String,
+struct Answer {
+    value: String,
     /// The whole lines of the source the answer was read from.
-    pub evidence: Vec<String>,
+    evidence: Vec<String>,
 }
 
-/// Reads `questions.toml` under `root`.
-pub fn load(root: &Path) -> Result<Vec<Question>> {
-    let path = root.join(FILE);
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let file: File =
-        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    Ok(file.question)
+fn load(root: &Path) -> Result<Vec<Question>> {
+    let text = std::fs::read_to_string(root.join(FILE)).context("reading questions.toml")?;
+    Ok(toml::from_str::<File>(&text)
+        .context("parsing questions.toml")?
+        .question)
 }
 
 impl Question {
-    /// Computes the answer from the source file under `root`.
-    pub fn answer(&self, root: &Path) -> Result<Answer> {
-        let path = root.join(&self.from);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "the answer to {:?} comes from {}, which cannot be read",
-                self.ask,
-                self.from.display()
-            )
+    fn answer(&self, root: &Path) -> Result<Answer> {
+        let (from, find, ask) = (self.from.display(), &self.find, &self.ask);
+        let text = std::fs::read_to_string(root.join(&self.from)).with_context(|| {
+            format!("the answer to {ask:?} comes from {from}, which cannot be read")
         })?;
-        let re = RegexBuilder::new(&self.find)
-            .multi_line(true)
-            .build()
-            .with_context(|| format!("the pattern {:?} is not a regular expression", self.find))?;
+        let re = RegexBuilder::new(find).multi_line(true).build();
+        let re = re.with_context(|| format!("the `find` of {ask:?}"))?;
         if self.count {
-            let lines: Vec<String> = text
-                .lines()
-                .filter(|l| re.is_match(l))
-                .map(str::to_owned)
-                .collect();
-            if lines.is_empty() {
-                bail!(
-                    "no line of {} matches {:?} (the answer to {:?})",
-                    self.from.display(),
-                    self.find,
-                    self.ask
-                );
+            let lines = text.lines().filter(|l| re.is_match(l));
+            let evidence: Vec<String> = lines.map(str::to_owned).collect();
+            if evidence.is_empty() {
+                bail!("no line of {from} matches {find:?} (the answer to {ask:?}): fix `find`");
             }
-            return Ok(Answer {
-                value: lines.len().to_string(),
-                evidence: lines,
-            });
+            let value = evidence.len().to_string();
+            return Ok(Answer { value, evidence });
         }
         let Some(caps) = re.captures(&text) else {
             bail!(
-                "{} no longer contains {:?}, where the answer to {:?} was",
-                self.from.display(),
-                self.find,
-                self.ask
+                "{from} no longer contains {find:?}, where the answer to {ask:?} was: fix `find`"
             );
         };
-        let Some(value) = caps.get(1) else {
-            bail!("the pattern {:?} has no capture group", self.find);
+        let (Some(all), Some(value)) = (caps.get(0), caps.get(1)) else {
+            bail!("the pattern {find:?} has no capture group");
         };
-        let whole = caps.get(0).expect("the whole match");
-        let start = text[..whole.start()].rfind('\n').map_or(0, |i| i + 1);
-        let end = text[whole.end()..]
+        let start = text[..all.start()].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[all.end()..]
             .find('\n')
-            .map_or(text.len(), |i| whole.end() + i);
-        Ok(Answer {
-            value: value.as_str().trim().to_owned(),
-            evidence: text[start..end].lines().map(str::to_owned).collect(),
-        })
+            .map_or(text.len(), |i| all.end() + i);
+        let evidence = text[start..end].lines().map(str::to_owned).collect();
+        let value = value.as_str().trim().to_owned();
+        Ok(Answer { value, evidence })
     }
 
-    /// The answer as the reader sees it: `say` with the answer in place of `{}`.
-    pub fn sentence(&self, answer: &Answer) -> String {
-        let value = format!("**{}**", escape_markdown(&answer.value));
-        match &self.say {
-            Some(say) => say.replacen("{}", &value, 1),
-            None => format!("{value}."),
+    /// What a question's answer must be, given the chapter `above` the question.
+    fn problems(&self, answer: &Answer, above: &str) -> Vec<String> {
+        static NUMBER: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"\b\d+(?:\.\d+)?\b").expect("a valid regex"));
+        let (ask, value, mut problems) = (&self.ask, &answer.value, Vec::new());
+        if *value != self.reviewed {
+            problems.push(format!(
+                "{} now answers {ask:?} with {value:?}, but it was reviewed with {:?}: reread the \
+                 question and the chapter, then update `reviewed` (the answer's lines: {:?})",
+                self.from.display(),
+                self.reviewed,
+                answer.evidence
+            ));
         }
+        // Trailing zeros of a whole number do not count.
+        let figures = |n: &str| match n.split_once('.') {
+            Some((whole, part)) => (whole.to_owned() + part).trim_start_matches('0').len(),
+            None => n.trim_matches('0').len(),
+        };
+        for n in NUMBER.find_iter(value).filter(|n| figures(n.as_str()) > 2) {
+            problems.push(format!(
+                "{ask:?} is answered with {}: a reader predicts a size, not digits, so ask for a \
+                 comparison or an order of magnitude (two significant figures at most)",
+                n.as_str()
+            ));
+        }
+        let mut evidence = answer.evidence.iter().map(|l| l.trim());
+        if let Some(line) = evidence.find(|l| !l.is_empty() && above.contains(l)) {
+            problems.push(format!(
+                "{ask:?} is asked after its answer is shown ({line:?}): a reader who has seen it \
+                 cannot predict it, so move the marker before the output that answers it"
+            ));
+        }
+        problems
     }
 }
 
-/// The marker in a chapter where the question `id` is asked.
-pub fn marker(id: &str) -> String {
+fn marker(id: &str) -> String {
     format!("<!-- question: {id} -->")
 }
 
-/// The chapter with its questions: each question with a marker in `content` replaces it, the
-/// others and every answer go into a section before the last `## Run it` (or at the end).
-/// Questions are numbered in the order the page asks them. Also returns the problems found: an
-/// answer that cannot be computed, a marker missing or left over.
-pub fn place(root: &Path, content: &str, questions: &[&Question]) -> (String, Vec<String>) {
-    let mut problems = Vec::new();
-    let ordered = in_page_order(content, questions);
-    let mut content = content.to_owned();
-    let mut at_end = String::new();
-    let mut answers = String::new();
-    for (n, question) in ordered.iter().enumerate() {
-        let n = n + 1;
-        let ask = format!("**Question {n}.** {}", question.ask.trim());
-        match question.id.as_deref() {
-            Some(id) if content.contains(&marker(id)) => {
-                let asked = format!(
-                    "<div class=\"question\" id=\"question-{n}\">\n\n{ask} \
-                     [Answer {n}](#answer-{n})\n\n</div>"
-                );
-                content = content.replacen(&marker(id), &asked, 1);
-            }
-            other => {
-                if let Some(id) = other {
-                    problems.push(format!("the chapter has no marker {}", marker(id)));
-                }
-                let _ = writeln!(at_end, "<p id=\"question-{n}\"></p>\n\n{ask}\n");
-            }
+/// The chapter with each question at its marker, numbered in page order, and the answers' section
+/// before the last `## Run it`; and the problems found.
+fn place(root: &Path, content: &str, questions: &[&Question]) -> (String, Vec<String>) {
+    static RUN_IT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)^## Run it\s*$").expect("a valid regex"));
+    static SPECIAL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"[\\`*_\[\]<>#|]").expect("a valid regex"));
+    let run_it = RUN_IT
+        .find_iter(content)
+        .last()
+        .map_or(content.len(), |m| m.start());
+    let mut ordered = questions.to_vec();
+    ordered.sort_by_key(|q| content.find(&marker(&q.id)).unwrap_or(run_it));
+    let (mut asked, mut answers, mut problems) = (content.to_owned(), String::new(), Vec::new());
+    for (n, q) in (1..).zip(ordered) {
+        let at = content.find(&marker(&q.id)).unwrap_or(run_it);
+        let ask = q.ask.trim();
+        let div = format!(
+            "<div class=\"question\" id=\"question-{n}\">\n\n**Question {n}.** {ask} \
+             [Answer {n}](#answer-{n})\n\n</div>"
+        );
+        if !asked.contains(&marker(&q.id)) {
+            problems.push(format!("the chapter has no marker {}", marker(&q.id)));
         }
-        let _ = write!(
-            answers,
+        asked = asked.replacen(&marker(&q.id), &div, 1);
+        answers += &format!(
             "<details class=\"answer\" id=\"answer-{n}\">\n<summary>Answer {n}</summary>\n\n"
         );
-        match question.answer(root) {
+        answers += &match q.answer(root) {
             Ok(answer) => {
-                let _ = writeln!(
-                    answers,
-                    "{} ([question {n}](#question-{n}))\n",
-                    question.sentence(&answer)
-                );
-                let _ = writeln!(
-                    answers,
-                    "From `{}`:\n\n```text\n{}\n```\n",
-                    question.from.display(),
-                    answer.evidence.join("\n")
-                );
+                problems.extend(q.problems(&answer, &content[..at]));
+                let value = format!("**{}**", SPECIAL.replace_all(&answer.value, r"\$0"));
+                let say = q.say.as_deref().unwrap_or("{}.").replacen("{}", &value, 1);
+                let (from, lines) = (q.from.display(), answer.evidence.join("\n"));
+                format!(
+                    "{say} ([question {n}](#question-{n}))\n\nFrom `{from}`:\n\n```text\n{lines}\n\
+                     ```\n\n"
+                )
             }
             Err(e) => {
-                let _ = writeln!(answers, "(This answer could not be computed: {e:#}.)\n");
                 problems.push(format!("{e:#}"));
+                format!("(This answer could not be computed: {e:#}.)\n\n")
             }
-        }
-        answers.push_str("</details>\n\n");
+        };
+        answers += "</details>\n\n";
     }
-    if let Some(left) = content.find("<!-- question: ") {
-        let line = content[left..].lines().next().unwrap_or_default();
+    if let Some(left) = asked.find("<!-- question: ") {
+        let line = asked[left..].lines().next().unwrap_or_default();
         problems.push(format!(
             "{line} names no question of this chapter in {FILE}"
         ));
     }
     let section = format!(
-        "## {HEADING}\n\n{}{at_end}{answers}",
-        if at_end.is_empty() {
-            "The answers to the questions asked along the chapter. Decide on yours before you \
-             open one: each is read from the example's real output or the compiler's message \
-             when the book is built.\n\n"
-        } else {
-            "Decide on an answer before you open it; each answer is read from the example's real \
-             output or the compiler's message when the book is built.\n\n"
-        }
+        "## Predict, then check\n\nThe answers to the questions asked along the chapter. Decide \
+         on yours before you open one: each is read from the example's real output or the \
+         compiler's message when the book is built.\n\n{answers}"
     );
-    (insert(&content, &section), problems)
+    let run_it = RUN_IT
+        .find_iter(&asked)
+        .last()
+        .map_or(asked.len(), |m| m.start());
+    asked.insert_str(run_it, &section);
+    (asked, problems)
 }
 
-/// A chapter's questions in the order its page asks them (question N is the Nth): those with a
-/// marker in `content` in the markers' order, then the others in `questions.toml`'s order.
-pub fn in_page_order<'q>(content: &str, questions: &[&'q Question]) -> Vec<&'q Question> {
-    let mut ordered = questions.to_vec();
-    ordered.sort_by_key(|q| {
-        q.id.as_deref()
-            .and_then(|id| content.find(&marker(id)))
-            .unwrap_or(usize::MAX)
-    });
-    ordered
-}
-
-/// Inserts `section` before the chapter's last `## Run it` heading (or at its end).
-pub fn insert(content: &str, section: &str) -> String {
-    static RUN_IT: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let re = RUN_IT.get_or_init(|| Regex::new(r"(?m)^## Run it\s*$").expect("regex"));
-    match re.find_iter(content).last() {
-        Some(m) => format!(
-            "{}{section}{}",
-            &content[..m.start()],
-            &content[m.start()..]
-        ),
-        None => format!("{}\n\n{section}", content.trim_end()),
-    }
-}
-
-fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\`*_[]<>#|".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The preprocessor: asks each chapter's questions at their markers, and puts the answers before
-/// its `## Run it`.
+/// The preprocessor: asks each chapter's questions, and fails the build on what it finds wrong.
 pub struct Questions;
 
 impl Preprocessor for Questions {
@@ -281,18 +205,13 @@ impl Preprocessor for Questions {
         "questions"
     }
 
-    fn run(
-        &self,
-        ctx: &PreprocessorContext,
-        mut book: Book,
-    ) -> mdbook_preprocessor::errors::Result<Book> {
-        let root = &ctx.root;
-        let questions = load(root)?;
+    fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> anyhow::Result<Book> {
+        let (root, questions) = (&ctx.root, load(&ctx.root)?);
         let mut by_chapter: BTreeMap<&Path, Vec<&Question>> = BTreeMap::new();
         for q in &questions {
             by_chapter.entry(q.chapter.as_path()).or_default().push(q);
         }
-        let mut placed = Vec::new();
+        let mut problems = Vec::new();
         book.for_each_mut(|item| {
             let BookItem::Chapter(chapter) = item else {
                 return;
@@ -300,26 +219,79 @@ impl Preprocessor for Questions {
             let Some(path) = chapter.source_path.as_deref() else {
                 return;
             };
-            let Some(qs) = by_chapter.get(path) else {
-                return;
-            };
-            let (content, problems) = place(root, &chapter.content, qs);
-            for p in problems {
-                tracing::warn!("questions.toml, a question of {}: {p}", path.display());
+            let (page, qs) = (root.join("src").join(path), by_chapter.remove(path));
+            let qs = qs.unwrap_or_default();
+            // The source as written: mdBook has already replaced the includes in the content.
+            let source = std::fs::read_to_string(&page).unwrap_or_default();
+            let includes = crate::includes(&page, &source);
+            let shows = includes
+                .iter()
+                .any(|i| i.file.starts_with(root.join("examples")));
+            if shows && qs.len() < 2 && !NO_QUESTIONS.iter().any(|p| Path::new(p) == path) {
+                problems.push(format!(
+                    "src/{} shows examples but has {} questions in {FILE}: give it at least two, \
+                     so that a reader predicts before reading the output",
+                    path.display(),
+                    qs.len()
+                ));
             }
-            chapter.content = content;
-            placed.push(path.to_owned());
+            if !qs.is_empty() {
+                let (content, found) = place(root, &chapter.content, &qs);
+                let at = |p| format!("{FILE}, src/{}: {p}", path.display());
+                problems.extend(found.into_iter().map(at));
+                chapter.content = content;
+            }
         });
-        // A chapter not (yet) in SUMMARY.md is no error here; tests/questions.rs checks that
-        // every chapter named in questions.toml exists.
         for chapter in by_chapter.keys() {
-            if !placed.iter().any(|p| p == chapter) {
-                tracing::info!(
-                    "{FILE} has questions for {}, which is not in SUMMARY.md",
-                    chapter.display()
-                );
-            }
+            let chapter = chapter.display();
+            problems.push(format!(
+                "{FILE} has questions for {chapter}, not a chapter of the book"
+            ));
+        }
+        for problem in problems {
+            tracing::warn!("{problem}");
         }
         Ok(book)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_question_is_asked_at_its_marker_and_each_broken_answer_is_a_problem() {
+        let root = std::env::temp_dir().join(format!("xtask-questions-{}", std::process::id()));
+        std::fs::create_dir_all(&root).expect("a scratch folder");
+        std::fs::write(root.join("output.txt"), "counter = 2, lost 0\n").expect("writing");
+        let question = |id: &str, from: &str, find: &str| -> super::Question {
+            let q = format!("chapter = 'x.md'\nid = '{id}'\nask = '{id}?'\nfrom = '{from}'\n");
+            toml::from_str(&(q + &format!("find = '{find}'\nreviewed = '2'\n"))).expect("toml")
+        };
+        let qs = [
+            question("counter", "output.txt", r"counter = (\d+)"),
+            question("lost", "output.txt", r"lost (\d+)"),
+            question("gone", "gone.txt", r"(\d+)"),
+            question("total", "output.txt", r"total = (\d+)"),
+        ];
+        let content = "<!-- question: counter -->\n```text\ncounter = 2, lost 0\n```\n\
+                       <!-- question: lost -->\n<!-- question: gone -->\n\n## Run it\n";
+        let (page, problems) = super::place(&root, content, &qs.iter().collect::<Vec<_>>());
+        std::fs::remove_dir_all(&root).expect("removing the scratch folder");
+        assert!(page.starts_with("<div class=\"question\" id=\"question-1\">\n\n**Question 1.**"));
+        let answers = page.find("## Predict, then check").expect("the answers");
+        assert!(page[answers..].contains("<details class=\"answer\" id=\"answer-4\">"));
+        assert!(page.ends_with("</details>\n\n## Run it\n"), "{page}");
+        let problems = problems.join("\n");
+        for expected in [
+            r#"output.txt now answers "lost?" with "0", but it was reviewed with "2""#,
+            r#""lost?" is asked after its answer is shown ("counter = 2, lost 0")"#,
+            r#"the answer to "gone?" comes from gone.txt, which cannot be read"#,
+            "the chapter has no marker <!-- question: total -->",
+            r#"output.txt no longer contains "total = (\\d+)""#,
+        ] {
+            assert!(
+                problems.contains(expected),
+                "{expected:?} not in\n{problems}"
+            );
+        }
     }
 }

@@ -28,7 +28,8 @@ pub fn run(root: &Path, dir: &Path) -> Result<PathBuf> {
     // exactly what changed.
     tar.mode(tar::HeaderMode::Complete);
     let folder = Path::new(FOLDER);
-    let crates = crate::examples::crates(root, "examples")?;
+    let book = mdbook_driver::MDBook::load(root)?.book;
+    let crates = crate::examples::crates(root, &crate::workspace(root)?, &book, "examples")?;
     for (name, text) in [
         ("Cargo.toml", workspace_manifest(root)?),
         ("README.md", readme(&crates)),

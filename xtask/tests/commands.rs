@@ -48,7 +48,7 @@ fn two_clones_sharing_one_xtask_binary_each_build_their_own_book() {
         let dir = clones.join(clone);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("src")).expect("creating a clone");
-        let chapter = format!("# The book of clone {clone}\n");
+        let chapter = format!("# The book of clone {clone}\n\n## Run it\n\n`cargo book`\n");
         for (file, text) in [
             ("Cargo.toml", "[workspace]\n"),
             ("book.toml", "[book]\ntitle = \"A clone\"\n"),

@@ -5,10 +5,10 @@ use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 
-/// Reads up to 16 bytes from descriptor number `fd`, which may already be closed: then the
+/// Reads up to 16 bytes from descriptor number `fd`, which may be closed already: then the
 /// kernel answers `EBADF`. Rust's file types never hold a closed descriptor, so this goes to
-/// libc directly. Real code must not do this: once a descriptor is closed, the next file any
-/// thread opens may get the same number. The examples open nothing in between.
+/// libc. Real code must not: once a descriptor is closed, the next file any thread opens may
+/// get its number. The examples open nothing in between.
 pub fn read_descriptor(fd: RawFd) -> nix::Result<String> {
     let mut bytes = [0_u8; 16];
     // SAFETY: `bytes` is valid for writes of its whole length. `fd` is only a number: if no file
@@ -18,7 +18,7 @@ pub fn read_descriptor(fd: RawFd) -> nix::Result<String> {
     Ok(String::from_utf8_lossy(&bytes[..len]).into_owned())
 }
 
-/// What a read attempt came to, in words: `read "hello"` or `refused with EBADF: …`.
+/// What a read came to, in words: `read "hello"` or `refused with EBADF: …`.
 pub fn outcome(read: &nix::Result<String>) -> String {
     match read {
         Ok(text) => format!("read {text:?}"),

@@ -3,30 +3,13 @@
 
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize};
 
 use anyhow::{Context, Result};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 
-/// Types for which all-zero bytes are a valid value, so a fresh anonymous mapping holds one.
-///
-/// # Safety
-/// Implement only for types whose every field is valid when all its bytes are zero.
-pub unsafe trait Zeroed {}
-// SAFETY: atomics of zero bytes hold 0 / false.
-unsafe impl Zeroed for AtomicBool {}
-// SAFETY: as above.
-unsafe impl Zeroed for AtomicI32 {}
-// SAFETY: as above.
-unsafe impl Zeroed for AtomicU32 {}
-// SAFETY: as above.
-unsafe impl Zeroed for AtomicU64 {}
-// SAFETY: as above.
-unsafe impl Zeroed for AtomicUsize {}
-// SAFETY: arrays of zeroable values are zeroable.
-unsafe impl<T: Zeroed, const N: usize> Zeroed for [T; N] {}
-// SAFETY: any bytes are a valid u8.
-unsafe impl Zeroed for u8 {}
+/// Types for which all-zero bytes are a valid value, so that a fresh anonymous mapping holds
+/// one: `bytemuck`'s trait, implemented for the atomics.
+pub use bytemuck::Zeroable as Zeroed;
 
 /// One `T` in a new anonymous mapping (zero-filled), unmapped on drop. With `MAP_SHARED`,
 /// parent and children forked later all see the same memory; with `MAP_PRIVATE`, each process

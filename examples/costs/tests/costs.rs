@@ -1,271 +1,115 @@
-//! Runs the `costs` harness in `--quick` mode and checks that its output is well
-//! formed and within 100 columns, with every figure positive (never a timing threshold:
-//! the machine may be loaded). Then checks the committed reference run: it parses, every
-//! table, chart and sentence in it is exactly what its JSON renders to (so none was
-//! edited by hand), and the pages that show it state no number of their own. And it
-//! fails cleanly: a closed stdout, a process limit, a bad flag or a bad directory each
-//! end in one line.
+//! `costs` keeps the house rules on a `--quick` run (`test_support::table`), whose output is
+//! well formed (never a timing threshold: the machine may be loaded). The committed reference
+//! run renders to exactly the files the Cost pages include, and those pages state no number
+//! of their own.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use costs::{Report, Section, Who, reference_files};
+use costs::{Report, Section, reference_files};
 use regex::Regex;
-use test_support::Redaction;
+use test_support::table::{Program, tasks};
 
 const BIN: &str = env!("CARGO_BIN_EXE_costs");
 
-/// Rows of a `--quick` run: 6 creations × pinned/unpinned, 3 kinds × 3 sizes (0, 64,
-/// 256 MiB), 3 kinds × 2 loads (1, 10 idle tasks), 3 ping-pongs × pinned/unpinned and
-/// the tasks' pinned one, 3 kinds × 3 working sets (0, 64 KiB, 1 MiB), 10 latencies,
-/// 7 throughputs, 4 memory figures, 3 kinds × 2 counts (1, 10 idle tasks).
+/// A quick run has itself, the memory probe and its 10 idle children alive at once.
+const PROGRAMS: &[Program] = &[Program {
+    args: &["--quick"],
+    ..tasks("costs", 12)
+}];
+
+/// A row of the table: a label, who, pinned or not, then the figures.
+const ROW: &str =
+    r"(?m)^  .{42}  (?:process|thread |task   )  (?:pinned|      )  (?<redacted>.+)$";
+
+// What varies: the machine and the run's conditions, each row's figures (checked below),
+// the verdicts that follow them, and the comparison with the book's run.
+test_support::example_tests!(
+    PROGRAMS,
+    &[
+        (
+            "[MACHINE]",
+            r"(?s)^costs: .*? machine\n(?<redacted>.*?)\n\n"
+        ),
+        ("[FIGURES]", ROW),
+        (
+            "[VERDICT]",
+            r"(?s)medians say:\n(?<redacted>.*?)\n\nYour machine"
+        ),
+        (
+            "[COMPARISON]",
+            r"(?s)Your machine next to the book.*?:\n(?<redacted>.*)$"
+        ),
+    ]
+);
+
+/// Rows of a quick run: 6 creations × pinned/unpinned, 3 kinds × 3 sizes, 3 kinds × 2
+/// loads, 7 round trips, 3 kinds × 3 working sets, 10 latencies, 7 throughputs, 4 memory
+/// figures, 3 kinds × 2 counts.
 const QUICK_ROWS: usize = 12 + 9 + 6 + 7 + 9 + 10 + 7 + 4 + 6;
 
-/// The machine, its load and the conditions of the run: they vary by machine.
-const MACHINE: Redaction = (
-    "[MACHINE]",
-    r"(?s)^costs: what processes and threads cost on this machine\n(?<redacted>.*?)\n\n",
-);
-/// A row's figures: median, fastest and slowest (checked below instead).
-const FIGURES: Redaction = (
-    "[FIGURES]",
-    r"(?m)^  .{42}  (?:process|thread |task   )  (?:pinned|      )  (?<redacted>\s*\S.*)$",
-);
-/// The verdicts: their words follow the numbers.
-const VERDICT: Redaction = (
-    "[VERDICT]",
-    r"(?s)What the medians say:\n(?<redacted>.*?)\n\nYour machine",
-);
-/// The comparison with the book's reference and published figures: checked below.
-const COMPARISON: Redaction = (
-    "[COMPARISON]",
-    r"(?s)Your machine next to the book and the world:\n(?<redacted>.*)$",
-);
-
-fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
+/// A quick run's report fits 100 columns; each row has three positive figures (median,
+/// fastest, slowest); the reader's machine is compared with the book's run and a published
+/// figure. The files it writes are what its JSON renders to; `--json` prints that JSON only.
 #[test]
-fn quick_run_prints_a_well_formed_table() {
-    let out = test_support::run(BIN, &["--quick"]);
-    out.assert_success();
-    let stdout = &out.stdout;
-    let wide: Vec<&str> = stdout
-        .lines()
-        .filter(|l| l.chars().count() > costs::COLUMNS)
-        .collect();
-    assert!(
-        wide.is_empty(),
-        "lines wider than {} columns: {wide:#?}",
+fn a_quick_run_is_well_formed_and_its_files_render_from_its_json() {
+    let dir = test_support::tempdir().expect("a directory");
+    let to = dir.path().to_str().unwrap();
+    let out = test_support::run(BIN, &["--quick", "--reference", to]);
+    let (text, _wrote) = out.assert_success().stdout.rsplit_once("\nWrote ").unwrap();
+    let columns = |l: &&str| l.chars().count() > costs::COLUMNS;
+    assert_eq!(
+        text.lines().find(columns),
+        None,
+        "over {} columns",
         costs::COLUMNS
     );
-    // Every table row: label, who, pinning, then median and fastest – slowest, all
-    // positive.
-    let row =
-        Regex::new(r"^  .{42}  (process|thread |task   )  (pinned|      )  (.+)$")
-            .expect("regex");
-    let figure = Regex::new(r"(\d+(?:\.\d+)?)(?: (?:ns|µs|ms|GiB/s|MiB/s|KiB|B)\b)?")
-        .expect("regex");
-    let rows: Vec<&str> = stdout
-        .lines()
-        .filter_map(|l| Some(row.captures(l)?.get(3)?.as_str()))
-        .collect();
-    assert_eq!(rows.len(), QUICK_ROWS, "table rows:\n{stdout}");
-    for figures in &rows {
-        let numbers: Vec<f64> = figure
-            .captures_iter(figures)
-            .map(|c| c[1].parse().expect("a number"))
-            .collect();
-        assert_eq!(numbers.len(), 3, "median, fastest, slowest on: {figures}");
-        assert!(
-            numbers.iter().all(|n| *n > 0.0),
-            "a figure is not positive: {figures}"
-        );
+    let (row, figure) = (
+        Regex::new(ROW).unwrap(),
+        Regex::new(r"\d+(?:\.\d+)?").unwrap(),
+    );
+    let rows: Vec<_> = row.captures_iter(text).map(|c| c[1].to_owned()).collect();
+    assert_eq!(rows.len(), QUICK_ROWS, "{text}");
+    for figures in rows {
+        let numbers = figure
+            .find_iter(&figures)
+            .map(|n| n.as_str().parse::<f64>());
+        let positive: Vec<bool> = numbers.map(|n| n.unwrap() > 0.0).collect();
+        assert_eq!(positive, [true; 3], "{figures}");
     }
-    // Progress goes to stderr only on a terminal: here stderr stays empty.
-    assert_eq!(
-        out.stderr, "",
-        "stderr should be empty when it is not a terminal"
-    );
-    out.assert_stdout_snapshot(
-        "output-quick.txt",
-        &[MACHINE, FIGURES, VERDICT, COMPARISON],
-    );
-    assert_comparison_is_well_formed(stdout);
-}
+    let compared = text.matches(", the book's ").count();
+    assert!(compared >= costs::compare::VERSUS_REFERENCE.len(), "{text}");
+    assert!(text.contains(", published ") && text.contains("\n    source: "));
 
-/// The reader comparison ends every run: lines that each put the reader's median next
-/// to the book's reference or a published figure (with its hardware and source), in
-/// plain words, and a `gap:` line only after a figure more than twice
-/// worse than the other.
-fn assert_comparison_is_well_formed(stdout: &str) {
-    let (_, block) = stdout
-        .split_once("\nYour machine next to the book and the world:\n")
-        .unwrap_or_else(|| panic!("no comparison block:\n{stdout}"));
-    // Continuation lines of a wrapped line start with six spaces.
-    let block = block.replace("\n        ", " ").replace("\n      ", " ");
-    let words = Regex::new(r": (about the same|([\d.,]+)× (slower|faster|more|less))$")
-        .expect("regex");
-    let (mut compared, mut published) = (0, 0);
-    let mut lines = block.lines().peekable();
-    while let Some(line) = lines.next() {
-        assert!(
-            line.starts_with("  - "),
-            "not a comparison line: {line:?}\n{block}"
-        );
-        if line.ends_with("not in the book's reference run") {
-            continue;
-        }
-        let caps = words
-            .captures(line)
-            .unwrap_or_else(|| panic!("no verdict: {line}"));
-        compared += 1;
-        let worse: f64 = match (caps.get(2), caps.get(3).map(|m| m.as_str())) {
-            (Some(r), Some("slower" | "more")) => {
-                r.as_str().replace(',', "").parse().expect("a ratio")
-            }
-            _ => 1.0,
-        };
-        let gap = lines
-            .peek()
-            .is_some_and(|l| l.starts_with("    gap: likely "));
-        // The ratio is printed with two significant figures: 2.0 may be 2.04.
-        if (worse - 2.0).abs() > 0.05 {
-            assert_eq!(gap, worse > 2.0, "gap line after {line}");
-        }
-        if gap {
-            lines.next();
-        }
-        if line.contains("; published ") || line.contains(", published ") {
-            published += 1;
-            let source = lines.next().expect("a source line");
-            assert!(source.starts_with("    source: "), "{source}");
-        }
-    }
-    assert!(
-        compared >= costs::compare::VERSUS_REFERENCE.len(),
-        "{block}"
-    );
-    assert!(published >= 1, "no published figure compared:\n{block}");
-}
-
-#[test]
-fn quick_json_is_only_json_and_every_figure_is_positive() {
-    let out = test_support::run(BIN, &["--quick", "--json"]);
-    out.assert_success();
-    let report = Report::from_json(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not a report: {e}\n{}", out.stdout));
-    assert!(report.quick);
+    let json = std::fs::read_to_string(dir.path().join("reference.json")).unwrap();
+    let report = Report::from_json(&json).expect("reference.json parses");
     assert_eq!(report.rows.len(), QUICK_ROWS);
     assert_eq!(report.problems(), Vec::<String>::new());
-    for section in Section::ALL {
-        assert!(
-            report.rows_in(section).next().is_some(),
-            "no {section:?} rows"
-        );
-    }
-    // Both kinds of task in every section, pinned and unpinned where the chapter
-    // compares them.
-    for section in [Section::Creation, Section::ContextSwitch] {
-        for who in [Who::Process, Who::Thread] {
-            for pinned in [false, true] {
-                assert!(
-                    report
-                        .rows_in(section)
-                        .any(|r| r.who == who && r.pinned == pinned),
-                    "{section:?}: no {who:?} row with pinned = {pinned}"
-                );
-            }
-        }
-    }
-    let ids: BTreeSet<&str> = report.rows.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids.len(), report.rows.len(), "row ids are not unique");
-    assert!(report.machine.logical_cpus >= 1 && !report.machine.kernel.is_empty());
-    assert!(
-        report.machine.address_space_switch.is_some(),
-        "every run records the conditions of a switch between processes"
-    );
-    assert!(
-        report.cross_checks.is_empty(),
-        "cross-checks run only when asked"
-    );
-}
-
-/// Is `perf bench sched pipe` usable here? (Debian's /usr/bin/perf can be a wrapper
-/// that only says which linux-perf package is missing.)
-fn perf_works() -> bool {
-    std::process::Command::new("perf")
-        .args(["bench", "sched", "pipe", "-l", "10"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-#[test]
-fn quick_reference_writes_files_that_render_from_their_json() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("costs-quick-reference");
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir_arg = dir.to_str().expect("a UTF-8 path");
-    let out = test_support::run(BIN, &["--quick", "--reference", dir_arg]);
-    out.assert_success();
-    out.assert_stdout_contains(&format!(
-        "Wrote {} files into",
-        3 + costs::charts::CHARTS.len()
-    ));
-    let json =
-        std::fs::read_to_string(dir.join("reference.json")).expect("reference.json");
-    let report = Report::from_json(&json).expect("reference.json parses");
-    assert_eq!(report.problems(), Vec::<String>::new());
     for (name, expected) in reference_files(&report) {
-        let written = std::fs::read_to_string(dir.join(&name)).expect(&name);
-        assert_eq!(
-            written, expected,
-            "{name} differs from what the JSON renders to"
-        );
-    }
-    if perf_works() {
-        assert_eq!(
-            out.stdout.matches("ratio ours/perf = ").count(),
-            2,
-            "{}",
-            out.stdout
-        );
-    } else {
-        eprintln!(
-            "perf bench sched pipe does not run here: cross-check lines not checked"
-        );
-    }
-    std::fs::remove_dir_all(&dir).expect("removing the test's reference directory");
-}
-
-/// The committed reference run, from `costs::REFERENCE_COMMAND`.
-fn committed() -> Report {
-    let path = crate_dir().join("reference/reference.json");
-    let text = std::fs::read_to_string(&path)
-        .expect("examples/costs/reference/reference.json");
-    Report::from_json(&text).expect("the committed reference.json parses")
-}
-
-#[test]
-fn committed_reference_is_complete_and_untouched() {
-    let report = committed();
-    assert!(
-        !report.quick,
-        "the reference must be a full run, not --quick"
-    );
-    assert_eq!(report.problems(), Vec::<String>::new());
-    assert_eq!(report.max_touched_mib(), Some(1024));
-    assert!(report.trials >= 5);
-    for section in Section::ALL {
+        let written = std::fs::read_to_string(dir.path().join(&name)).unwrap();
         assert!(
-            report.rows_in(section).next().is_some(),
-            "no {section:?} rows"
+            written == expected,
+            "{name} is not what the JSON renders to"
         );
     }
-    // The sweep goes past the last-level cache, with room for both working sets.
-    let llc = report.machine.llc_kib();
-    assert!(llc.is_none_or(|l| report.max_working_set_kib() >= Some((l * 2).min(256 << 10))));
-    // Every comparison the chapter can include has its two rows.
+    let out = test_support::run(BIN, &["--quick", "--json"]);
+    Report::from_json(&out.assert_success().stdout).expect("--json prints only JSON");
+}
+
+/// The committed reference is a full run with every section, claim and cross-check, and
+/// each of its files is exactly what its JSON renders to: none was edited by hand.
+#[test]
+fn the_committed_reference_is_complete_and_untouched() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference");
+    let json = std::fs::read_to_string(dir.join("reference.json")).unwrap();
+    let report = Report::from_json(&json).expect("the committed reference.json parses");
+    assert!(!report.quick && report.trials >= 5 && report.problems().is_empty());
+    assert_eq!(report.max_touched_mib(), Some(1024));
+    let every = |s: &Section| report.rows_in(*s).next().is_some();
+    assert!(Section::ALL.iter().all(every), "a section has no rows");
+    // The sweep of working sets goes past the last-level cache, with room for both sides.
+    let past =
+        |llc: u64| report.max_working_set_kib() >= Some((llc * 2).min(256 << 10));
+    assert!(report.machine.llc_kib().is_none_or(past));
     for claim in costs::CLAIMS {
         assert!(
             report.claim(claim.key).is_some(),
@@ -273,176 +117,83 @@ fn committed_reference_is_complete_and_untouched() {
             claim.key
         );
     }
+    assert!(report.cross_checks.iter().any(|c| c.tool_name == "perf"));
     for (name, expected) in reference_files(&report) {
-        let path = crate_dir().join("reference").join(&name);
-        let committed =
-            std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name} missing"));
+        let committed = std::fs::read_to_string(dir.join(&name)).unwrap();
         assert!(
             committed == expected,
-            "reference/{name} is not what reference.json renders to: regenerate it with `{}` \
-             (or `--rerender examples/costs/reference` after changing only the rendering)",
+            "reference/{name} is not what reference.json renders to: regenerate it with \
+             `{}` (or `--rerender examples/costs/reference` after changing only the \
+             rendering)",
             costs::REFERENCE_COMMAND
         );
     }
-    assert!(
-        report.cross_checks.iter().any(|c| c.tool_name == "perf"),
-        "no perf cross-check"
-    );
 }
 
-/// The pages that show the reference run state no figure, ratio or comparison of their
-/// own: those come from the generated files they include, which follow the numbers.
+/// The Cost pages state no figure, ratio or comparison of their own: those come from the
+/// generated files they include (every chart's figure and table, the machine), which follow
+/// the numbers. Includes, code and quoted claims of the usual table are not the page's words.
 #[test]
 fn the_cost_pages_take_their_numbers_from_the_reference() {
     let own = Regex::new(concat!(
         r"\d\s?(?:×|ns\b|µs\b|ms\b|GiB/s|MiB/s)",
         r"|\b(?:times as|the same as|as long as|faster|slower|cheaper)\b"
-    ))
-    .expect("regex");
-    // Includes, and quoted claims of the usual table ("switching … is faster"), are not
-    // the page's own words.
-    let not_own = Regex::new(r#"\{\{#include[^}]*\}\}|"[^"\n]*""#).expect("regex");
-    let read = |p: &str| std::fs::read_to_string(crate_dir().join("../../src").join(p));
+    ));
+    let not_own = Regex::new(r#"\{\{#include[^}]*\}\}|"[^"\n]*""#).unwrap();
+    let mut pages = String::new();
     for page in ["cost.md", "cost-method.md"] {
-        let text = read(page).expect(page);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../src")
+            .join(page);
+        let text = std::fs::read_to_string(path).unwrap();
         let mut in_code = false;
         for line in not_own.replace_all(&text, "").lines() {
             in_code ^= line.starts_with("```");
-            if let Some(m) = own.find(line).filter(|_| !in_code) {
-                panic!(
-                    "{page} states {:?} itself; include it from claims.md: {line}",
-                    m.as_str()
-                );
-            }
+            let found = own.as_ref().unwrap().find(line).filter(|_| !in_code);
+            assert_eq!(found, None, "{page} states it itself: {line}; include it");
         }
+        pages += &text;
     }
-    let pages =
-        read("cost.md").expect("cost.md") + &read("cost-method.md").expect("method");
-    // Every chart (its figure, which includes the SVG, and its table) and the machine's
-    // description are on the pages.
-    for chart in costs::charts::CHARTS {
-        let include = format!("reference/table.md:{}}}}}", chart.name);
+    // Every chart's figure (which includes its SVG) and table, and the machine's description.
+    let charts = costs::charts::CHARTS.iter().map(|c| c.name);
+    let tables = ["machine", "load", "cross-check", "published"]
+        .into_iter()
+        .chain(charts);
+    for include in tables.map(|t| format!("table.md:{t}}}}}")) {
         assert!(pages.contains(&include), "the cost pages lack {include}");
     }
-    for anchor in ["machine", "load", "cross-check", "published"] {
-        assert!(
-            pages.contains(&format!("table.md:{anchor}}}}}")),
-            "no table.md:{anchor}"
-        );
-    }
 }
 
+/// A thread refused under an address-space limit is blamed on that limit, not on the task
+/// limit; a directory that cannot be made is one line; with one CPU to use, pinned and
+/// unpinned are said to be the same.
 #[test]
-fn bad_flags_are_usage_errors() {
-    for args in [
-        &["--bogus"][..],
-        &["--trials", "0"],
-        &["--max-touch", "-1"],
-        &["--json", "--cross-check"],
-    ] {
-        let out = test_support::run(BIN, args);
-        out.assert_code(2).assert_stderr_contains("error:");
+fn limits_and_bad_input_are_named_in_one_line() {
+    let quick = |wrapper: &[&str]| {
+        test_support::run(wrapper[0], &[&wrapper[1..], &[BIN, "--quick"]].concat())
+    };
+    if test_support::have("prlimit", "util-linux") {
+        quick(&["prlimit", &format!("--as={}", 16 << 20)])
+            .assert_code(1)
+            .assert_one_line_error()
+            .assert_stderr_contains("pthread_create(")
+            .assert_stderr_contains("EAGAIN")
+            .assert_stderr_contains("refused by RLIMIT_AS");
     }
-}
-
-#[test]
-fn failing_mkdir_is_one_clear_line() {
-    let out =
-        test_support::run(BIN, &["--quick", "--reference", "/dev/null/reference"]);
-    out.assert_code(1)
+    test_support::run(BIN, &["--quick", "--reference", "/dev/null/reference"])
+        .assert_code(1)
         .assert_one_line_error()
         .assert_stderr_contains("costs: error: mkdir(/dev/null/reference): ENOTDIR");
-}
-
-#[test]
-fn a_closed_or_full_stdout_ends_cleanly() {
-    test_support::assert_stdout_failures_end_cleanly(BIN, &["--quick"]);
-}
-
-/// With one CPU to use (`taskset`), the run says that pinned and unpinned are the same.
-#[test]
-fn with_one_cpu_pinned_and_unpinned_are_said_to_be_the_same() {
-    let status =
-        std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let cpu = status
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let cpus = status
         .lines()
-        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-        .and_then(|list| list.trim().split([',', '-']).next())
-        .expect("Cpus_allowed_list")
-        .to_owned();
-    if std::process::Command::new("taskset")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        test_support::skipped("taskset (util-linux) is not installed");
-        return;
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"));
+    let cpu = cpus.unwrap().trim().split([',', '-']).next().unwrap();
+    if test_support::have("taskset", "util-linux") {
+        let one =
+            format!("only CPU {cpu} is available to this run, so pinned and unpinned");
+        quick(&["taskset", "-c", cpu])
+            .assert_success()
+            .assert_stdout_contains(&one);
     }
-    let out = test_support::run_command(test_support::command(
-        "taskset",
-        &["-c", &cpu, BIN, "--quick"],
-    ));
-    out.assert_success().assert_stdout_contains(&format!(
-        "Pinning: only CPU {cpu} is available to this run, so pinned and unpinned rows \
-         are the same"
-    ));
-}
-
-/// Under a limit on processes and threads, at every point where a task is refused: one
-/// line with one `costs: error:` prefix that names the limit, exit 1, nothing left
-/// behind. A quick run needs
-/// 12 tasks at once (itself, the memory probe and its 10 idle children).
-#[test]
-fn a_process_limit_ends_in_one_line() {
-    for nproc in [1, 2, 3, 6, 11] {
-        let Some(cmd) = test_support::with_process_limit(BIN, &["--quick"], nproc)
-        else {
-            return;
-        };
-        let out = test_support::run_command(cmd);
-        out.assert_code(1)
-            .assert_one_line_error()
-            .assert_stderr_contains("EAGAIN")
-            .assert_stderr_contains("refused by RLIMIT_NPROC");
-        // As root the run is user nobody's only work, so the limit bites at a known
-        // point. An ordinary user's other tasks (this test harness, cargo) count against
-        // the same limit, so there it bites earlier; the one prefix is checked either way.
-        if nproc >= 6 && test_support::running_as_root() {
-            // Refused in the memory probe, a child copy of `costs` with its own
-            // one-line error: the parent passes the cause on without a second prefix.
-            out.assert_stderr_contains(
-                "costs: error: measuring the memory of idle processes: fork(): EAGAIN",
-            );
-        }
-        assert_eq!(
-            out.stderr.matches("costs: error:").count(),
-            1,
-            "nproc={nproc}: one prefix: {}",
-            out.stderr
-        );
-    }
-}
-
-/// Under a limit on the address space, a refused thread is blamed on that limit, not on
-/// the limit on processes.
-#[test]
-fn an_address_space_limit_is_named_when_it_refuses_a_thread() {
-    if std::process::Command::new("prlimit")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        test_support::skipped("prlimit (util-linux) is not installed");
-        return;
-    }
-    let limit = format!("--as={}", 16 << 20);
-    let out = test_support::run_command(test_support::command(
-        "prlimit",
-        &[&limit, BIN, "--quick"],
-    ));
-    out.assert_code(1)
-        .assert_one_line_error()
-        .assert_stderr_contains("pthread_create(")
-        .assert_stderr_contains("EAGAIN")
-        .assert_stderr_contains("refused by RLIMIT_AS");
 }

@@ -1,25 +1,10 @@
-//! The `mutex-races` and `processes` programs. Each checks its own demonstration (the forced
-//! races lose exactly one update, no count exceeds the increments made, the fixes lose none,
-//! each child counts only its own increments) and keeps the house rules
-//! (`test_support::table`); here also with other sizes, and bad values for them.
+//! The `mutex-races` programs keep the house rules (`test_support::table`); `mutex-races`
+//! also with other sizes, and bad values for them.
 
-use test_support::table::{DEFAULT, Program};
+use test_support::table::{Program, tasks};
 
-/// Tasks alive at once, behind a gate: main and the 4 threads; the parent and two children.
-const PROGRAMS: &[Program] = &[
-    Program {
-        name: "mutex-races",
-        tasks: 5,
-        most: 6,
-        ..DEFAULT
-    },
-    Program {
-        name: "processes",
-        tasks: 3,
-        most: 4,
-        ..DEFAULT
-    },
-];
+/// Behind a gate: main and the 4 threads; the parent and two children.
+const PROGRAMS: &[Program] = &[tasks("mutex-races", 5), tasks("processes", 3)];
 
 test_support::example_tests!(
     PROGRAMS,
@@ -46,17 +31,13 @@ fn flags_change_the_sizes() {
         "{}",
         out.stdout
     );
-    for args in [
+    for [flag, bad] in [
         ["--threads", "0"],
         ["--threads", "x"],
         ["--iterations", "0"],
     ] {
-        test_support::run(bin, &args)
+        test_support::run(bin, &[flag, bad])
             .assert_code(2)
-            .assert_one_line_error()
-            .assert_stderr_contains(&format!(
-                "invalid value '{}' for '{}",
-                args[1], args[0]
-            ));
+            .assert_stderr_contains(&format!("invalid value '{bad}' for '{flag}"));
     }
 }

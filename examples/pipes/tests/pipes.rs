@@ -1,5 +1,3 @@
-//! The `pipes` programs. Each checks its own demonstration (it exits 0 only when it came out
-//! as the chapter says, the one buffer's address included) and keeps the house rules
-//! (`test_support::table`): one task besides itself, a child or a thread.
+//! The `pipes` programs keep the house rules (`test_support::table`).
 
 test_support::example_tests!(&[], &[]);

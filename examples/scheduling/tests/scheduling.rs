@@ -1,29 +1,13 @@
-//! The three scheduling programs. Each checks its own result (shares within wide bounds,
-//! measured in CPU time among its own tasks, all pinned to one CPU) and keeps the house rules
-//! (`test_support::table`); the snapshots hide every measured number.
+//! The scheduling programs keep the house rules (`test_support::table`); the snapshots hide
+//! every measured number (the programs check them within wide bounds themselves).
 
-use test_support::table::{DEFAULT, Program};
+use test_support::table::{Program, tasks};
 
-/// The tasks each program makes besides its main thread, refused at any of them.
+/// The main thread and the tasks it makes, refused at any of them.
 const PROGRAMS: &[Program] = &[
-    Program {
-        name: "scheduling",
-        tasks: 3,
-        most: 4,
-        ..DEFAULT
-    },
-    Program {
-        name: "fair-share",
-        tasks: 6,
-        most: 7,
-        ..DEFAULT
-    },
-    Program {
-        name: "nice",
-        tasks: 4,
-        most: 5,
-        ..DEFAULT
-    },
+    tasks("scheduling", 3),
+    tasks("fair-share", 6),
+    tasks("nice", 4),
 ];
 
 test_support::example_tests!(

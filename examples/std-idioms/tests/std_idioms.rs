@@ -2,25 +2,13 @@
 //! panics when the OS refuses a thread (std's documented behaviour), `Command` returns the
 //! error; either way one line, whichever task is refused.
 
-use test_support::table::{DEFAULT, Program};
+use test_support::table::{Program, tasks};
 
-/// The most tasks each has at once: main and its threads, or main and the child.
+/// Main and up to three threads or children at once.
 const PROGRAMS: &[Program] = &[
-    Program {
-        name: "std-idioms",
-        most: 4,
-        ..DEFAULT
-    },
-    Program {
-        name: "mpsc",
-        most: 4,
-        ..DEFAULT
-    },
-    Program {
-        name: "command",
-        most: 4,
-        ..DEFAULT
-    },
+    tasks("std-idioms", 2).up_to(4),
+    tasks("mpsc", 2).up_to(4),
+    tasks("command", 2).up_to(4),
 ];
 
 test_support::example_tests!(PROGRAMS, &[]);

@@ -1,29 +1,10 @@
-//! The three supervisor programs. Each checks its own result (the overrunning worker killed
-//! by SIGKILL, the crashed worker replaced while the others keep their pids, each thread
-//! stopping only as it was written to) and keeps the house rules (`test_support::table`).
+//! The supervisor programs keep the house rules (`test_support::table`). Under a refused
+//! task, every worker already started is killed and reaped.
 
-use test_support::table::{DEFAULT, Program};
+use test_support::table::{Program, tasks};
 
-/// Tasks besides itself: one worker at a time; three workers; one thread at a time. Under a
-/// refused task, every worker already started is killed and reaped.
-const PROGRAMS: &[Program] = &[
-    Program {
-        name: "supervisor",
-        most: 3,
-        ..DEFAULT
-    },
-    Program {
-        name: "restart",
-        tasks: 4,
-        most: 5,
-        ..DEFAULT
-    },
-    Program {
-        name: "stop-threads",
-        most: 3,
-        ..DEFAULT
-    },
-];
+/// `restart` runs three workers at once; the others one worker or thread at a time.
+const PROGRAMS: &[Program] = &[tasks("restart", 4)];
 
 test_support::example_tests!(
     PROGRAMS,

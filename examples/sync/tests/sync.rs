@@ -1,47 +1,23 @@
-//! The `sync` programs (this multi-threaded harness never forks). Each checks its own
-//! demonstration (no increment lost, items handed over in order, the peak inside is exactly
-//! min(limit, workers), each process locked its own copy of the mutex) and keeps the house
-//! rules (`test_support::table`); here also with other sizes, and bad values for them.
+//! The `sync` programs keep the house rules (`test_support::table`); the semaphores also with
+//! other sizes, and bad values for them.
 
 use test_support::run;
-use test_support::table::{DEFAULT, Program};
+use test_support::table::{Program, tasks};
 
-/// Tasks alive at once for sure, and at most (themselves included).
+/// For sure, and at most: main and the producer, or 4 counting threads; main and the 3
+/// workers (or 3 children) that fill the room, or 6; main, the thread holding the lock, the
+/// child.
 const PROGRAMS: &[Program] = &[
-    // main and the producer; main and 4 counting threads
-    Program {
-        name: "sync",
-        tasks: 2,
-        most: 5,
-        ..DEFAULT
-    },
-    // main and the 3 workers that fill the room; 6 workers
-    Program {
-        name: "semaphore",
-        tasks: 4,
-        most: 7,
-        ..DEFAULT
-    },
-    // main, the thread holding the lock, the child
-    Program {
-        name: "fork-mutex",
-        tasks: 3,
-        ..DEFAULT
-    },
-    // the parent and 3 children in the room; 6 children
-    Program {
-        name: "pipe-semaphore",
-        tasks: 4,
-        most: 7,
-        ..DEFAULT
-    },
+    tasks("sync", 2).up_to(5),
+    tasks("semaphore", 4).up_to(7),
+    tasks("fork-mutex", 3),
+    tasks("pipe-semaphore", 4).up_to(7),
 ];
 
 test_support::example_tests!(PROGRAMS, &[]);
 
-/// The programs check that the peak is exactly min(limit, workers): never more (the
-/// semaphore works), never fewer (each worker stays until the room is as full as it can
-/// get). Here with other sizes; and sizes out of range are one-line errors.
+/// The programs check that the peak inside is exactly min(limit, workers): never more (the
+/// semaphore works), never fewer (each worker stays until the room is as full as it can get).
 #[test]
 fn the_limit_holds_for_other_sizes() {
     for bin in [
@@ -57,10 +33,9 @@ fn the_limit_holds_for_other_sizes() {
                     limit.min(workers)
                 ));
         }
-        for (flag, bad) in [("--limit", "0"), ("--limit", "17"), ("--workers", "x")] {
+        for [flag, bad] in [["--limit", "0"], ["--limit", "17"], ["--workers", "x"]] {
             run(bin, &[flag, bad])
                 .assert_code(2)
-                .assert_one_line_error()
                 .assert_stderr_contains(&format!("invalid value '{bad}' for '{flag}"));
         }
     }
