@@ -471,7 +471,7 @@ fn dense(s: &str) -> String {
 /// the chapters is an SVG image in it on an opaque white background (a reader's night mode would
 /// otherwise show its dark labels on black).
 fn check_epub() -> Vec<String> {
-    let Some(epubcheck) = test_support::find_on_path("epubcheck") else {
+    let Ok(epubcheck) = which::which("epubcheck") else {
         test_support::skipped("epubcheck (on Debian: apt-get install epubcheck) is not installed");
         return Vec::new();
     };
