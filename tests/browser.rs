@@ -307,13 +307,12 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
         &["-xml", "-i", "-q", "-zoom", "1", "-stdout", pdf],
     );
     let xml = &xml.assert_success().stdout;
-    let lines = pdf_lines(xml);
-    let pages = lines.iter().map(|l| l.page).max().unwrap_or(0);
+    let pages = pdf_pages(xml);
     // Each page's text, dense: a label wrapped or hyphenated is still found.
-    let mut page_text = vec![String::new(); pages + 1];
-    for l in &lines {
-        page_text[l.page].push_str(&dense(&l.text));
-    }
+    let page_text: Vec<String> = pages
+        .iter()
+        .map(|p| p.iter().map(|l| dense(&l.text)).collect())
+        .collect();
     let all = page_text.concat();
     let item = Regex::new(r"<item[^>]*>([^<]*)</item>").unwrap();
     let outline: BTreeSet<String> = item
@@ -336,13 +335,19 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
         let wanted: Vec<String> = labels.iter().map(|l| dense(l)).collect();
         let on = |text: &&String| wanted.iter().filter(|w| text.contains(w.as_str())).count();
         let best = page_text.iter().max_by_key(on).expect("pages");
-        let labels = labels.iter().zip(&wanted);
-        let missing: Vec<_> = labels.filter(|(_, w)| !best.contains(w.as_str())).collect();
+        let missing: Vec<_> = labels
+            .iter()
+            .zip(&wanted)
+            .filter(|(_, w)| !best.contains(w.as_str()))
+            .map(|(l, _)| l)
+            .collect();
         if !missing.is_empty() {
-            let missing: Vec<&String> = missing.into_iter().map(|(l, _)| l).collect();
-            problems.push(format!("a figure is split across pages, or from its caption: {missing:?} not on one page with the rest"));
+            problems.push(format!(
+                "a figure is split across pages, or from its caption: {missing:?} apart"
+            ));
         }
     }
+    let lines: Vec<&PdfLine> = pages.iter().flatten().collect();
     // With 0.6 in margins on A4 (595 pt wide), text ends 43 pt from the page's right edge.
     let beyond: Vec<_> = lines
         .iter()
@@ -370,28 +375,30 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
         .max_by_key(|(_, n)| **n)
         .map_or(12.0, |(s, _)| *s as f64 / 10.0);
     let footer = Regex::new(r"^\d+ / \d+$").unwrap();
-    for page in 1..=pages {
-        let on_page: Vec<&PdfLine> = lines
-            .iter()
-            .filter(|l| l.page == page && !footer.is_match(l.text.trim()))
-            .collect();
-        let Some(last) = on_page.iter().max_by(|a, b| a.bottom.total_cmp(&b.bottom)) else {
+    for page in &pages {
+        let text = page.iter().filter(|l| !footer.is_match(l.text.trim()));
+        let Some(last) = text.max_by(|a, b| a.bottom.total_cmp(&b.bottom)) else {
             continue;
         };
-        let alone = on_page
+        let alone = page
             .iter()
             .filter(|o| (o.bottom - last.bottom).abs() < 1.0)
             .count()
             == 1;
-        if last.bold && last.size > body * 1.15 {
-            problems.push(format!("page {page} ends with the heading {:?}", last.text));
-        } else if last.label && alone {
-            problems.push(format!("page {page} ends with the label {:?}", last.text));
-        }
+        let end = match (last.bold && last.size > body * 1.15, last.label && alone) {
+            (true, _) => "heading",
+            (_, true) => "label",
+            _ => continue,
+        };
+        problems.push(format!(
+            "page {} ends with the {end} {:?}",
+            last.page, last.text
+        ));
     }
     let smallest = lines.iter().map(|l| l.size).fold(f64::INFINITY, f64::min);
     println!(
-        "PDF: {pages} pages, {} bookmarks, smallest text {smallest} pt",
+        "PDF: {} pages, {} bookmarks, smallest text {smallest} pt",
+        pages.len(),
         outline.len()
     );
     problems
@@ -409,61 +416,56 @@ struct PdfLine {
     text: String,
 }
 
-fn pdf_lines(xml: &str) -> Vec<PdfLine> {
+/// Each page's lines of text.
+fn pdf_pages(xml: &str) -> Vec<Vec<PdfLine>> {
     let fontspec = Regex::new(r#"<fontspec id="(\d+)" size="([\d.]+)" family="([^"]*)""#).unwrap();
-    let fonts: BTreeMap<&str, (f64, bool)> = fontspec
-        .captures_iter(xml)
-        .map(|c| {
-            let (id, size, family) = (c.get(1).unwrap().as_str(), &c[2], &c[3]);
+    let font = |c: regex::Captures<'_>| {
+        (
+            c[1].to_owned(),
             (
-                id,
-                (
-                    size.parse().unwrap_or(0.0),
-                    family.to_lowercase().contains("bold"),
-                ),
-            )
-        })
-        .collect();
+                c[2].parse().unwrap_or(0.0),
+                c[3].to_lowercase().contains("bold"),
+            ),
+        )
+    };
+    let fonts: BTreeMap<String, (f64, bool)> = fontspec.captures_iter(xml).map(font).collect();
     let text = Regex::new(r#"<text top="([\d.-]+)" left="([\d.-]+)" width="([\d.]+)" height="([\d.]+)" font="(\d+)">(.*?)</text>"#).unwrap();
     let tags = Regex::new(r"<[^>]+>").unwrap();
-    let mut out = Vec::new();
-    for (n, chunk) in xml.split("<page number=").skip(1).enumerate() {
-        for c in text.captures_iter(chunk) {
-            let num = |i: usize| c[i].parse::<f64>().unwrap_or(0.0);
-            let (size, bold) = fonts.get(&c[5]).copied().unwrap_or((0.0, false));
-            let inner = &c[6];
-            out.push(PdfLine {
-                page: n + 1,
-                right: num(2) + num(3),
-                bottom: num(1) + num(4),
-                size,
-                bold: bold || inner.contains("<b>"),
-                label: bold || (inner.starts_with("<b>") && inner.ends_with("</b>")),
-                text: unescape(&tags.replace_all(inner, "")),
-            });
+    let line = |page: usize, c: regex::Captures<'_>| {
+        let num = |i: usize| c[i].parse::<f64>().unwrap_or(0.0);
+        let (size, bold) = fonts.get(&c[5]).copied().unwrap_or((0.0, false));
+        let inner = &c[6];
+        PdfLine {
+            page,
+            right: num(2) + num(3),
+            bottom: num(1) + num(4),
+            size,
+            bold: bold || inner.contains("<b>"),
+            label: bold || (inner.starts_with("<b>") && inner.ends_with("</b>")),
+            text: unescape(&tags.replace_all(inner, "")),
         }
-    }
-    out
+    };
+    let pages = xml.split("<page number=").skip(1).enumerate();
+    pages
+        .map(|(n, page)| text.captures_iter(page).map(|c| line(n + 1, c)).collect())
+        .collect()
 }
 
 /// `s` without whitespace and hyphens (a hyphen where a line wraps is dropped), ligatures
 /// spelled out.
 fn dense(s: &str) -> String {
-    let ligatures = [
-        ('\u{fb00}', "ff"),
-        ('\u{fb01}', "fi"),
-        ('\u{fb02}', "fl"),
-        ('\u{fb03}', "ffi"),
-        ('\u{fb04}', "ffl"),
+    let spelled = [
+        ("\u{fb00}", "ff"),
+        ("\u{fb01}", "fi"),
+        ("\u{fb02}", "fl"),
+        ("\u{fb03}", "ffi"),
+        ("\u{fb04}", "ffl"),
     ];
+    let s = spelled.iter().fold(s.to_owned(), |s, (ligature, letters)| {
+        s.replace(ligature, letters)
+    });
     s.chars()
-        .filter(|c| !c.is_whitespace() && !['-', '\u{ad}', '\u{2010}', '\u{2011}'].contains(c))
-        .map(|c| {
-            ligatures
-                .iter()
-                .find(|(l, _)| *l == c)
-                .map_or(c.to_string(), |(_, s)| (*s).into())
-        })
+        .filter(|c| !c.is_whitespace() && !"-\u{ad}\u{2010}\u{2011}".contains(*c))
         .collect()
 }
 
