@@ -54,8 +54,8 @@ const AXE_VERSION: &str = "4.14.1";
 
 fn main() -> ExitCode {
     let mut args = Arguments::from_args();
-    // The PDF, the EPUB and the pages at once: each mostly waits on another process.
-    args.test_threads.get_or_insert(3);
+    // Two at once, as on two cores: the PDF, beside the EPUB and then the pages.
+    args.test_threads.get_or_insert(2);
     let browser: Arc<OnceLock<Option<Browser>>> = Arc::default();
     let trial = |name: &str, check: fn(&Browser, &str) -> Vec<String>, rel: &str| {
         let (browser, rel) = (Arc::clone(&browser), rel.to_owned());
