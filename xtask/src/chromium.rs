@@ -17,16 +17,8 @@ pub const INSTALL_HINT: &str = "needs `chromium` and `chromedriver` on PATH; on 
 
 /// Chromium's flags: no sandbox (it needs user namespaces that containers and CI runners as root
 /// often lack), and no talking to anything but the pages it is sent to.
-const FLAGS: [&str; 8] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-];
+const FLAGS: &str = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+                     --disable-background-networking --disable-component-update --disable-sync";
 
 /// chromedriver on a loopback port, with Chromium's `HOME` and `TMPDIR` (so its profiles, crash
 /// reports and certificate store) in one folder. Dropping it kills and reaps chromedriver, then
@@ -90,7 +82,7 @@ impl Driver {
     pub async fn session(&self) -> Result<fantoccini::Client> {
         let caps = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": self.chromium, "args": FLAGS },
+            "goog:chromeOptions": { "binary": self.chromium, "args": FLAGS.split_whitespace().collect::<Vec<_>>() },
             "goog:loggingPrefs": { "browser": "ALL" },
         });
         let Value::Object(caps) = caps else {

@@ -10,7 +10,7 @@
 //! links between chapters point to their `.xhtml`, and a link to a file the EPUB lacks (the PDF,
 //! the tarball) keeps its text and loses its target.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 use epub_builder::{EpubBuilder, EpubContent, EpubVersion, ReferenceType, ZipLibrary};
@@ -138,12 +138,16 @@ fn chapter_body(
     // Raw HTML in the chapters may leave a void element open, as HTML allows and XHTML does not.
     let main = re!(r"<(br|hr|wbr)\b([^>]*?)\s*/?>").replace_all(&main, "<$1$2/>");
     // Links: to chapters (.xhtml), to nothing in the EPUB (text only).
-    let here = page.parent().unwrap_or(Path::new(""));
+    let here = url::Url::from_file_path(Path::new("/").join(page)).expect("an absolute path");
     let link = re!(r##"(?s)<a href="([^"#:]*\.[a-z.]+)(#[^"]*)?"([^>]*)>(.*?)</a>"##);
     let main = link.replace_all(&main, |c: &regex::Captures| {
         let (href, anchor, attributes, text) =
             (&c[1], c.get(2).map_or("", |m| m.as_str()), &c[3], &c[4]);
-        match pages.contains(&normalise(&here.join(href)).as_path()) {
+        let target = here
+            .join(href)
+            .map(|url| PathBuf::from(url.path()))
+            .unwrap_or_default();
+        match pages.iter().any(|p| Path::new("/").join(p) == target) {
             true => format!(
                 "<a href=\"{}{anchor}\"{attributes}>{text}</a>",
                 Path::new(href).with_extension("xhtml").display()
@@ -177,17 +181,4 @@ fn svg_attribute_case(svg: &str) -> String {
     names.split(' ').fold(svg.to_owned(), |svg, name| {
         svg.replace(&format!(" {}=", name.to_lowercase()), &format!(" {name}="))
     })
-}
-
-/// `a/../b` as `b`.
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::ParentDir => _ = out.pop(),
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
