@@ -115,11 +115,7 @@ fn check_page(b: &Browser, rel: &str) -> Vec<String> {
         seen.push(format!("figure text ≥ {} px at {width}", m["smallest"]));
     }
     // Each theme as a reader picks it, applied at once (transitions off).
-    let themes = if figures > 0 || rel == EVERY_THEME {
-        &THEMES[..]
-    } else {
-        &[]
-    };
+    let themes = THEMES.iter().filter(|_| figures > 0 || rel == EVERY_THEME);
     b.js("document.head.insertAdjacentHTML('beforeend', '<style>* { transition: none !important; }</style>')", json!(0));
     for theme in themes {
         let pick = "const b = document.getElementById(`mdbook-theme-${arguments[0]}`); b.className = 'theme'; b.click()";
