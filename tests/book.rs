@@ -68,17 +68,12 @@ fn the_comparison_table_gives_each_aspect_a_short_verdict_and_one_link() {
     let text = read("src/at-a-glance.md");
     let row = re(r"(?m)^\| \[\*\*([^*]+)\*\*\]\(([^)#]+)[^)]*\) \| (.+) \| (.+) \|$");
     let rows: Vec<_> = row.captures_iter(&text).collect();
-    let aspects: Vec<&str> = rows
-        .iter()
-        .map(|r| r.get(1).expect("a name").as_str())
-        .collect();
+    let aspects: Vec<&str> = rows.iter().map(|r| r.get(1).expect("a name").as_str()).collect();
     let aspects = aspects.join(", ");
     let mut problems = Vec::new();
     if !text.contains("\n| Aspect | Process | Thread |\n") || aspects != ASPECTS {
         let form = "| Aspect | Process | Thread |, then `| [**ASPECT**](CHAPTER) | … | … |`";
-        problems.push(format!(
-            "the rows are {aspects}; expected {ASPECTS} in the form {form}"
-        ));
+        problems.push(format!("the rows are {aspects}; expected {ASPECTS} in the form {form}"));
     }
     for r in &rows {
         if !root().join("src").join(&r[2]).is_file() {
@@ -129,26 +124,14 @@ fn what_the_chapters_say_about_the_reference_run_holds() {
     let median = |id: &str| rows.iter().find(|r| r["id"] == id)?["median"].as_f64();
     let claim = re(r"(?m)^(\S+) \| (.+) \| (\S+) / (\S+) \| ([\d.]+)\.\.([\d.]*)$");
     let claims: Vec<_> = claim.captures_iter(REFERENCE_CLAIMS).collect();
-    assert_eq!(
-        claims.len(),
-        REFERENCE_CLAIMS.trim().lines().count(),
-        "a claim not in the form"
-    );
+    assert_eq!(claims.len(), REFERENCE_CLAIMS.trim().lines().count(), "a claim not in the form");
     let mut problems = Vec::new();
     for c in claims {
         let (page, words, top, bottom) = (&c[1], &c[2], &c[3], &c[4]);
-        let (low, high) = (
-            c[5].parse().expect("a number"),
-            c[6].parse().unwrap_or(f64::INFINITY),
-        );
-        let text = read(format!("src/{page}"))
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let (low, high) = (c[5].parse().expect("a number"), c[6].parse().unwrap_or(f64::INFINITY));
+        let text = read(format!("src/{page}")).split_whitespace().collect::<Vec<_>>().join(" ");
         if !text.contains(words) {
-            problems.push(format!(
-                "{page} no longer says {words:?}: remove its line here"
-            ));
+            problems.push(format!("{page} no longer says {words:?}: remove its line here"));
         }
         match (median(top), median(bottom)) {
             (Some(a), Some(b)) if (low..=high).contains(&(a / b)) => {}
@@ -157,9 +140,7 @@ fn what_the_chapters_say_about_the_reference_run_holds() {
                  reword the chapter",
                 a / b
             )),
-            _ => problems.push(format!(
-                "{page}: reference.json has no row {top} or {bottom}"
-            )),
+            _ => problems.push(format!("{page}: reference.json has no row {top} or {bottom}")),
         }
     }
     assert_none(problems);
@@ -175,10 +156,8 @@ fn the_built_pages_link_within_the_book_and_fetch_nothing_from_elsewhere() {
         let html = Html::parse_document(&std::fs::read_to_string(&path).expect("a page"));
         (path.canonicalize().expect("a page"), html)
     };
-    let pages: BTreeMap<PathBuf, Html> = files_with_extension(&dir, "html")
-        .into_iter()
-        .map(parse)
-        .collect();
+    let pages: BTreeMap<PathBuf, Html> =
+        files_with_extension(&dir, "html").into_iter().map(parse).collect();
     let select = |css| Selector::parse(css).expect("a selector");
     let (with_id, urls) = (select("[id], a[name]"), select("[href], [src], [data]"));
     let undrawn = select("code.language-mermaid, pre.mermaid");
@@ -186,10 +165,7 @@ fn the_built_pages_link_within_the_book_and_fetch_nothing_from_elsewhere() {
     let remote = re(r"^(?i)\s*(https?:|//)");
     let mut problems = BTreeSet::new();
     for (path, html) in &pages {
-        let here = path
-            .strip_prefix(&dir)
-            .expect("in the book")
-            .to_string_lossy();
+        let here = path.strip_prefix(&dir).expect("in the book").to_string_lossy();
         if html.select(&undrawn).next().is_some() {
             problems.insert(format!("{here}: a mermaid block left undrawn"));
         }
@@ -198,13 +174,9 @@ fn the_built_pages_link_within_the_book_and_fetch_nothing_from_elsewhere() {
             let (url, name) = (url.unwrap_or_default(), e.name());
             let ours = repository.as_ref().is_some_and(|r| url.starts_with(r));
             if name == "script" && url.contains("mermaid") {
-                problems.insert(format!(
-                    "{here}: loads {url}: diagrams are drawn at build time"
-                ));
+                problems.insert(format!("{here}: loads {url}: diagrams are drawn at build time"));
             } else if remote.is_match(url) && name != "a" && e.attr("rel") != Some("canonical") {
-                problems.insert(format!(
-                    "{here}: <{name} {url:?}> is fetched from the network"
-                ));
+                problems.insert(format!("{here}: <{name} {url:?}> is fetched from the network"));
             } else if !ours
                 && (url.contains("github.com") && url.contains("/edit/")
                     || e.attr("title") == Some("Git repository"))
@@ -222,19 +194,14 @@ fn the_built_pages_link_within_the_book_and_fetch_nothing_from_elsewhere() {
                 "" => path.clone(),
                 file => path.parent().expect("a folder").join(file),
             };
-            let file = if file.is_dir() {
-                file.join("index.html")
-            } else {
-                file
-            };
+            let file = if file.is_dir() { file.join("index.html") } else { file };
             let Ok(target) = file.canonicalize() else {
                 problems.insert(format!("{here}: link to missing {url}"));
                 continue;
             };
             let ids = pages.get(&target).map(|html| {
                 let ids = html.select(&with_id).map(|e| e.value());
-                ids.filter_map(|e| e.attr("id").or(e.attr("name")))
-                    .any(|id| id == fragment)
+                ids.filter_map(|e| e.attr("id").or(e.attr("name"))).any(|id| id == fragment)
             });
             if !fragment.is_empty() && ids != Some(true) {
                 problems.insert(format!("{here}: link to {url}: no id {fragment:?} there"));
@@ -260,42 +227,24 @@ fn ci_runs_exactly_the_readme_test_command() {
     let command = command[1].trim();
     let mut problems = Vec::new();
     if !read(".ci/run").lines().any(|l| l.trim() == command) {
-        problems.push(format!(
-            ".ci/run does not run the README's `{command}` on a line of its own"
-        ));
+        problems
+            .push(format!(".ci/run does not run the README's `{command}` on a line of its own"));
     }
     let xtask = read("xtask/src/test.rs");
-    let parts = [
-        r#"["fmt", "--all", "--check"]"#,
-        "rustc-workspace-wrapper",
-        "clippy-driver",
-    ];
-    for part in parts
-        .into_iter()
-        .chain(["-Dwarnings"])
-        .filter(|p| !xtask.contains(p))
-    {
-        problems.push(format!(
-            "xtask/src/test.rs lost `{part}`: formatting or lints unchecked"
-        ));
+    let parts = [r#"["fmt", "--all", "--check"]"#, "rustc-workspace-wrapper", "clippy-driver"];
+    for part in parts.into_iter().chain(["-Dwarnings"]).filter(|p| !xtask.contains(p)) {
+        problems.push(format!("xtask/src/test.rs lost `{part}`: formatting or lints unchecked"));
     }
     let fence = re(r"^\s*//[/!]\s*```(\w*)");
     for dir in ["crates", "examples", "exercises", "xtask", "tests"] {
         for path in files_with_extension(&root().join(dir), "rs") {
             let text = read(&path);
-            let fences = text
-                .lines()
-                .enumerate()
-                .filter_map(|(n, l)| Some((n, fence.captures(l)?)));
+            let fences =
+                text.lines().enumerate().filter_map(|(n, l)| Some((n, fence.captures(l)?)));
             // Opening fences are the even ones; one with no language is Rust to rustdoc.
-            for (n, _) in fences
-                .step_by(2)
-                .filter(|(_, c)| !["text", "console"].contains(&&c[1]))
-            {
+            for (n, _) in fences.step_by(2).filter(|(_, c)| !["text", "console"].contains(&&c[1])) {
                 let at = format!("{}:{}", path.display(), n + 1);
-                problems.push(format!(
-                    "{at}: code in a doc comment, which nothing compiles"
-                ));
+                problems.push(format!("{at}: code in a doc comment, which nothing compiles"));
             }
         }
     }
@@ -345,10 +294,8 @@ fn the_prose_keeps_the_book_rules() {
     let path = re(r"`((?:examples|crates|tests|xtask|theme)/[^`\s]*)`");
     let span = re(r"`([^`]+)`");
     let examples = root().join("examples");
-    let snapshots = [
-        files_with_extension(&examples, "txt"),
-        files_with_extension(&examples, "stderr"),
-    ];
+    let snapshots =
+        [files_with_extension(&examples, "txt"), files_with_extension(&examples, "stderr")];
     let outputs: String = snapshots.concat().into_iter().map(read).collect();
     let mut problems = Vec::new();
     for page in pages() {
@@ -367,47 +314,25 @@ fn the_prose_keeps_the_book_rules() {
             opening &= !line.starts_with("## ");
             if let Some(m) = tools.find(line).filter(|_| !machinery) {
                 let tool = m.as_str();
-                problems.push(format!(
-                    "{rel}:{n}: names the test tool {tool:?}: {OS_NOT_TESTS}"
-                ));
+                problems.push(format!("{rel}:{n}: names the test tool {tool:?}: {OS_NOT_TESTS}"));
             }
             if test_talk.is_match(line) && !machinery {
                 pointers.push(n);
             }
-            if let Some(m) = device
-                .find(line)
-                .filter(|_| !opening && rel != "at-a-glance.md")
-            {
+            if let Some(m) = device.find(line).filter(|_| !opening && rel != "at-a-glance.md") {
                 let device = m.as_str();
-                problems.push(format!(
-                    "{rel}:{n}: {device:?} past the opening: {ONE_REBUTTAL}"
-                ));
+                problems.push(format!("{rel}:{n}: {device:?} past the opening: {ONE_REBUTTAL}"));
             }
-            for c in path
-                .captures_iter(line)
-                .filter(|c| !root().join(&c[1]).exists())
-            {
-                problems.push(format!(
-                    "{rel}:{n}: names `{}`, which does not exist",
-                    &c[1]
-                ));
+            for c in path.captures_iter(line).filter(|c| !root().join(&c[1]).exists()) {
+                problems.push(format!("{rel}:{n}: names `{}`, which does not exist", &c[1]));
             }
         }
         if pointers.len() > 1 {
-            problems.push(format!(
-                "{rel}: tests named on lines {pointers:?}: {OS_NOT_TESTS}"
-            ));
+            problems.push(format!("{rel}: tests named on lines {pointers:?}: {OS_NOT_TESTS}"));
         }
         // Output quoted in the prose, a code span with ": " (`…` marks an omission), is real.
-        for c in span
-            .captures_iter(&prose.join(" "))
-            .filter(|c| c[1].contains(": "))
-        {
-            if c[1]
-                .split('…')
-                .map(str::trim)
-                .any(|p| !p.is_empty() && !outputs.contains(p))
-            {
+        for c in span.captures_iter(&prose.join(" ")).filter(|c| c[1].contains(": ")) {
+            if c[1].split('…').map(str::trim).any(|p| !p.is_empty() && !outputs.contains(p)) {
                 problems.push(format!(
                     "{rel}: `{}` is in no output snapshot: quote the real output",
                     &c[1]
@@ -424,19 +349,11 @@ fn verification_lists_every_placeholder_the_outputs_use() {
     let placeholder = re(r"\[[A-Z]+\]");
     let snapshots = files_with_extension(&root().join("examples"), "txt");
     let outputs: String = snapshots.into_iter().map(read).collect();
-    let used: BTreeSet<&str> = placeholder
-        .find_iter(&outputs)
-        .map(|m| m.as_str())
-        .collect();
+    let used: BTreeSet<&str> = placeholder.find_iter(&outputs).map(|m| m.as_str()).collect();
     let page = read("src/verification.md");
-    let cells = page
-        .lines()
-        .filter(|l| l.starts_with("| `["))
-        .filter_map(|l| l.split('|').nth(1));
-    let listed: BTreeSet<&str> = cells
-        .flat_map(|c| placeholder.find_iter(c))
-        .map(|m| m.as_str())
-        .collect();
+    let cells = page.lines().filter(|l| l.starts_with("| `[")).filter_map(|l| l.split('|').nth(1));
+    let listed: BTreeSet<&str> =
+        cells.flat_map(|c| placeholder.find_iter(c)).map(|m| m.as_str()).collect();
     let (unlisted, unused) = (used.difference(&listed), listed.difference(&used));
     let (unlisted, unused): (Vec<_>, Vec<_>) = (unlisted.collect(), unused.collect());
     assert!(
@@ -454,36 +371,26 @@ fn every_exercise_links_to_its_section_and_back() {
     // The Markdown of the section that starts with `heading`, up to the next of its level.
     let section = |text: &str, heading: &str| -> Option<String> {
         let start = text.lines().position(|l| l == heading)?;
-        let body = text
-            .lines()
-            .skip(start + 1)
-            .take_while(|l| !l.starts_with("## "));
+        let body = text.lines().skip(start + 1).take_while(|l| !l.starts_with("## "));
         Some(body.collect::<Vec<_>>().join("\n"))
     };
     let (page, solutions) = (read("src/exercises.md"), read("src/solutions.md"));
     let mut problems = Vec::new();
-    let folders = std::fs::read_dir(root().join("exercises"))
-        .expect("exercises/")
-        .flatten();
+    let folders = std::fs::read_dir(root().join("exercises")).expect("exercises/").flatten();
     let folders =
         folders.filter(|e| e.path().join("Cargo.toml").is_file() && e.file_name() != "check");
-    let crates: BTreeSet<String> = folders
-        .map(|e| e.file_name().to_string_lossy().into())
-        .collect();
+    let crates: BTreeSet<String> =
+        folders.map(|e| e.file_name().to_string_lossy().into()).collect();
     let table: BTreeSet<String> = exercises::EXERCISES.iter().map(|e| e.name.into()).collect();
     if crates != table {
-        problems.push(format!(
-            "exercises/ holds {crates:?}, EXERCISES lists {table:?}"
-        ));
+        problems.push(format!("exercises/ holds {crates:?}, EXERCISES lists {table:?}"));
     }
     for e in &exercises::EXERCISES {
         let name = e.name;
         if !read(format!("exercises/{name}/tests/check.rs"))
             .contains(&format!("verify!(\"{name}\", "))
         {
-            problems.push(format!(
-                "exercises/{name}/tests/check.rs does not verify!({name:?})"
-            ));
+            problems.push(format!("exercises/{name}/tests/check.rs does not verify!({name:?})"));
         }
         let body = section(&page, &format!("## {name}")).unwrap_or_default();
         if !body.contains(&format!("]({})", e.practises)) {
@@ -502,10 +409,7 @@ fn every_exercise_links_to_its_section_and_back() {
         let mut sections = html.split("<h2");
         let practised = sections.find(|s| s.starts_with(&format!(" id=\"{fragment}\"")));
         if !practised.is_some_and(|s| s.contains(&format!("exercises.html#{name}\""))) {
-            problems.push(format!(
-                "{} does not link back to exercises.md#{name}",
-                e.practises
-            ));
+            problems.push(format!("{} does not link back to exercises.md#{name}", e.practises));
         }
     }
     let (file, folder) = (xtask::tarball::FILE_NAME, xtask::tarball::FOLDER);

@@ -71,15 +71,9 @@ fn main() -> ExitCode {
         .collect();
     pages.sort();
     // The longest first.
-    let mut trials = vec![
-        trial("pdf", check_pdf, "print.html"),
-        Trial::test("epub", || verdict(check_epub())),
-    ];
-    trials.extend(
-        pages
-            .iter()
-            .map(|rel| trial(&format!("page::{rel}"), check_page, rel)),
-    );
+    let mut trials =
+        vec![trial("pdf", check_pdf, "print.html"), Trial::test("epub", || verdict(check_epub()))];
+    trials.extend(pages.iter().map(|rel| trial(&format!("page::{rel}"), check_page, rel)));
     let conclusion = libtest_mimic::run(&args, trials);
     if let Some(Some(b)) = Arc::into_inner(browser).and_then(OnceLock::into_inner) {
         b.close();
@@ -130,11 +124,8 @@ fn check_page(b: &Browser, rel: &str) -> Vec<String> {
     }
     b.js("localStorage.removeItem('mdbook-theme')", json!(0));
     if FROM_FILE.contains(&rel) {
-        problems.extend(
-            b.open(&b.url(rel, true))
-                .into_iter()
-                .map(|p| format!("from file://: {p}")),
-        );
+        problems
+            .extend(b.open(&b.url(rel, true)).into_iter().map(|p| format!("from file://: {p}")));
     }
     if figures > 0 {
         println!("{rel}: {}", seen.join(", "));
@@ -271,10 +262,7 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
         return Vec::new();
     }
     b.console();
-    let pdf = b.wait(
-        "printing",
-        xtask::pdf::print(&b.client(), &b.url(rel, true)),
-    );
+    let pdf = b.wait("printing", xtask::pdf::print(&b.client(), &b.url(rel, true)));
     let mut problems: Vec<String> = b.console().iter().map(|e| format!("{rel}: {e}")).collect();
     let path = tmp().join(xtask::pdf::FILE_NAME);
     std::fs::write(&path, &pdf).expect("writing the PDF");
@@ -293,28 +281,19 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
     );
     if page["closed"] != json!(0) || page["open"] == json!(0) {
         let (closed, open) = (&page["closed"], &page["open"]);
-        problems.push(format!(
-            "{rel} has {closed} closed answers and {open} open ones"
-        ));
+        problems.push(format!("{rel} has {closed} closed answers and {open} open ones"));
     }
     let pdf = path.to_str().expect("UTF-8");
-    let xml = test_support::run(
-        "pdftohtml",
-        &["-xml", "-i", "-q", "-zoom", "1", "-stdout", pdf],
-    );
+    let xml = test_support::run("pdftohtml", &["-xml", "-i", "-q", "-zoom", "1", "-stdout", pdf]);
     let xml = &xml.assert_success().stdout;
     let pages = pdf_pages(xml);
     // Each page's text, dense: a label wrapped or hyphenated is still found.
-    let page_text: Vec<String> = pages
-        .iter()
-        .map(|p| p.iter().map(|l| dense(&l.text)).collect())
-        .collect();
+    let page_text: Vec<String> =
+        pages.iter().map(|p| p.iter().map(|l| dense(&l.text)).collect()).collect();
     let all = page_text.concat();
     let item = Regex::new(r"<item[^>]*>([^<]*)</item>").unwrap();
-    let outline: BTreeSet<String> = item
-        .captures_iter(xml)
-        .map(|c| dense(&unescape(&c[1])))
-        .collect();
+    let outline: BTreeSet<String> =
+        item.captures_iter(xml).map(|c| dense(&unescape(&c[1]))).collect();
     for title in strings(&page["titles"]) {
         if !outline.contains(&dense(&title)) || !all.contains(&dense(&title)) {
             problems.push(format!("the PDF lacks the bookmark or the text {title:?}"));
@@ -322,12 +301,7 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
     }
     // A figure is split, or parted from its caption, when the page with most of its text lacks
     // some.
-    for labels in page["figures"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(strings)
-    {
+    for labels in page["figures"].as_array().into_iter().flatten().map(strings) {
         let wanted: Vec<String> = labels.iter().map(|l| dense(l)).collect();
         let on = |text: &&String| wanted.iter().filter(|w| text.contains(w.as_str())).count();
         let best = page_text.iter().max_by_key(on).expect("pages");
@@ -345,20 +319,12 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
     }
     let lines: Vec<&PdfLine> = pages.iter().flatten().collect();
     // With 0.6 in margins on A4 (595 pt wide), text ends 43 pt from the page's right edge.
-    let beyond: Vec<_> = lines
-        .iter()
-        .filter(|l| l.right > 595.0 - 0.6 * 72.0 + 2.0)
-        .collect();
+    let beyond: Vec<_> = lines.iter().filter(|l| l.right > 595.0 - 0.6 * 72.0 + 2.0).collect();
     let small: Vec<_> = lines.iter().filter(|l| l.size < MIN_PDF_PT).collect();
-    for (wrong, what) in [
-        (beyond, "run past the right margin"),
-        (small, "are under 7 pt"),
-    ] {
+    for (wrong, what) in [(beyond, "run past the right margin"), (small, "are under 7 pt")] {
         if let Some(l) = wrong.first() {
             let (n, page, text) = (wrong.len(), l.page, &l.text);
-            problems.push(format!(
-                "{n} lines {what}, the first on page {page}: {text:?}"
-            ));
+            problems.push(format!("{n} lines {what}, the first on page {page}: {text:?}"));
         }
     }
     // The body text's size is the one of most characters; a heading is bold and larger.
@@ -366,30 +332,20 @@ fn check_pdf(b: &Browser, rel: &str) -> Vec<String> {
     for l in &lines {
         *sizes.entry((l.size * 10.0).round() as i64).or_default() += l.text.len();
     }
-    let body = sizes
-        .iter()
-        .max_by_key(|(_, n)| **n)
-        .map_or(12.0, |(s, _)| *s as f64 / 10.0);
+    let body = sizes.iter().max_by_key(|(_, n)| **n).map_or(12.0, |(s, _)| *s as f64 / 10.0);
     let footer = Regex::new(r"^\d+ / \d+$").unwrap();
     for page in &pages {
         let text = page.iter().filter(|l| !footer.is_match(l.text.trim()));
         let Some(last) = text.max_by(|a, b| a.bottom.total_cmp(&b.bottom)) else {
             continue;
         };
-        let alone = page
-            .iter()
-            .filter(|o| (o.bottom - last.bottom).abs() < 1.0)
-            .count()
-            == 1;
+        let alone = page.iter().filter(|o| (o.bottom - last.bottom).abs() < 1.0).count() == 1;
         let end = match (last.bold && last.size > body * 1.15, last.label && alone) {
             (true, _) => "heading",
             (_, true) => "label",
             _ => continue,
         };
-        problems.push(format!(
-            "page {} ends with the {end} {:?}",
-            last.page, last.text
-        ));
+        problems.push(format!("page {} ends with the {end} {:?}", last.page, last.text));
     }
     let smallest = lines.iter().map(|l| l.size).fold(f64::INFINITY, f64::min);
     println!(
@@ -416,13 +372,7 @@ struct PdfLine {
 fn pdf_pages(xml: &str) -> Vec<Vec<PdfLine>> {
     let fontspec = Regex::new(r#"<fontspec id="(\d+)" size="([\d.]+)" family="([^"]*)""#).unwrap();
     let font = |c: regex::Captures<'_>| {
-        (
-            c[1].to_owned(),
-            (
-                c[2].parse().unwrap_or(0.0),
-                c[3].to_lowercase().contains("bold"),
-            ),
-        )
+        (c[1].to_owned(), (c[2].parse().unwrap_or(0.0), c[3].to_lowercase().contains("bold")))
     };
     let fonts: BTreeMap<String, (f64, bool)> = fontspec.captures_iter(xml).map(font).collect();
     let text = Regex::new(r#"<text top="([\d.-]+)" left="([\d.-]+)" width="([\d.]+)" height="([\d.]+)" font="(\d+)">(.*?)</text>"#).unwrap();
@@ -442,9 +392,7 @@ fn pdf_pages(xml: &str) -> Vec<Vec<PdfLine>> {
         }
     };
     let pages = xml.split("<page number=").skip(1).enumerate();
-    pages
-        .map(|(n, page)| text.captures_iter(page).map(|c| line(n + 1, c)).collect())
-        .collect()
+    pages.map(|(n, page)| text.captures_iter(page).map(|c| line(n + 1, c)).collect()).collect()
 }
 
 /// `s` without whitespace and hyphens (a hyphen where a line wraps is dropped), ligatures
@@ -457,12 +405,9 @@ fn dense(s: &str) -> String {
         ("\u{fb03}", "ffi"),
         ("\u{fb04}", "ffl"),
     ];
-    let s = spelled.iter().fold(s.to_owned(), |s, (ligature, letters)| {
-        s.replace(ligature, letters)
-    });
-    s.chars()
-        .filter(|c| !c.is_whitespace() && !"-\u{ad}\u{2010}\u{2011}".contains(*c))
-        .collect()
+    let s =
+        spelled.iter().fold(s.to_owned(), |s, (ligature, letters)| s.replace(ligature, letters));
+    s.chars().filter(|c| !c.is_whitespace() && !"-\u{ad}\u{2010}\u{2011}".contains(*c)).collect()
 }
 
 /// `cargo xtask epub`'s EPUB of the built book: `epubcheck` finds no error, and every figure of
@@ -477,26 +422,17 @@ fn check_epub() -> Vec<String> {
     xtask::epub::write(&book_checks::root(), &dir, &epub).expect("writing the EPUB");
     // Debian's epubcheck is a jar; a JVM set for a short run starts in half the time.
     let jvm = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar"];
-    let (jar, book) = (
-        epubcheck.to_str().expect("UTF-8"),
-        epub.to_str().expect("UTF-8"),
-    );
+    let (jar, book) = (epubcheck.to_str().expect("UTF-8"), epub.to_str().expect("UTF-8"));
     test_support::run("java", &[&jvm[..], &[jar, book]].concat()).assert_success();
     let print = std::fs::read_to_string(dir.join("print.html")).expect("the print page");
     let figures = print.matches(r#"role="img""#).count();
     let mut zip =
         zip::ZipArchive::new(std::fs::File::open(&epub).expect("the EPUB")).expect("a zip");
-    let names: Vec<String> = zip
-        .file_names()
-        .filter(|n| n.ends_with(".svg"))
-        .map(str::to_owned)
-        .collect();
+    let names: Vec<String> =
+        zip.file_names().filter(|n| n.ends_with(".svg")).map(str::to_owned).collect();
     let mut problems = Vec::new();
     if names.len() != figures {
-        problems.push(format!(
-            "the EPUB has {} SVG images for {figures} figures",
-            names.len()
-        ));
+        problems.push(format!("the EPUB has {} SVG images for {figures} figures", names.len()));
     }
     for name in names {
         let svg =
@@ -543,27 +479,16 @@ impl Browser {
     /// Starts chromedriver and the server, or says why not and returns `None`.
     fn start() -> Option<Browser> {
         let Some(driver) = Driver::start(tmp()).expect("starting chromedriver") else {
-            test_support::skipped(&format!(
-                "the browser tests {}",
-                xtask::chromium::INSTALL_HINT
-            ));
+            test_support::skipped(&format!("the browser tests {}", xtask::chromium::INSTALL_HINT));
             return None;
         };
         let dir = book_dir().canonicalize().expect("the book's folder");
         let rt = tokio::runtime::Runtime::new().expect("starting the async runtime");
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("a port");
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("a port");
         let base = format!("http://{}/", listener.local_addr().expect("its address"));
         let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(&dir));
         rt.spawn(async move { axum::serve(listener, app).await });
-        Some(Browser {
-            driver,
-            base,
-            dir,
-            rt,
-            sessions: Mutex::default(),
-        })
+        Some(Browser { driver, base, dir, rt, sessions: Mutex::default() })
     }
 
     /// This thread's session, started at its first check.
@@ -571,10 +496,7 @@ impl Browser {
         thread_local!(static CLIENT: OnceCell<Client> = const { OnceCell::new() });
         let start = || {
             let client = self.wait("starting Chromium", self.driver.session());
-            self.sessions
-                .lock()
-                .expect("the sessions")
-                .push(client.clone());
+            self.sessions.lock().expect("the sessions").push(client.clone());
             client
         };
         CLIENT.with(|c| c.get_or_init(start).clone())
@@ -582,10 +504,7 @@ impl Browser {
 
     /// Awaits one WebDriver command; an error or no answer within [`COMMAND_TIMEOUT`] panics.
     fn wait<T, E: Display>(&self, what: &str, f: impl Future<Output = Result<T, E>>) -> T {
-        match self
-            .rt
-            .block_on(async { tokio::time::timeout(COMMAND_TIMEOUT, f).await })
-        {
+        match self.rt.block_on(async { tokio::time::timeout(COMMAND_TIMEOUT, f).await }) {
             Ok(Ok(value)) => value,
             Ok(Err(e)) => panic!("{what}: {e:#}"),
             Err(_) => panic!("{what}: no answer from the browser within {COMMAND_TIMEOUT:?}"),
@@ -595,9 +514,7 @@ impl Browser {
     /// `rel` in the book, over loopback or from `file://`.
     fn url(&self, rel: &str, file: bool) -> String {
         match file {
-            true => url::Url::from_file_path(self.dir.join(rel))
-                .expect("absolute")
-                .to_string(),
+            true => url::Url::from_file_path(self.dir.join(rel)).expect("absolute").to_string(),
             false => format!("{}{rel}", self.base),
         }
     }
@@ -605,24 +522,15 @@ impl Browser {
     /// Runs `script` as the body of a function of `arg`; returns what it returns (what the
     /// promise it returns resolves to).
     fn js(&self, script: &str, arg: Value) -> Value {
-        self.wait(
-            "running a script in the page",
-            self.client().execute(script, vec![arg]),
-        )
+        self.wait("running a script in the page", self.client().execute(script, vec![arg]))
     }
 
     /// What the console logged as an error since the last call (a failed request is one).
     fn console(&self) -> Vec<String> {
         let log = SessionCommand("se/log", json!({ "type": "browser" }));
         let entries = self.wait("reading the console", self.client().issue_cmd(log));
-        let errors = entries
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|e| e["level"] == "SEVERE");
-        errors
-            .map(|e| format!("console error: {}", e["message"]))
-            .collect()
+        let errors = entries.as_array().into_iter().flatten().filter(|e| e["level"] == "SEVERE");
+        errors.map(|e| format!("console error: {}", e["message"])).collect()
     }
 
     /// Opens `url` and waits for its fonts; returns its console errors and the requests that
@@ -636,9 +544,7 @@ impl Browser {
                  && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname)))",
             json!(0),
         );
-        let away = strings(&away)
-            .into_iter()
-            .map(|u| format!("a request leaves the machine: {u}"));
+        let away = strings(&away).into_iter().map(|u| format!("a request leaves the machine: {u}"));
         self.console().into_iter().chain(away).collect()
     }
 
@@ -654,14 +560,10 @@ impl Browser {
     /// axe-core on the open page (loaded once): every violation of impact "serious" or
     /// "critical" of the rules `only` (all rules if none).
     fn axe(&self, only: &[&str]) -> Vec<String> {
-        let version = self.js(
-            &format!("if (typeof axe !== 'object') {{ {AXE} }}; return axe.version"),
-            json!(0),
-        );
+        let version = self
+            .js(&format!("if (typeof axe !== 'object') {{ {AXE} }}; return axe.version"), json!(0));
         if version != json!(AXE_VERSION) {
-            return vec![format!(
-                "axe-core {AXE_VERSION} did not load (got {version})"
-            )];
+            return vec![format!("axe-core {AXE_VERSION} did not load (got {version})")];
         }
         let mut options = json!({ "resultTypes": ["violations"] });
         if !only.is_empty() {

@@ -38,8 +38,5 @@ pub fn pages() -> Vec<Page> {
         rel: path.strip_prefix(&src).expect("under src").to_owned(),
     };
     let chapters = files_with_extension(&src, "md").into_iter();
-    chapters
-        .filter(|p| !p.ends_with("SUMMARY.md"))
-        .map(page)
-        .collect()
+    chapters.filter(|p| !p.ends_with("SUMMARY.md")).map(page).collect()
 }

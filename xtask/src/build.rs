@@ -35,27 +35,17 @@ impl Built {
 pub fn build(root: &Path, dest: &Path, verbose: bool) -> Result<Built> {
     let collector = Collector::default();
     // INFO only: the warnings are the caller's to print, once.
-    let printer = tracing_subscriber::fmt::layer()
-        .without_time()
-        .with_target(false);
-    let printer =
-        printer
-            .with_writer(std::io::stderr)
-            .with_filter(tracing_subscriber::filter::filter_fn(move |m| {
-                verbose && *m.level() == Level::INFO
-            }));
-    let subscriber = tracing_subscriber::registry()
-        .with(collector.clone())
-        .with(printer);
+    let printer = tracing_subscriber::fmt::layer().without_time().with_target(false);
+    let printer = printer.with_writer(std::io::stderr).with_filter(
+        tracing_subscriber::filter::filter_fn(move |m| verbose && *m.level() == Level::INFO),
+    );
+    let subscriber = tracing_subscriber::registry().with(collector.clone()).with(printer);
     let listed = tracing::subscriber::with_default(subscriber, || -> Result<Vec<PathBuf>> {
         let mut config = Config::from_disk(root.join("book.toml")).context("reading book.toml")?;
         config.set("build.build-dir", dest)?;
         if let Some(url) = repository_url()? {
             config.set("output.html.git-repository-url", &url)?;
-            config.set(
-                "output.html.edit-url-template",
-                format!("{url}/edit/main/{{path}}"),
-            )?;
+            config.set("output.html.edit-url-template", format!("{url}/edit/main/{{path}}"))?;
         }
         let mut book = MDBook::load_with_config(root, config).context("loading the book")?;
         let listed = book.book.iter().filter_map(|item| match item {
@@ -83,18 +73,12 @@ pub fn build(root: &Path, dest: &Path, verbose: bool) -> Result<Built> {
     })?;
     let mut warnings = collector.0.lock().expect("the warnings").clone();
     warnings.extend(chapter_problems(root, &listed)?);
-    Ok(Built {
-        dir: dest.to_owned(),
-        warnings,
-    })
+    Ok(Built { dir: dest.to_owned(), warnings })
 }
 
 /// The files `cargo xtask pdf`, `tarball` and `epub` add to the built book, which a rebuild keeps.
-pub const DOWNLOADS: [&str; 3] = [
-    crate::pdf::FILE_NAME,
-    crate::tarball::FILE_NAME,
-    crate::epub::FILE_NAME,
-];
+pub const DOWNLOADS: [&str; 3] =
+    [crate::pdf::FILE_NAME, crate::tarball::FILE_NAME, crate::epub::FILE_NAME];
 
 /// `https://github.com/owner/name` from `GITHUB_REPOSITORY` (the Pages workflow has it), or `None`
 /// when it is unset or empty: the book then links to no repository.
@@ -104,14 +88,9 @@ pub fn repository_url() -> Result<Option<String>> {
     };
     let value = value.to_string_lossy();
     let part = |p: &str| {
-        !p.is_empty()
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     };
-    if !value
-        .split_once('/')
-        .is_some_and(|(owner, name)| part(owner) && part(name))
-    {
+    if !value.split_once('/').is_some_and(|(owner, name)| part(owner) && part(name)) {
         anyhow::bail!("GITHUB_REPOSITORY is {value:?}; expected owner/name, as on GitHub");
     }
     Ok(Some(format!("https://github.com/{value}")))

@@ -41,9 +41,7 @@ impl Driver {
         let home = tmp.join(format!("chromium-{}", std::process::id()));
         std::fs::create_dir_all(home.join("tmp"))
             .with_context(|| format!("creating {}", home.display()))?;
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-            .local_addr()?
-            .port();
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
         let mut child = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
             .env("HOME", &home)
@@ -66,12 +64,7 @@ impl Driver {
             }
         });
         let url = format!("http://127.0.0.1:{port}");
-        let driver = Driver {
-            child,
-            url,
-            chromium,
-            home,
-        };
+        let driver = Driver { child, url, chromium, home };
         if started.recv_timeout(Duration::from_secs(20)).is_err() {
             bail!("chromedriver did not start within 20 s");
         }
@@ -85,20 +78,14 @@ impl Driver {
             "goog:chromeOptions": { "binary": self.chromium, "args": FLAGS.split_whitespace().collect::<Vec<_>>() },
             "goog:loggingPrefs": { "browser": "ALL" },
         });
-        let Value::Object(caps) = caps else {
-            unreachable!("an object")
-        };
+        let Value::Object(caps) = caps else { unreachable!("an object") };
         let mut builder = fantoccini::ClientBuilder::new(
             hyper_util::client::legacy::connect::HttpConnector::new(),
         );
         builder.capabilities(caps);
         let connect = tokio::time::timeout(Duration::from_secs(60), builder.connect(&self.url));
         let what = format!("starting {} through chromedriver", self.chromium.display());
-        connect
-            .await
-            .context("no answer in 60 s")
-            .context(what.clone())?
-            .context(what)
+        connect.await.context("no answer in 60 s").context(what.clone())?.context(what)
     }
 }
 

@@ -69,11 +69,7 @@ pub(crate) use re;
 /// starting with `id`.
 fn draw(source: &str, id: &str) -> Result<String> {
     let acc = re!(r"(?m)^\s*(accTitle|accDescr)\s*:\s*(.+?)\s*$");
-    let find = |key: &str| {
-        acc.captures_iter(source)
-            .find(|c| &c[1] == key)
-            .map(|c| escape(&c[2]))
-    };
+    let find = |key: &str| acc.captures_iter(source).find(|c| &c[1] == key).map(|c| escape(&c[2]));
     let (Some(title), Some(desc)) = (find("accTitle"), find("accDescr")) else {
         bail!(
             "it needs an `accTitle: …` and an `accDescr: …` line (its accessible name and description)"
@@ -88,40 +84,25 @@ fn draw(source: &str, id: &str) -> Result<String> {
         bail!("it has an invisible link (~~~), which the renderer does not lay out");
     }
     let body = acc.replace_all(source, "");
-    let mut options = RenderOptions {
-        theme: theme(),
-        ..RenderOptions::default()
-    };
+    let mut options = RenderOptions { theme: theme(), ..RenderOptions::default() };
     let layout = &mut options.layout;
-    (
-        layout.fast_text_metrics,
-        layout.node_spacing,
-        layout.rank_spacing,
-    ) = (true, 30.0, 50.0);
+    (layout.fast_text_metrics, layout.node_spacing, layout.rank_spacing) = (true, 30.0, 50.0);
     (layout.node_padding_x, layout.node_padding_y) = (16.0, 10.0);
     // A tall diagram may ask for tighter ranks, in mermaid's own syntax:
     // `%%{init: {"flowchart": {"rankSpacing": 20}}}%%` (the renderer parses it but leaves
     // applying it to its caller).
     let init = mermaid_rs_renderer::parse_mermaid(&body).map_err(|e| anyhow!("{e:#}"))?;
-    if let Some(v) = init
-        .init_config
-        .and_then(|c| c["flowchart"]["rankSpacing"].as_f64())
-    {
+    if let Some(v) = init.init_config.and_then(|c| c["flowchart"]["rankSpacing"].as_f64()) {
         layout.rank_spacing = v as f32;
     }
     let svg =
         mermaid_rs_renderer::render_with_options(&body, options).map_err(|e| anyhow!("{e:#}"))?;
     // Directives and comments (`%%`) are no labels.
-    let labels: Vec<&str> = body
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("%%"))
-        .collect();
+    let labels: Vec<&str> = body.lines().filter(|l| !l.trim_start().starts_with("%%")).collect();
     check_every_word_is_drawn(&labels.join("\n"), &svg)?;
 
     let view_box = re!(r#"viewBox="([-\d.]+) ([-\d.]+) ([\d.]+) ([\d.]+)""#);
-    let c = view_box
-        .captures(&svg)
-        .context("the renderer's SVG has no viewBox")?;
+    let c = view_box.captures(&svg).context("the renderer's SVG has no viewBox")?;
     let number = |i: usize| -> Result<f32> { c[i].parse().context("a number in the viewBox") };
     let (mut x, y, mut width, height) = (number(1)?, number(2)?, number(3)?, number(4)?);
     // Sequence diagrams come with 50 units of empty space left and right (x from -50): keep 8,
@@ -140,9 +121,7 @@ fn draw(source: &str, id: &str) -> Result<String> {
         re!(r##"(id="|url\(#|href="#)([^"()]+)"##).replace_all(&svg, format!("${{1}}{id}-${{2}}"));
     // One line: a blank line would end the HTML block in the Markdown around it.
     let svg = svg.lines().map(str::trim).collect::<Vec<_>>().join(" ");
-    let open_end = svg
-        .find('>')
-        .context("the renderer's SVG has no opening tag")?;
+    let open_end = svg.find('>').context("the renderer's SVG has no opening tag")?;
     let open = re!(r#"\s(width|height)="[^"]*""#).replace_all(&svg["<svg".len()..open_end], "");
     let (w, h, rest) = (width.ceil(), height.ceil(), &svg[open_end + 1..]);
     Ok(format!(
@@ -161,23 +140,14 @@ fn check_every_word_is_drawn(source: &str, svg: &str) -> Result<()> {
         }
         false => re!(r#""([^"]+)""#),
     };
-    let text = re!(r">([^<>]+)<")
-        .captures_iter(svg)
-        .map(|c| unescape(&c[1]));
-    let words: BTreeSet<String> = text
-        .flat_map(|t| t.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-        .collect();
+    let text = re!(r">([^<>]+)<").captures_iter(svg).map(|c| unescape(&c[1]));
+    let words: BTreeSet<String> =
+        text.flat_map(|t| t.split_whitespace().map(str::to_owned).collect::<Vec<_>>()).collect();
     let drawn = words.into_iter().collect::<String>();
-    for words in label
-        .captures_iter(source)
-        .filter_map(|c| c.get(1).or(c.get(2)))
-    {
+    for words in label.captures_iter(source).filter_map(|c| c.get(1).or(c.get(2))) {
         for word in words.as_str().replace("<br/>", " ").split_whitespace() {
             if !drawn.contains(word) {
-                bail!(
-                    "the renderer left out {word:?} of the label {:?}",
-                    words.as_str()
-                );
+                bail!("the renderer left out {word:?} of the label {:?}", words.as_str());
             }
         }
     }
@@ -186,10 +156,7 @@ fn check_every_word_is_drawn(source: &str, svg: &str) -> Result<()> {
 
 /// `s` escaped for HTML and XML text and attributes.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// `s` with the XML escapes of SVG text and pdftohtml's output undone.
@@ -210,9 +177,7 @@ pub fn unescape(s: &str) -> String {
 /// `html` with every `var(--name, colour)` replaced by its colour: for readers without the
 /// book's stylesheet (the EPUB).
 pub fn fixed_colours(html: &str) -> String {
-    re!(r"var\(--[\w-]+,\s*([^()]+?)\)")
-        .replace_all(html, "$1")
-        .into_owned()
+    re!(r"var\(--[\w-]+,\s*([^()]+?)\)").replace_all(html, "$1").into_owned()
 }
 
 /// Replaces each mermaid block of `content` by its figure; `page` names the chapter in ids and
@@ -274,14 +239,8 @@ impl Preprocessor for Diagrams {
             if error.is_some() || !chapter.content.contains("```mermaid") {
                 return;
             }
-            let page = chapter
-                .source_path
-                .as_ref()
-                .map(|p| p.display().to_string());
-            match replace_blocks(
-                &chapter.content,
-                &page.unwrap_or_else(|| chapter.name.clone()),
-            ) {
+            let page = chapter.source_path.as_ref().map(|p| p.display().to_string());
+            match replace_blocks(&chapter.content, &page.unwrap_or_else(|| chapter.name.clone())) {
                 Ok(content) => chapter.content = content,
                 Err(e) => error = Some(e),
             }

@@ -44,13 +44,10 @@ pub fn write(root: &Path, dir: &Path, out: &Path) -> Result<()> {
     // Each chapter: its title, its built page relative to the book, its depth in SUMMARY.md.
     let chapters: Vec<(&str, PathBuf, usize)> = (book.book.iter())
         .filter_map(|item| match item {
-            BookItem::Chapter(ch) => ch.path.as_ref().map(|p| {
-                (
-                    ch.name.as_str(),
-                    p.with_extension("html"),
-                    ch.parent_names.len(),
-                )
-            }),
+            BookItem::Chapter(ch) => ch
+                .path
+                .as_ref()
+                .map(|p| (ch.name.as_str(), p.with_extension("html"), ch.parent_names.len())),
             _ => None,
         })
         .collect();
@@ -82,9 +79,8 @@ pub fn write(root: &Path, dir: &Path, out: &Path) -> Result<()> {
             escape(title),
         );
         let name = page.with_extension("xhtml").display().to_string();
-        let mut content = EpubContent::new(name, xhtml.as_bytes())
-            .title(*title)
-            .level(*level as i32 + 1);
+        let mut content =
+            EpubContent::new(name, xhtml.as_bytes()).title(*title).level(*level as i32 + 1);
         if n == 0 {
             // Where reading starts: the one landmark, which EPUB's navigation needs.
             content = content.reftype(ReferenceType::Text);
@@ -104,11 +100,7 @@ fn chapter_body(
 ) -> Result<(String, Vec<(String, String)>)> {
     let start = html.find("<main>").context("the page has no <main>")? + "<main>".len();
     let main = &html[start..html.rfind("</main>").context("the page has no </main>")?];
-    let stem = page
-        .with_extension("")
-        .display()
-        .to_string()
-        .replace('/', "-");
+    let stem = page.with_extension("").display().to_string().replace('/', "-");
     let up = "../".repeat(page.components().count() - 1);
     // Inline SVGs become image files with fixed colours, on white, named by their title and
     // description.
@@ -122,15 +114,9 @@ fn chapter_body(
         let title =
             re!(r"(?s)<title[^>]*>(.*?)</title>(?:\s*<desc[^>]*>(.*?)</desc>)?").captures(&doc);
         let parts = title.iter().flat_map(|t| [t.get(1), t.get(2)]).flatten();
-        let alt = parts
-            .map(|m| m.as_str().trim())
-            .collect::<Vec<_>>()
-            .join(". ");
+        let alt = parts.map(|m| m.as_str().trim()).collect::<Vec<_>>().join(". ");
         let name = format!("{stem}-{}.svg", images.len() + 1);
-        images.push((
-            name.clone(),
-            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{doc}\n"),
-        ));
+        images.push((name.clone(), format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{doc}\n")));
         format!("<img class=\"figure\" src=\"{up}images/{name}\" alt=\"{alt}\"/>")
     });
     let main = crate::build::open_answers(&main);
@@ -143,10 +129,7 @@ fn chapter_body(
     let main = link.replace_all(&main, |c: &regex::Captures| {
         let (href, anchor, attributes, text) =
             (&c[1], c.get(2).map_or("", |m| m.as_str()), &c[3], &c[4]);
-        let target = here
-            .join(href)
-            .map(|url| PathBuf::from(url.path()))
-            .unwrap_or_default();
+        let target = here.join(href).map(|url| PathBuf::from(url.path())).unwrap_or_default();
         match pages.iter().any(|p| Path::new("/").join(p) == target) {
             true => format!(
                 "<a href=\"{}{anchor}\"{attributes}>{text}</a>",

@@ -78,29 +78,15 @@ pub fn crates(root: &Path, ws: &Metadata, book: &Book, folder: &str) -> Result<V
                 false => format!("cargo run -p {name} --bin {}", bin.name),
             });
             let (bin, source) = (bin.name.clone(), relative(bin.src_path.as_std_path()));
-            programs.push(Program {
-                bin,
-                command,
-                source,
-                summary,
-            });
+            programs.push(Program { bin, command, source, summary });
         }
-        let tests = package
-            .targets
-            .iter()
-            .filter(|t| t.kind.contains(&TargetKind::Test));
+        let tests = package.targets.iter().filter(|t| t.kind.contains(&TargetKind::Test));
         let tests = tests.map(|t| relative(t.src_path.as_std_path())).collect();
         let mut chapters: Vec<_> = shown.iter().filter(|(n, _)| *n == name).collect();
         chapters.dedup();
         let chapters = chapters.into_iter().map(|(_, c)| c.clone()).collect();
         let description = package.description.clone().unwrap_or_default();
-        crates.push(Crate {
-            name,
-            description,
-            programs,
-            tests,
-            chapters,
-        });
+        crates.push(Crate { name, description, programs, tests, chapters });
     }
     let first = |k: &Crate| shown.iter().position(|(n, _)| *n == k.name);
     crates.sort_by_key(|k| (first(k).unwrap_or(usize::MAX), k.name.clone()));
@@ -160,9 +146,7 @@ fn problems(root: &Path, ws: &Metadata, book: &Book, examples: &[Crate]) -> Vec<
             }
         }
         let last = text.lines().rfind(|l| l.starts_with("## "));
-        let run_it = text
-            .rfind("\n## Run it")
-            .filter(|_| last == Some("## Run it"));
+        let run_it = text.rfind("\n## Run it").filter(|_| last == Some("## Run it"));
         let run_it = run_it.map_or("", |at| &text[at..]);
         let tools = ["cargo test", "cargo xtask test", "cargo book"];
         if commands(run_it).is_empty() && !tools.iter().any(|c| run_it.contains(c)) {
@@ -178,9 +162,8 @@ fn problems(root: &Path, ws: &Metadata, book: &Book, examples: &[Crate]) -> Vec<
             };
             if !known {
                 let bin = bin.map(|b| format!(" --bin {b}")).unwrap_or_default();
-                problems.push(format!(
-                    "{page}: `## Run it` runs `-p {name}{bin}`: no such program"
-                ));
+                problems
+                    .push(format!("{page}: `## Run it` runs `-p {name}{bin}`: no such program"));
             }
         }
         run.extend(commands(text));
@@ -190,18 +173,9 @@ fn problems(root: &Path, ws: &Metadata, book: &Book, examples: &[Crate]) -> Vec<
         let mut broken = |is: bool, what: String| {
             is.then(|| problems.push(format!("examples/{name}: {what}")));
         };
-        broken(
-            krate.tests.is_empty(),
-            "has no test, so nothing checks its output".into(),
-        );
-        broken(
-            krate.chapters.is_empty(),
-            "is shown by no chapter: show it, or remove it".into(),
-        );
-        broken(
-            krate.description.is_empty(),
-            "has no `description` for the examples page".into(),
-        );
+        broken(krate.tests.is_empty(), "has no test, so nothing checks its output".into());
+        broken(krate.chapters.is_empty(), "is shown by no chapter: show it, or remove it".into());
+        broken(krate.description.is_empty(), "has no `description` for the examples page".into());
         for p in &krate.programs {
             // `cargo run -p NAME` runs the package's default program, the one named like it.
             let runs = |(c, b): &(String, Option<String>)| {
@@ -228,14 +202,8 @@ fn first_sentence(source: &str) -> (Option<String>, String) {
         // Code spans, or other characters, up to the first `.` or `:` before a space.
         Regex::new(r"^(?:`[^`]*`|[^`])*?[.:](?: |$)").expect("a valid regex")
     });
-    let doc = source
-        .lines()
-        .map_while(|l| l.strip_prefix("//!"))
-        .map(str::trim);
-    let doc = doc
-        .take_while(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let doc = source.lines().map_while(|l| l.strip_prefix("//!")).map(str::trim);
+    let doc = doc.take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
     let (command, text) = match doc.strip_prefix('`').and_then(|d| d.split_once("`: ")) {
         Some((command, rest)) if command.starts_with("cargo ") => (Some(command.into()), rest),
         _ => (None, doc.as_str()),
@@ -272,18 +240,11 @@ pub fn section(crates: &[Crate], chapters_in: &str) -> String {
             format!("[{title}]({chapters_in}{})", file.display())
         };
         let chapters: Vec<String> = krate.chapters.iter().map(link).collect();
-        let tests: Vec<String> = krate
-            .tests
-            .iter()
-            .map(|t| format!("`{}`", t.display()))
-            .collect();
+        let tests: Vec<String> = krate.tests.iter().map(|t| format!("`{}`", t.display())).collect();
         let tests = tests.join(", ");
         out += &match chapters.is_empty() {
             true => format!("\nTested by {tests}.\n\n"),
-            false => format!(
-                "\nExplained in {}; tested by {tests}.\n\n",
-                chapters.join(", ")
-            ),
+            false => format!("\nExplained in {}; tested by {tests}.\n\n", chapters.join(", ")),
         };
     }
     out
@@ -294,10 +255,7 @@ fn exercises_section(crates: &[Crate]) -> String {
     let mut out = String::new();
     for krate in crates.iter().filter(|k| !k.chapters.is_empty()) {
         let task = krate.description.strip_prefix("Exercise: ");
-        let starter = krate
-            .programs
-            .first()
-            .map(|p| p.source.display().to_string());
+        let starter = krate.programs.first().map(|p| p.source.display().to_string());
         out += &format!(
             "- `cargo exercises {}` (`{}`): {}\n",
             krate.name,

@@ -63,11 +63,7 @@ pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
         e.depth() == 0 || !(name.starts_with('.') || name == "target")
     };
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(visible)
-    {
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_entry(visible) {
         let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
         if entry.file_type().is_file() {
             files.push(entry.into_path());
@@ -102,11 +98,7 @@ pub fn includes(page: &Path, text: &str) -> Vec<Include> {
             }
         }
         let selector = selector.map(str::to_owned);
-        Include {
-            directive: c[0].to_owned(),
-            file,
-            selector,
-        }
+        Include { directive: c[0].to_owned(), file, selector }
     };
     RE.captures_iter(text).map(include).collect()
 }

@@ -81,14 +81,10 @@ fn run(command: Command, root: &Path) -> anyhow::Result<bool> {
             xtask::build::build(root, &dir, true)?.fail_on_warnings()?;
             ("Built the book into", dir)
         }
-        Command::Pdf(d) => (
-            "Printed the book to",
-            xtask::pdf::run(root, &dest(d), &xtask::tmp_dir(root))?,
-        ),
-        Command::Tarball(d) => (
-            "Wrote the examples to",
-            xtask::tarball::run(root, &dest(d))?,
-        ),
+        Command::Pdf(d) => {
+            ("Printed the book to", xtask::pdf::run(root, &dest(d), &xtask::tmp_dir(root))?)
+        }
+        Command::Tarball(d) => ("Wrote the examples to", xtask::tarball::run(root, &dest(d))?),
         Command::Epub(d) => ("Wrote the EPUB to", xtask::epub::run(root, &dest(d))?),
         Command::Preprocessor { name, supports } => {
             // Every renderer: what they insert is plain Markdown.

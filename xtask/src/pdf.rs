@@ -26,21 +26,11 @@ pub async fn print(client: &Client, url: &str) -> Result<Vec<u8>> {
     // loaded, which makes headless Chromium refuse the print job it is then sent.
     let light = "localStorage.setItem('mdbook-theme', 'light'); window.print = () => {};";
     let script = json!({ "source": light });
-    client
-        .issue_cmd(cdp("Page.addScriptToEvaluateOnNewDocument", script))
-        .await?;
-    client
-        .issue_cmd(cdp("Emulation.clearDeviceMetricsOverride", json!({})))
-        .await?;
-    client
-        .goto(url)
-        .await
-        .with_context(|| format!("opening {url}"))?;
+    client.issue_cmd(cdp("Page.addScriptToEvaluateOnNewDocument", script)).await?;
+    client.issue_cmd(cdp("Emulation.clearDeviceMetricsOverride", json!({}))).await?;
+    client.goto(url).await.with_context(|| format!("opening {url}"))?;
     let fonts = "return document.fonts.ready.then(() => true)";
-    client
-        .execute(fonts, vec![])
-        .await
-        .context("waiting for the fonts")?;
+    client.execute(fonts, vec![]).await.context("waiting for the fonts")?;
     let pdf = client
         .issue_cmd(cdp(
             "Page.printToPDF",
@@ -53,12 +43,8 @@ pub async fn print(client: &Client, url: &str) -> Result<Vec<u8>> {
         ))
         .await
         .context("Page.printToPDF")?;
-    let data = pdf["data"]
-        .as_str()
-        .context("Page.printToPDF returned no data")?;
-    base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .context("decoding the PDF")
+    let data = pdf["data"].as_str().context("Page.printToPDF returned no data")?;
+    base64::engine::general_purpose::STANDARD.decode(data).context("decoding the PDF")
 }
 
 /// `cargo xtask pdf`: builds the book into `dir`, prints it to `dir/processes-vs-threads.pdf`,
@@ -68,9 +54,7 @@ pub fn run(root: &Path, dir: &Path, tmp: &Path) -> Result<PathBuf> {
         bail!("printing the PDF {}", chromium::INSTALL_HINT);
     };
     crate::build::build(root, dir, false)?.fail_on_warnings()?;
-    let dir = dir
-        .canonicalize()
-        .with_context(|| format!("finding {}", dir.display()))?;
+    let dir = dir.canonicalize().with_context(|| format!("finding {}", dir.display()))?;
     let url = url::Url::from_file_path(dir.join("print.html")).expect("an absolute path");
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let bytes = rt.block_on(async {

@@ -52,9 +52,7 @@ struct Answer {
 
 fn load(root: &Path) -> Result<Vec<Question>> {
     let text = std::fs::read_to_string(root.join(FILE)).context("reading questions.toml")?;
-    Ok(toml::from_str::<File>(&text)
-        .context("parsing questions.toml")?
-        .question)
+    Ok(toml::from_str::<File>(&text).context("parsing questions.toml")?.question)
 }
 
 impl Question {
@@ -83,9 +81,7 @@ impl Question {
             bail!("the pattern {find:?} has no capture group");
         };
         let start = text[..all.start()].rfind('\n').map_or(0, |i| i + 1);
-        let end = text[all.end()..]
-            .find('\n')
-            .map_or(text.len(), |i| all.end() + i);
+        let end = text[all.end()..].find('\n').map_or(text.len(), |i| all.end() + i);
         let evidence = text[start..end].lines().map(str::to_owned).collect();
         let value = value.as_str().trim().to_owned();
         Ok(Answer { value, evidence })
@@ -139,10 +135,7 @@ fn place(root: &Path, content: &str, questions: &[&Question]) -> (String, Vec<St
         LazyLock::new(|| Regex::new(r"(?m)^## Run it\s*$").expect("a valid regex"));
     static SPECIAL: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"[\\`*_\[\]<>#|]").expect("a valid regex"));
-    let run_it = RUN_IT
-        .find_iter(content)
-        .last()
-        .map_or(content.len(), |m| m.start());
+    let run_it = RUN_IT.find_iter(content).last().map_or(content.len(), |m| m.start());
     let mut ordered = questions.to_vec();
     ordered.sort_by_key(|q| content.find(&marker(&q.id)).unwrap_or(run_it));
     let (mut asked, mut answers, mut problems) = (content.to_owned(), String::new(), Vec::new());
@@ -180,19 +173,14 @@ fn place(root: &Path, content: &str, questions: &[&Question]) -> (String, Vec<St
     }
     if let Some(left) = asked.find("<!-- question: ") {
         let line = asked[left..].lines().next().unwrap_or_default();
-        problems.push(format!(
-            "{line} names no question of this chapter in {FILE}"
-        ));
+        problems.push(format!("{line} names no question of this chapter in {FILE}"));
     }
     let section = format!(
         "## Predict, then check\n\nThe answers to the questions asked along the chapter. Decide \
          on yours before you open one: each is read from the example's real output or the \
          compiler's message when the book is built.\n\n{answers}"
     );
-    let run_it = RUN_IT
-        .find_iter(&asked)
-        .last()
-        .map_or(asked.len(), |m| m.start());
+    let run_it = RUN_IT.find_iter(&asked).last().map_or(asked.len(), |m| m.start());
     asked.insert_str(run_it, &section);
     (asked, problems)
 }
@@ -224,9 +212,7 @@ impl Preprocessor for Questions {
             // The source as written: mdBook has already replaced the includes in the content.
             let source = std::fs::read_to_string(&page).unwrap_or_default();
             let includes = crate::includes(&page, &source);
-            let shows = includes
-                .iter()
-                .any(|i| i.file.starts_with(root.join("examples")));
+            let shows = includes.iter().any(|i| i.file.starts_with(root.join("examples")));
             if shows && qs.len() < 2 && !NO_QUESTIONS.iter().any(|p| Path::new(p) == path) {
                 problems.push(format!(
                     "src/{} shows examples but has {} questions in {FILE}: give it at least two, \
@@ -244,9 +230,7 @@ impl Preprocessor for Questions {
         });
         for chapter in by_chapter.keys() {
             let chapter = chapter.display();
-            problems.push(format!(
-                "{FILE} has questions for {chapter}, not a chapter of the book"
-            ));
+            problems.push(format!("{FILE} has questions for {chapter}, not a chapter of the book"));
         }
         for problem in problems {
             tracing::warn!("{problem}");
@@ -288,10 +272,7 @@ mod tests {
             "the chapter has no marker <!-- question: total -->",
             r#"output.txt no longer contains "total = (\\d+)""#,
         ] {
-            assert!(
-                problems.contains(expected),
-                "{expected:?} not in\n{problems}"
-            );
+            assert!(problems.contains(expected), "{expected:?} not in\n{problems}");
         }
     }
 }

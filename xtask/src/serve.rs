@@ -58,10 +58,8 @@ fn rebuild(root: &Path) -> Result<()> {
 /// Rebuilds on every change below the watched paths, then reloads the open pages.
 fn watch(root: &Path, reload: Reloader) -> Result<Debouncer<RecommendedWatcher, RecommendedCache>> {
     let at = root.to_owned();
-    let mut debouncer = new_debouncer(
-        Duration::from_millis(300),
-        None,
-        move |result: DebounceEventResult| {
+    let mut debouncer =
+        new_debouncer(Duration::from_millis(300), None, move |result: DebounceEventResult| {
             // Only changes count: inotify also reports every read, including mdBook's own reads
             // of the sources during a rebuild, which would otherwise rebuild forever.
             let Ok(events) = result else { return };
@@ -74,13 +72,12 @@ fn watch(root: &Path, reload: Reloader) -> Result<Debouncer<RecommendedWatcher, 
             println!("Changed: {}", changed.display());
             match rebuild(&at) {
                 Ok(()) => reload.reload(),
-                Err(e) => format!("{e:#}")
-                    .lines()
-                    .for_each(|line| eprintln!("rebuild failed: {line}")),
+                Err(e) => {
+                    format!("{e:#}").lines().for_each(|line| eprintln!("rebuild failed: {line}"))
+                }
             }
-        },
-    )
-    .context("starting the file watcher")?;
+        })
+        .context("starting the file watcher")?;
     for (path, mode) in [
         ("src", RecursiveMode::Recursive),
         ("examples", RecursiveMode::Recursive),
@@ -88,9 +85,7 @@ fn watch(root: &Path, reload: Reloader) -> Result<Debouncer<RecommendedWatcher, 
         ("book.toml", RecursiveMode::NonRecursive),
     ] {
         let path = root.join(path);
-        debouncer
-            .watch(&path, mode)
-            .with_context(|| format!("watching {}", path.display()))?;
+        debouncer.watch(&path, mode).with_context(|| format!("watching {}", path.display()))?;
     }
     Ok(debouncer)
 }

@@ -68,22 +68,13 @@ pub fn workspace_manifest(root: &Path) -> Result<String> {
         .context("Cargo.toml has no [workspace]")?;
     workspace.insert(
         "members".into(),
-        toml::Value::Array(vec![
-            "crates/*".into(),
-            "examples/*".into(),
-            "exercises/*".into(),
-        ]),
+        toml::Value::Array(vec!["crates/*".into(), "examples/*".into(), "exercises/*".into()]),
     );
-    if let Some(deps) = workspace
-        .get_mut("dependencies")
-        .and_then(|d| d.as_table_mut())
-    {
+    if let Some(deps) = workspace.get_mut("dependencies").and_then(|d| d.as_table_mut()) {
         deps.retain(|_, spec| {
             let path = spec.get("path").and_then(|p| p.as_str());
             path.is_none_or(|p| {
-                ["crates/", "examples/", "exercises/"]
-                    .iter()
-                    .any(|d| p.starts_with(d))
+                ["crates/", "examples/", "exercises/"].iter().any(|d| p.starts_with(d))
             })
         });
     }

@@ -74,9 +74,7 @@ pub fn run(root: &Path) -> Result<bool> {
             wrapper.push(driver.as_os_str());
             wrapper.push("'");
             // cargo-clippy's way of passing its arguments to the driver.
-            test.arg("--config")
-                .arg(wrapper)
-                .env("CLIPPY_ARGS", "-Dwarnings__CLIPPY_HACKERY__");
+            test.arg("--config").arg(wrapper).env("CLIPPY_ARGS", "-Dwarnings__CLIPPY_HACKERY__");
         }
         test
     };
@@ -87,18 +85,13 @@ pub fn run(root: &Path) -> Result<bool> {
         // other features of the dependencies, and build them again.
         let targets = crate::workspace(root)?.packages.into_iter().flat_map(|p| {
             let book = BOOK.contains(&p.name.as_str());
-            p.targets
-                .into_iter()
-                .filter(|t| t.is_test())
-                .map(move |t| (book, t.name))
+            p.targets.into_iter().filter(|t| t.is_test()).map(move |t| (book, t.name))
         });
         let (book, examples): (Vec<_>, Vec<_>) = targets.partition(|(book, _)| *book);
         let run = |first: &[&str], tests: &[(bool, String)]| {
             let mut test = cargo_test(first);
             test.args(["--workspace", "--no-fail-fast"]);
-            tests
-                .iter()
-                .for_each(|(_, name)| _ = test.args(["--test", name]));
+            tests.iter().for_each(|(_, name)| _ = test.args(["--test", name]));
             test
         };
         // The book's tests, their output (stdout and stderr in one pipe) read meanwhile.
@@ -145,11 +138,7 @@ pub fn run(root: &Path) -> Result<bool> {
 fn sysroot(root: &Path) -> Option<PathBuf> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     // From the root, so that rustup picks the toolchain rust-toolchain.toml pins.
-    let out = Command::new(rustc)
-        .args(["--print", "sysroot"])
-        .current_dir(root)
-        .output()
-        .ok()?;
+    let out = Command::new(rustc).args(["--print", "sysroot"]).current_dir(root).output().ok()?;
     let sysroot = String::from_utf8(out.stdout).ok()?;
     Some(PathBuf::from(sysroot.trim()))
 }

@@ -14,11 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_xtask");
 #[test]
 fn bad_input_is_a_clear_error() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("binding a port");
-    let port = taken
-        .local_addr()
-        .expect("local address")
-        .port()
-        .to_string();
+    let port = taken.local_addr().expect("local address").port().to_string();
     test_support::run(BIN, &["book", "--no-open", "--port", &port])
         .assert_code(1)
         .assert_one_line_error()
@@ -81,10 +77,8 @@ impl Drop for Server {
 
 #[test]
 fn it_serves_the_book_with_live_reload() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a port")
-        .port();
+    let port =
+        TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a port").port();
     let mut server = Server(
         Command::new(BIN)
             .args(["book", "--no-open", "--port", &port.to_string()])
@@ -113,19 +107,12 @@ fn it_serves_the_book_with_live_reload() {
         "the served memory.html has no diagram drawn"
     );
     let stream = r#"data-event-stream="/_tower-livereload/event-stream""#;
-    assert!(
-        page.contains(stream),
-        "no live-reload script in the served page"
-    );
+    assert!(page.contains(stream), "no live-reload script in the served page");
     // A page is open: its live-reload stream stays connected. The first Ctrl-C stops it all.
     let mut events = TcpStream::connect(("127.0.0.1", port)).expect("connecting");
     let request = "GET /_tower-livereload/event-stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    events
-        .write_all(request.as_bytes())
-        .expect("asking for the stream");
-    events
-        .read_exact(&mut [0; 12])
-        .expect("the stream's first bytes");
+    events.write_all(request.as_bytes()).expect("asking for the stream");
+    events.read_exact(&mut [0; 12]).expect("the stream's first bytes");
     test_support::run("kill", &["-INT", &server.0.id().to_string()]).assert_success();
     let deadline = Instant::now() + Duration::from_secs(10);
     while server.0.try_wait().expect("waiting").is_none() {
@@ -139,9 +126,7 @@ fn it_serves_the_book_with_live_reload() {
 /// GET `path` from 127.0.0.1:`port`, or `None` if nothing answers there.
 fn get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).ok()?;
     let mut response = Vec::new();

@@ -16,10 +16,7 @@ pub struct Child {
 impl Child {
     /// Takes charge of the already forked child `pid`.
     pub fn new(pid: Pid) -> Child {
-        Child {
-            pid: Some(pid),
-            reports: false,
-        }
+        Child { pid: Some(pid), reports: false }
     }
 
     pub fn pid(&self) -> Pid {
@@ -85,10 +82,7 @@ pub unsafe fn fork_child(
 ) -> Result<Child> {
     // SAFETY: the caller guarantees that the process is single-threaded.
     match unsafe { fork() }.context("fork()")? {
-        ForkResult::Parent { child } => Ok(Child {
-            pid: Some(child),
-            reports: true,
-        }),
+        ForkResult::Parent { child } => Ok(Child { pid: Some(child), reports: true }),
         ForkResult::Child => in_child(example, who, body),
     }
 }

@@ -60,10 +60,7 @@ impl<F: FnOnce() -> Result<()>> Body<()> for F {
                 Err(ExitCode::SUCCESS)
             }
             Some(arg) => {
-                say_error(
-                    bin,
-                    &format!("unexpected argument {arg:?}: it takes no arguments"),
-                );
+                say_error(bin, &format!("unexpected argument {arg:?}: it takes no arguments"));
                 Err(ExitCode::from(2))
             }
         }
@@ -116,15 +113,9 @@ pub fn main_with_args(name: &'static str, body: impl FnOnce() -> Result<()>) -> 
         let fds = open_fds()?;
         body()?;
         let children = live_children()?;
-        ensure!(
-            children.is_empty(),
-            "children left behind (not reaped): {children:?}"
-        );
+        ensure!(children.is_empty(), "children left behind (not reaped): {children:?}");
         let left = open_fds()?;
-        ensure!(
-            left == fds,
-            "file descriptors leaked: {fds} open at start, {left} at the end"
-        );
+        ensure!(left == fds, "file descriptors leaked: {fds} open at start, {left} at the end");
         Ok(())
     }));
     if let Ok(Ok(())) = result {
@@ -230,9 +221,7 @@ fn os_error(message: &str) -> Option<(&str, i32)> {
         .find_map(|m| message.find(m).map(|at| (at, &message[at + m.len()..])))?;
     let code = rest.split([',', ')']).next()?.parse().ok()?;
     let before = &message[..at];
-    let before = before
-        .strip_suffix(strerror(code).as_str())
-        .unwrap_or(before);
+    let before = before.strip_suffix(strerror(code).as_str()).unwrap_or(before);
     Some((before, code))
 }
 
@@ -310,9 +299,7 @@ fn stdout_reader_is_gone() -> bool {
     let mut fds = [PollFd::new(stdout.as_fd(), PollFlags::empty())];
     !stdout.is_terminal()
         && poll(&mut fds, PollTimeout::ZERO) == Ok(1)
-        && fds[0]
-            .revents()
-            .is_some_and(|r| r.contains(PollFlags::POLLERR))
+        && fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLERR))
 }
 
 /// An error chain on one line. An errno is shown with its name and the C library's text
@@ -345,10 +332,7 @@ pub fn errno_text(errno: Errno) -> String {
 
 fn strerror(code: i32) -> String {
     let text = std::io::Error::from_raw_os_error(code).to_string(); // "… (os error N)"
-    text.split(" (os error")
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    text.split(" (os error").next().unwrap_or_default().to_owned()
 }
 
 /// `line`, and after an `EAGAIN` from creating a task (as `words` tell), which limit refused

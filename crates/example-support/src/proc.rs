@@ -16,10 +16,7 @@ pub fn live_children() -> Result<Vec<u32>> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e).with_context(|| format!("reading {}", children.display())),
         };
-        pids.extend(
-            text.split_whitespace()
-                .filter_map(|p| p.parse::<u32>().ok()),
-        );
+        pids.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
     }
     Ok(pids)
 }

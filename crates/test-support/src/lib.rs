@@ -65,12 +65,9 @@ pub fn run_command(mut cmd: impl std::borrow::BorrowMut<Command>) -> Finished {
     let cmd = cmd.borrow_mut();
     let program = format!("{cmd:?}");
     let children_before = children_of_this_thread();
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = in_new_session(cmd)
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not start {program}: {e}"));
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child =
+        in_new_session(cmd).spawn().unwrap_or_else(|e| panic!("could not start {program}: {e}"));
     let sid = Pid::from_raw(child.id() as i32);
     let stdout = reader(child.stdout.take().expect("piped stdout"));
     let stderr = reader(child.stderr.take().expect("piped stderr"));
@@ -80,10 +77,7 @@ pub fn run_command(mut cmd: impl std::borrow::BorrowMut<Command>) -> Finished {
         panic!("{program} did not finish within {TIMEOUT:?}; killed its session");
     };
     let left = session_left_after(sid, Duration::from_secs(2));
-    assert!(
-        left.is_empty(),
-        "{program} left processes running (killed now): {left:?}"
-    );
+    assert!(left.is_empty(), "{program} left processes running (killed now): {left:?}");
     let out = Finished {
         status,
         stdout: stdout.join().expect("stdout reader"),
@@ -94,11 +88,7 @@ pub fn run_command(mut cmd: impl std::borrow::BorrowMut<Command>) -> Finished {
         .into_iter()
         .filter(|pid| !children_before.contains(pid))
         .collect();
-    assert!(
-        left.is_empty(),
-        "{} left child processes behind: {left:?}",
-        out.program
-    );
+    assert!(left.is_empty(), "{} left child processes behind: {left:?}", out.program);
     out
 }
 
@@ -172,10 +162,7 @@ fn reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Strin
 /// thread that spawned them, so this holds while other tests run in other threads.
 pub fn assert_no_children() {
     let children = children_of_this_thread();
-    assert!(
-        children.is_empty(),
-        "child processes left behind: {children:?}"
-    );
+    assert!(children.is_empty(), "child processes left behind: {children:?}");
 }
 
 fn children_of_this_thread() -> Vec<u32> {
@@ -201,10 +188,7 @@ impl Finished {
     /// It exited (not killed by a signal) with this code.
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
-        self.check(
-            self.status.code() == Some(code),
-            format_args!("not exit {code}"),
-        )
+        self.check(self.status.code() == Some(code), format_args!("not exit {code}"))
     }
 
     #[track_caller]
@@ -252,8 +236,7 @@ pub fn redact(text: &str, redactions: &[Redaction]) -> String {
     let mut set = snapbox::Redactions::new();
     for (placeholder, pattern) in redactions {
         let regex = regex::Regex::new(pattern).expect("a redaction's regex");
-        set.insert(placeholder, regex)
-            .expect("a redaction's placeholder");
+        set.insert(placeholder, regex).expect("a redaction's placeholder");
     }
     set.redact(text)
 }
@@ -284,9 +267,7 @@ pub fn skipped(reason: &str) {
     let line = format!("*** SKIPPED {crate_name}::{test}: {reason}");
     assert!(!in_ci(), "{line} (a skip fails under CI)");
     static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut said = SAID
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut said = SAID.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if said.contains(&line) {
         return;
     }
@@ -294,11 +275,7 @@ pub fn skipped(reason: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
     // The test binary is target/<profile>/deps/NAME.
     let exe = std::env::current_exe().expect("the test binary's path");
-    let log = exe
-        .ancestors()
-        .nth(3)
-        .expect("target")
-        .join("skipped-tests.txt");
+    let log = exe.ancestors().nth(3).expect("target").join("skipped-tests.txt");
     let file = std::fs::File::options().create(true).append(true).open(log);
     let _ = file.map(|mut file| writeln!(file, "{line}"));
 }

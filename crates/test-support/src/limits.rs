@@ -28,18 +28,12 @@ pub fn run_with_task_limit(program: &str, args: &[&str], nproc: u32) -> Option<F
         return as_nobody(&["prlimit", &limit], program, args);
     }
     static USER_NAMESPACES: OnceLock<bool> = OnceLock::new();
-    let unshare = || {
-        run_command(command("unshare", &["--user", "true"]))
-            .status
-            .success()
-    };
+    let unshare = || run_command(command("unshare", &["--user", "true"])).status.success();
     if !*USER_NAMESPACES.get_or_init(unshare) {
         skipped("the task limit needs a user namespace (unshare --user), refused here");
         return None;
     }
-    Some(run_command(
-        command("unshare", &["--user", "prlimit", &limit, program]).args(args),
-    ))
+    Some(run_command(command("unshare", &["--user", "prlimit", &limit, program]).args(args)))
 }
 
 /// Runs `wrapper… program args` as `nobody` through `setpriv`, from a copy of `program` in a
@@ -48,25 +42,14 @@ fn as_nobody(wrapper: &[&str], program: &str, args: &[&str]) -> Option<Finished>
     if !have("setpriv", "util-linux") {
         return None;
     }
-    let dir = tempfile::Builder::new()
-        .prefix("pvt-example-")
-        .tempdir()
-        .expect("a temporary directory");
+    let dir =
+        tempfile::Builder::new().prefix("pvt-example-").tempdir().expect("a temporary directory");
     std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o755)).expect("chmod");
-    let copy = dir.path().join(
-        std::path::Path::new(program)
-            .file_name()
-            .expect("a file name"),
-    );
+    let copy = dir.path().join(std::path::Path::new(program).file_name().expect("a file name"));
     // By a separate process: a descriptor open for writing on the copy, inherited by a child
     // another test thread forks, would make executing it fail with ETXTBSY.
     let copy = copy.to_str().expect("a UTF-8 path");
     run("install", &["-m", "0755", program, copy]).assert_success();
     let setpriv = ["--reuid=65534", "--regid=65534", "--clear-groups"];
-    Some(run_command(
-        command("setpriv", &setpriv)
-            .args(wrapper)
-            .arg(copy)
-            .args(args),
-    ))
+    Some(run_command(command("setpriv", &setpriv).args(wrapper).arg(copy).args(args)))
 }

@@ -65,11 +65,7 @@ pub const DEFAULT: Program = Program {
 
 /// Program `name`, with `tasks` tasks alive at once.
 pub const fn tasks(name: &'static str, tasks: u32) -> Program {
-    Program {
-        name,
-        tasks,
-        ..DEFAULT
-    }
+    Program { name, tasks, ..DEFAULT }
 }
 
 impl Program {
@@ -80,10 +76,7 @@ impl Program {
 
     /// … whose `| head -n 1` is tried `stdout_tries` times.
     pub const fn tries(self, stdout_tries: u32) -> Program {
-        Program {
-            stdout_tries,
-            ..self
-        }
+        Program { stdout_tries, ..self }
     }
 }
 
@@ -109,9 +102,8 @@ impl Run<'_> {
     /// Exit 1, and one line on stderr beyond the usual ones, saying each of `says`.
     #[track_caller]
     fn assert_fails_in_one_line(&self, out: &Finished, says: &[&str]) {
-        let added: Vec<&str> = (out.stderr.lines())
-            .filter(|l| !self.usual.contains(&blank(l)))
-            .collect();
+        let added: Vec<&str> =
+            (out.stderr.lines()).filter(|l| !self.usual.contains(&blank(l))).collect();
         out.assert_code(1);
         let one = added.len() == 1 && !added[0].contains("panicked");
         assert!(one, "not one line:\n{out}");
@@ -148,10 +140,7 @@ pub fn check(table: &[Program], redactions: &[Redaction], rule: fn(&Run)) {
     assert!(unknown.is_none(), "no program {unknown:?}");
     for name in names {
         let entry = table.iter().find(|p| p.name == name).copied();
-        let program = entry.unwrap_or(Program {
-            name: name.leak(),
-            ..DEFAULT
-        });
+        let program = entry.unwrap_or(Program { name: name.leak(), ..DEFAULT });
         if let Some((tool, package)) = program.needs
             && !have(tool, package)
         {
@@ -159,11 +148,7 @@ pub fn check(table: &[Program], redactions: &[Redaction], rule: fn(&Run)) {
         }
         // The test binary is target/<profile>/deps/NAME.
         let exe = std::env::current_exe().expect("the test binary's path");
-        let path = exe
-            .ancestors()
-            .nth(2)
-            .expect("target/<profile>")
-            .join(program.name);
+        let path = exe.ancestors().nth(2).expect("target/<profile>").join(program.name);
         let path = path.to_str().expect("a UTF-8 path").to_owned();
         let usual = match program.quiet {
             true => Vec::new(),
@@ -171,12 +156,7 @@ pub fn check(table: &[Program], redactions: &[Redaction], rule: fn(&Run)) {
         };
         let most = program.most.max(program.tasks + 1);
         let program = Program { most, ..program };
-        rule(&Run {
-            program,
-            path,
-            usual,
-            redactions,
-        });
+        rule(&Run { program, path, usual, redactions });
     }
 }
 
@@ -189,17 +169,13 @@ pub fn snapshot(it: &Run) {
     let dir = tempdir().expect("an empty directory");
     let argv = it.argv(&["-c", r#"ulimit -c hard && exec "$@""#, "bash"]);
     let out = run_command(command("bash", &argv).current_dir(dir.path()));
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .expect("ls")
-        .flatten()
-        .collect();
+    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").flatten().collect();
     assert!(left.is_empty(), "{} left {left:?}", it.program.name);
     if it.program.quiet {
         assert_eq!(out.assert_success().stderr, "", "{}", it.program.name);
     }
     let redactions = [&[PIDS, TIDS, FDS, ADDRS], it.redactions].concat();
-    out.assert_success()
-        .assert_stdout_snapshot(&it.command_and_snapshot().1, &redactions);
+    out.assert_success().assert_stdout_snapshot(&it.command_and_snapshot().1, &redactions);
 }
 
 /// `| head -n 1` ends it quietly: exit 0, or death by SIGPIPE once nobody reads, and nothing
@@ -210,10 +186,7 @@ pub fn stdout_failures(it: &Run) {
         let head = r#""$@" | head -n 1 >/dev/null; exit "${PIPESTATUS[0]}""#;
         let out = run("bash", &it.argv(&["-c", head, "bash"]));
         let quiet = !out.stderr.lines().any(|l| !it.usual.contains(&blank(l)));
-        assert!(
-            quiet && matches!(out.status.code(), Some(0 | 141)),
-            "| head: {out}"
-        );
+        assert!(quiet && matches!(out.status.code(), Some(0 | 141)), "| head: {out}");
     }
     let out = run("bash", &it.argv(&["-c", r#"exec "$@" >/dev/full"#, "bash"]));
     let prefix = format!("{}: error: ", it.program.name);
@@ -226,11 +199,7 @@ pub fn stdout_failures(it: &Run) {
 pub fn arguments(it: &Run) {
     let long = "x".repeat(100_000);
     let prefix = format!("{}: error: ", it.program.name);
-    for arg in [
-        "--bogus".as_ref(),
-        OsStr::from_bytes(b"\xff"),
-        long.as_ref(),
-    ] {
+    for arg in ["--bogus".as_ref(), OsStr::from_bytes(b"\xff"), long.as_ref()] {
         let out = run_command(command(&it.path, &[]).arg(arg));
         out.assert_code(2).assert_one_line_error();
         let short = out.stderr.starts_with(&prefix) && out.stderr.len() < 500;
@@ -278,11 +247,7 @@ pub fn parent_killed_alone(it: &Run) {
     let start = Instant::now();
     run(&it.path, it.program.args);
     let micros = start.elapsed().as_micros() as u64 + 1;
-    let random = || {
-        Some(Duration::from_micros(
-            RandomState::new().hash_one(0) % micros,
-        ))
-    };
+    let random = || Some(Duration::from_micros(RandomState::new().hash_one(0) % micros));
     for delay in std::iter::once(None).chain(std::iter::repeat_with(random).take(kills)) {
         let mut cmd = command(&it.path, it.program.args);
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
@@ -300,11 +265,7 @@ pub fn parent_killed_alone(it: &Run) {
             clean_up(pid.as_raw() as u32);
         }
         let when = delay.map_or("at its first child".into(), |d| format!("after {d:?}"));
-        assert!(
-            left.is_empty(),
-            "{} killed {when} left {left:?}",
-            it.program.name
-        );
+        assert!(left.is_empty(), "{} killed {when} left {left:?}", it.program.name);
     }
 }
 
@@ -314,9 +275,7 @@ fn has_a_child(pid: Pid) -> bool {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return true;
     };
-    let ended = stat
-        .rsplit_once(')')
-        .is_none_or(|(_, s)| s.trim_start().starts_with('Z'));
+    let ended = stat.rsplit_once(')').is_none_or(|(_, s)| s.trim_start().starts_with('Z'));
     ended
         || tasks.flatten().any(|task| {
             let children = std::fs::read_to_string(task.path().join("children"));
