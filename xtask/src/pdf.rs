@@ -20,7 +20,8 @@ pub const FILE_NAME: &str = "processes-vs-threads.pdf";
 /// The footer, "page / pages": Chromium's templates need a font size of their own (default 0).
 const FOOTER: &str = r#"<div style="font-size: 10px; width: 100%; text-align: center; color: #444;"><span class="pageNumber"></span> / <span class="totalPages"></span></div>"#;
 
-/// Opens `url` (normally the book's `print.html`) in `client`, and returns it printed.
+/// Opens `url` (normally the book's `print.html`) in `client`, and returns it printed. The
+/// session's later pages, too, open light and cannot print themselves.
 pub async fn print(client: &Client, url: &str) -> Result<Vec<u8>> {
     // The printed book is light, whatever theme the reader chose. print.html prints itself once
     // loaded, which makes headless Chromium refuse the print job it is then sent.
