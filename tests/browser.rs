@@ -496,6 +496,9 @@ impl Browser {
         thread_local!(static CLIENT: OnceCell<Client> = const { OnceCell::new() });
         let start = || {
             let client = self.wait("starting Chromium", self.driver.session());
+            // axe-core in every page this session opens.
+            let axe = cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": AXE }));
+            self.wait("adding axe-core", client.issue_cmd(axe));
             self.sessions.lock().expect("the sessions").push(client.clone());
             client
         };
@@ -560,8 +563,7 @@ impl Browser {
     /// axe-core on the open page (loaded once): every violation of impact "serious" or
     /// "critical" of the rules `only` (all rules if none).
     fn axe(&self, only: &[&str]) -> Vec<String> {
-        let version = self
-            .js(&format!("if (typeof axe !== 'object') {{ {AXE} }}; return axe.version"), json!(0));
+        let version = self.js("return window.axe?.version", json!(0));
         if version != json!(AXE_VERSION) {
             return vec![format!("axe-core {AXE_VERSION} did not load (got {version})")];
         }
