@@ -108,19 +108,19 @@ fn check_page(b: &Browser, rel: &str) -> Vec<String> {
         figures = m["figures"].as_u64().unwrap_or(0);
         seen.push(format!("figure text ≥ {} px at {width}", m["smallest"]));
     }
-    // Each theme as a reader picks it, applied at once (transitions off).
-    let themes = THEMES.iter().filter(|_| figures > 0 || rel == EVERY_THEME);
-    b.js("document.head.insertAdjacentHTML('beforeend', '<style>* { transition: none !important; }</style>')", json!(0));
+    // Each theme as a reader picks it.
+    let themes = if figures > 0 || rel == EVERY_THEME { &THEMES[..] } else { &[] };
+    let rules = json!({ "minRatio": MIN_CONTRAST, "themes": themes });
+    let contrast = b.js(&[FIGURES_JS, PICK_JS, CONTRAST_JS].concat(), rules);
     for theme in themes {
-        let pick = "const b = document.getElementById(`mdbook-theme-${arguments[0]}`); b.className = 'theme'; b.click()";
-        b.js(pick, json!(theme));
-        let c = b.js(&[FIGURES_JS, CONTRAST_JS].concat(), json!(MIN_CONTRAST));
-        let mut found = strings(&c["problems"]);
-        if rel == EVERY_THEME && *theme != "light" {
-            found.extend(b.axe(&["color-contrast", "link-in-text-block"]));
-        }
-        problems.extend(found.iter().map(|p| format!("({theme}): {p}")));
+        let c = &contrast[theme];
+        problems.extend(strings(&c["problems"]).iter().map(|p| format!("({theme}): {p}")));
         seen.push(format!("contrast ≥ {} in {theme}", c["lowest"]));
+        if rel == EVERY_THEME && *theme != "light" {
+            b.js(&[PICK_JS, "return pick(arguments[0])"].concat(), json!(theme));
+            let found = b.axe(&["color-contrast", "link-in-text-block"]);
+            problems.extend(found.iter().map(|p| format!("({theme}): {p}")));
+        }
     }
     b.js("localStorage.removeItem('mdbook-theme')", json!(0));
     if FROM_FILE.contains(&rel) {
@@ -213,10 +213,24 @@ if (tallest && !(table > 0 && table <= tallest)) problems.push(`its table is ${M
 return { problems, figures: figures.length, smallest: smallest === Infinity ? null : Math.round(smallest * 10) / 10 };
 "#;
 
-/// Runs in the page: the contrast of every text of every figure with what is painted behind
-/// it (the last filled shape before it that covers its middle, or the page).
+/// Runs in the page: `pick(theme)` switches to `theme` as a reader's click does, applied at once
+/// (no transitions), and resolves once the stylesheets it enables (its code colours) are loaded.
+const PICK_JS: &str = r#"
+const pick = (theme) => {
+  document.head.insertAdjacentHTML('beforeend', '<style>* { transition: none !important; }</style>');
+  const button = document.getElementById(`mdbook-theme-${theme}`);
+  button.className = 'theme';
+  button.click();
+  const loading = [...document.querySelectorAll('link[rel=stylesheet]')].filter((l) => !l.disabled && !l.sheet);
+  return Promise.all(loading.map((l) => new Promise((done) => { l.onload = done; l.onerror = done; })));
+};
+"#;
+
+/// Runs in the page, for each of the `themes`: the contrast of every text of every figure with
+/// what is painted behind it (the last filled shape before it that covers its middle, or the
+/// page).
 const CONTRAST_JS: &str = r#"
-const [minRatio] = arguments;
+const [{ minRatio, themes }] = arguments;
 const parse = (c) => {
   const m = /rgba?\(([^)]*)\)/.exec(c || '');
   if (!m) return null;
@@ -227,26 +241,36 @@ const over = (top, below) => ({ r: top.r * top.a + below.r * (1 - top.a), g: top
 const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
 const css = (c) => `rgb(${Math.round(c.r)}, ${Math.round(c.g)}, ${Math.round(c.b)})`;
 const colour = (el, prop) => { const s = getComputedStyle(el); const c = parse(s[prop]); if (c) c.a *= parseFloat(s.opacity || '1') * parseFloat(prop === 'fill' ? s.fillOpacity || '1' : '1'); return c; };
-const problems = [];
-let lowest = Infinity;
-for (const { svg, lines, shapes } of figures) {
-  const layers = [];
-  for (let n = svg; n; n = n.parentElement) { const c = colour(n, 'backgroundColor'); if (c && c.a > 0.02) { layers.push(c); if (c.a >= 1) break; } }
-  const page = layers.reverse().reduce((below, c) => over(c, below), { r: 255, g: 255, b: 255, a: 1 });
-  for (const l of lines) {
-    const x = (l.box.left + l.box.right) / 2, y = (l.box.top + l.box.bottom) / 2;
-    const bg = shapes.filter((s) => s.at < l.at && s.box.left <= x && x <= s.box.right && s.box.top <= y && y <= s.box.bottom)
-      .reduce((below, s) => over(colour(s.el, 'fill'), below), page);
-    const fg = colour(l.el, 'fill');
-    if (!fg) continue;
-    const solid = over(fg, bg);
-    const [hi, lo] = [lum(solid), lum(bg)].sort((a, b) => b - a);
-    const ratio = (hi + 0.05) / (lo + 0.05);
-    lowest = Math.min(lowest, ratio);
-    if (ratio < minRatio) problems.push(`${name(svg)}: "${say(l.el)}" is ${css(solid)} on ${css(bg)}: contrast ${ratio.toFixed(2)} < ${minRatio}`);
+const measure = () => {
+  const problems = [];
+  let lowest = Infinity;
+  for (const { svg, lines, shapes } of figures) {
+    const layers = [];
+    for (let n = svg; n; n = n.parentElement) { const c = colour(n, 'backgroundColor'); if (c && c.a > 0.02) { layers.push(c); if (c.a >= 1) break; } }
+    const page = layers.reverse().reduce((below, c) => over(c, below), { r: 255, g: 255, b: 255, a: 1 });
+    for (const l of lines) {
+      const x = (l.box.left + l.box.right) / 2, y = (l.box.top + l.box.bottom) / 2;
+      const bg = shapes.filter((s) => s.at < l.at && s.box.left <= x && x <= s.box.right && s.box.top <= y && y <= s.box.bottom)
+        .map((s) => colour(s.el, 'fill')).filter(Boolean).reduce((below, c) => over(c, below), page);
+      const fg = colour(l.el, 'fill');
+      if (!fg) continue;
+      const solid = over(fg, bg);
+      const [hi, lo] = [lum(solid), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      lowest = Math.min(lowest, ratio);
+      if (ratio < minRatio) problems.push(`${name(svg)}: "${say(l.el)}" is ${css(solid)} on ${css(bg)}: contrast ${ratio.toFixed(2)} < ${minRatio}`);
+    }
   }
-}
-return { problems, lowest: lowest === Infinity ? null : Math.round(lowest * 100) / 100 };
+  return { problems, lowest: lowest === Infinity ? null : Math.round(lowest * 100) / 100 };
+};
+return (async () => {
+  const result = {};
+  for (const theme of themes) {
+    await pick(theme);
+    result[theme] = measure();
+  }
+  return result;
+})();
 "#;
 
 // ---------------------------------------------------------------------------------------------
@@ -560,8 +584,8 @@ impl Browser {
         self.js("window.dispatchEvent(new Event('resize'))", json!(0));
     }
 
-    /// axe-core on the open page (loaded once): every violation of impact "serious" or
-    /// "critical" of the rules `only` (all rules if none).
+    /// axe-core (which the session adds to every page) on the open page: every violation of
+    /// impact "serious" or "critical" of the rules `only` (all rules if none).
     fn axe(&self, only: &[&str]) -> Vec<String> {
         let version = self.js("return window.axe?.version", json!(0));
         if version != json!(AXE_VERSION) {
