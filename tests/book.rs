@@ -93,14 +93,14 @@ fn the_comparison_table_gives_each_aspect_a_short_verdict_and_one_link() {
 /// (an empty end is open). A range of whole numbers such as "5–8×" covers the ratios that round
 /// into it; a claim repeated on several lines must hold for each.
 const REFERENCE_CLAIMS: &str = "
-at-a-glance.md | `fork`: 5–8× a thread's | creation-fork-wait-unpinned / creation-thread-spawn-unpinned | 4.5..8.5
-at-a-glance.md | `fork`: 5–8× a thread's | creation-fork-wait-pinned / creation-thread-spawn-pinned | 4.5..8.5
-at-a-glance.md | starting a program 11–18× | creation-posix-spawn-unpinned / creation-thread-spawn-unpinned | 10.5..18.5
-at-a-glance.md | starting a program 11–18× | creation-posix-spawn-pinned / creation-thread-spawn-pinned | 10.5..18.5
-at-a-glance.md | starting a program 11–18× | creation-fork-exec-unpinned / creation-thread-spawn-unpinned | 10.5..18.5
-at-a-glance.md | starting a program 11–18× | creation-fork-exec-pinned / creation-thread-spawn-pinned | 10.5..18.5
-at-a-glance.md | Within 15 % of a thread's | switch-pipe-processes-pinned / switch-pipe-threads-pinned | 0.85..1.15
-at-a-glance.md | Within 15 % of a thread's | switch-pipe-processes-unpinned / switch-pipe-threads-unpinned | 0.85..1.15
+at-a-glance.md | `fork`: 3–7× a thread's | creation-fork-wait-unpinned / creation-thread-spawn-unpinned | 2.5..7.5
+at-a-glance.md | `fork`: 3–7× a thread's | creation-fork-wait-pinned / creation-thread-spawn-pinned | 2.5..7.5
+at-a-glance.md | starting a program 16–51× | creation-posix-spawn-unpinned / creation-thread-spawn-unpinned | 15.5..51.5
+at-a-glance.md | starting a program 16–51× | creation-posix-spawn-pinned / creation-thread-spawn-pinned | 15.5..51.5
+at-a-glance.md | starting a program 16–51× | creation-fork-exec-unpinned / creation-thread-spawn-unpinned | 15.5..51.5
+at-a-glance.md | starting a program 16–51× | creation-fork-exec-pinned / creation-thread-spawn-pinned | 15.5..51.5
+at-a-glance.md | Within 30 % of a thread's | switch-pipe-processes-pinned / switch-pipe-threads-pinned | 0.7..1.3
+at-a-glance.md | Within 30 % of a thread's | switch-pipe-processes-unpinned / switch-pipe-threads-unpinned | 0.7..1.3
 at-a-glance.md | adds 3–5× a thread's memory | memory-process-private / memory-thread | 2.5..5.5
 at-a-glance.md | adds 3–5× a thread's memory | scaling-processes-1 / scaling-threads-1 | 2.5..5.5
 at-a-glance.md | adds 3–5× a thread's memory | scaling-processes-10 / scaling-threads-10 | 2.5..5.5
@@ -112,7 +112,7 @@ communication.md | took longer than a pipe round trip | switch-condvar-threads-p
 communication/shared-memory.md | more than ten times as many bytes | throughput-shm-processes / throughput-pipe-processes | 10..
 communication/sockets.md | a small round trip took longer | latency-socketpair-processes / latency-pipe-processes | 1..
 communication/sockets.md | bulk data moved faster | throughput-socketpair-processes / throughput-pipe-processes | 1..
-communication/message-queues.md | took longer than through a pipe | latency-mq-processes / latency-pipe-processes | 1..
+communication/message-queues.md | between half and twice a pipe's | latency-mq-processes / latency-pipe-processes | 0.5..2
 communication/message-queues.md | more bytes per second than a pipe | throughput-mq-processes / throughput-pipe-processes | 1..
 ";
 
