@@ -64,7 +64,7 @@ pub fn build(root: &Path, dest: &Path, verbose: bool) -> Result<Built> {
             .filter_map(|path| std::fs::read(&path).ok().map(|bytes| (path, bytes)))
             .collect();
         let built = book.build().context("building the book");
-        let built = built.and_then(|()| print_answers_at_chapter_ends(dest));
+        let built = built.and_then(|()| open_answers_in_print_html(dest));
         for (path, bytes) in kept {
             std::fs::write(&path, bytes)
                 .with_context(|| format!("putting back {}", path.display()))?;
@@ -97,7 +97,7 @@ pub fn repository_url() -> Result<Option<String>> {
 }
 
 /// Opens every answer in `print.html`, the source of the PDF: paper cannot open a `<details>`.
-fn print_answers_at_chapter_ends(dest: &Path) -> Result<()> {
+fn open_answers_in_print_html(dest: &Path) -> Result<()> {
     let path = dest.join("print.html");
     let html =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;

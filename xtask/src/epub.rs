@@ -6,7 +6,8 @@
 //! an SVG image with its colours fixed to the light palette (an e-reader applies no book.css)
 //! on an opaque white background (a reader's night mode would otherwise show dark labels on
 //! black); the Cost charts' figures as tables (disclosures, which the charts duplicate) go;
-//! each chapter's answers move to an "Answers" section at its end, each question linking there;
+//! each chapter's answers, already in a section before its `## Run it`, are opened (nothing on an
+//! e-reader opens a `<details>`);
 //! links between chapters point to their `.xhtml`, and a link to a file the EPUB lacks (the PDF,
 //! the tarball) keeps its text and loses its target.
 
