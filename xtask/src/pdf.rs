@@ -1,8 +1,9 @@
 //! `cargo xtask pdf`: the book's print page (`print.html`, every chapter on one page) printed to
 //! `book/processes-vs-threads.pdf` by headless Chromium (DevTools' `Page.printToPDF`): light
-//! theme, the diagrams as vector graphics with real text, each chapter's answers opened in
-//! the section before its `## Run it` (xtask/src/build.rs), one bookmark per heading, page numbers in the footer. Wrapping code,
-//! figures kept whole and headings kept with what follows are theme/book.css's print rules.
+//! theme, the diagrams as vector graphics with real text, each chapter's answers opened in the
+//! section before its `## Run it` (xtask/src/build.rs), one bookmark per heading, page numbers in
+//! the footer. Wrapping code, figures kept whole and headings kept with what follows are
+//! theme/book.css's print rules.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
