@@ -60,7 +60,7 @@ struct Args {
     trials: Option<u32>,
 
     /// Largest memory to touch before forking, in MiB: sizes 0, 64, 256, 1024 up to
-    /// this [default: 1024, or 256 with --quick].
+    /// this [default: 1024, or 64 with --quick].
     #[arg(
         long,
         value_name = "MIB",

@@ -45,7 +45,7 @@ test_support::example_tests!(
 /// Rows of a quick run: 6 creations × pinned/unpinned, 3 kinds × 3 sizes, 3 kinds × 2
 /// loads, 7 round trips, 3 kinds × 3 working sets, 10 latencies, 7 throughputs, 4 memory
 /// figures, 3 kinds × 2 counts.
-const QUICK_ROWS: usize = 12 + 9 + 6 + 7 + 9 + 10 + 7 + 4 + 6;
+const QUICK_ROWS: usize = 12 + 6 + 6 + 7 + 9 + 10 + 7 + 4 + 6;
 
 /// A quick run's report fits 100 columns; each row has three positive figures (median,
 /// fastest, slowest); the reader's machine is compared with the book's run and a published

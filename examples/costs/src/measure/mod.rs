@@ -70,7 +70,7 @@ impl Plan {
             }
             k *= 4;
         }
-        let max = max_touch_mib.unwrap_or(if quick { 256 } else { 1024 });
+        let max = max_touch_mib.unwrap_or(if quick { 64 } else { 1024 });
         let sizes = [0, 64, 256, 1024]
             .into_iter()
             .filter(|&s| s <= max)
