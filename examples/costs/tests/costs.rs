@@ -178,7 +178,9 @@ fn limits_and_bad_input_are_named_in_one_line() {
             .assert_one_line_error()
             .assert_stderr_contains("pthread_create(")
             .assert_stderr_contains("EAGAIN")
-            .assert_stderr_contains("refused by RLIMIT_AS");
+            .assert_stderr_contains(
+                "no room for the thread's stack in an address space",
+            );
     }
     test_support::run(BIN, &["--quick", "--reference", "/dev/null/reference"])
         .assert_code(1)

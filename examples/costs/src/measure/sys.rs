@@ -9,14 +9,13 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 pub use example_support::child::Child;
 use example_support::mapping::Zeroed;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::sys::mman::{MmapAdvise, madvise};
-use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use nix::unistd::{ForkResult, Pid, fork};
 
@@ -275,82 +274,11 @@ pub fn raw(fd: &OwnedFd) -> RawFd {
 /// A C string literal for paths handed to exec and posix_spawn.
 pub const BIN_TRUE: &CStr = c"/bin/true";
 
-/// `result` with `call` as its context; an `EAGAIN` (a new task refused) instead says
-/// which limit refused it.
+/// `result` with `call` as its context. An `EAGAIN` (a new task refused) is named, with the
+/// limit that refused it, by `example_support::one_line` when the error is printed.
 pub fn creating<T, E: Into<anyhow::Error>>(
     result: Result<T, E>,
     call: &str,
 ) -> Result<T> {
-    result.map_err(|e| {
-        let e: anyhow::Error = e.into();
-        let errno = e.downcast_ref::<Errno>().copied().or_else(|| {
-            e.downcast_ref::<std::io::Error>()?
-                .raw_os_error()
-                .map(Errno::from_raw)
-        });
-        if errno == Some(Errno::EAGAIN) {
-            anyhow!(
-                "{call}: {} ({})",
-                example_support::errno_text(Errno::EAGAIN),
-                refusing_limit()
-            )
-        } else {
-            e.context(call.to_string())
-        }
-    })
-}
-
-/// Which limit refuses a new task with `EAGAIN` now: this user's process limit when it
-/// is reached (it counts threads too, and does not bind root), else a limit on the
-/// address space (a new thread needs room for its stack), else the system's.
-fn refusing_limit() -> String {
-    let limit = |r| {
-        getrlimit(r)
-            .ok()
-            .map(|(soft, _)| soft)
-            .filter(|&s| s != RLIM_INFINITY)
-    };
-    let uid =
-        real_uid(&std::fs::read_to_string("/proc/self/status").unwrap_or_default());
-    if let Some(max) = limit(Resource::RLIMIT_NPROC)
-        && uid.is_some_and(|uid| uid != 0)
-    {
-        let tasks = user_tasks(uid);
-        if tasks >= max {
-            return format!(
-                "refused by RLIMIT_NPROC: this user has {tasks} processes and threads, at most \
-                 {max} allowed (`ulimit -u`)"
-            );
-        }
-    }
-    if let Some(max) = limit(Resource::RLIMIT_AS) {
-        return format!(
-            "refused by RLIMIT_AS, most likely: the address space is limited to {} MiB \
-             (`ulimit -v`), and a new thread needs room for its stack",
-            max >> 20
-        );
-    }
-    "refused by a system-wide task limit: kernel.threads-max, kernel.pid_max or the cgroup's \
-     pids.max"
-        .to_string()
-}
-
-/// The real user id in a `/proc/PID/status` text.
-fn real_uid(status: &str) -> Option<u32> {
-    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-    line.split_whitespace().next()?.parse().ok()
-}
-
-/// Tasks (threads of every process) whose real user is `uid`, as RLIMIT_NPROC counts
-/// them.
-fn user_tasks(uid: Option<u32>) -> u64 {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    dir.filter_map(|e| {
-        let status = std::fs::read_to_string(e.ok()?.path().join("status")).ok()?;
-        let threads = status.lines().find_map(|l| l.strip_prefix("Threads:"))?;
-        (real_uid(&status) == uid).then(|| threads.trim().parse::<u64>().ok())?
-    })
-    .sum()
+    result.map_err(|e| e.into().context(call.to_string()))
 }
