@@ -66,15 +66,15 @@ const fn lines(
 #[rustfmt::skip]
 pub const CHARTS: &[ChartSpec] = &[
     bars("creation", "Creating a task and waiting for it (log scale)", &[Section::Creation], true),
-    lines("fork-size", "Creation time vs memory the parent has touched (log scale)",
+    lines("fork-size", "Creation time vs memory the parent has touched, unpinned (log scale)",
           &[Section::ForkSize], |r| r.touched_mib, "MiB the parent wrote to first"),
-    lines("creation-under-load", "Creation while N idle tasks of the same kind exist (log scale)",
+    lines("creation-under-load", "Creation while N idle tasks of the same kind exist, unpinned (log scale)",
           &[Section::CreationLoad], |r| r.tasks, "idle tasks already there"),
     bars("context-switch", "1-byte round trip between two tasks (log scale)", &[Section::ContextSwitch], true),
     lines("working-set", "Pinned round trip vs the working set each side writes (log scale)",
           &[Section::WorkingSet], |r| r.working_set_kib, "working set of each side"),
     bars("communication-latency", "Round trip of a small message (log scale)", &[Section::Latency], true),
-    bars("communication-throughput", "Throughput with 64 KiB messages", &[Section::Throughput], false),
+    bars("communication-throughput", "Throughput one way, in 64 KiB messages (message queue: msgsize_max)", &[Section::Throughput], false),
     bars("memory", "Memory added per idle task (log scale)", &[Section::Memory], true),
     lines("memory-scaling", "Memory per idle task vs number of idle tasks (log scale)",
           &[Section::MemoryScaling], |r| r.tasks, "idle tasks"),

@@ -4,7 +4,9 @@
 //! fragments from `reference/claims.md`, which is rendered from the reference JSON (and
 //! checked against it by the costs test). A new recording changes the words with the
 //! numbers: "took about as long as" only within 10 %, "5.0× slower than" otherwise, with
-//! two significant figures.
+//! two significant figures; and a difference of medians whose trials overlap (fewer than
+//! three in four of the pairs of trials, one from each row, point the same way) is said to
+//! be no measured difference.
 
 use std::fmt::Write as _;
 
@@ -12,6 +14,35 @@ use crate::{Report, Row, Unit, md};
 
 /// Two figures within this factor of each other are "about" the same.
 pub const SAME: f64 = 1.10;
+
+/// The share of pairs of trials, one from each row, that must point the same way for a
+/// difference of medians to count as measured.
+pub const SEPARATE: f64 = 0.75;
+
+/// The share of pairs (a trial of `a`, a trial of `b`) in which `a`'s is larger, ties
+/// counting half: 0.5 when the rows cannot be told apart, 0 or 1 when they do not overlap.
+pub fn larger_share(a: &Row, b: &Row) -> f64 {
+    let mut larger = 0.0;
+    for x in &a.samples {
+        for y in &b.samples {
+            larger += if x > y {
+                1.0
+            } else if x == y {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    larger / (a.samples.len() * b.samples.len()).max(1) as f64
+}
+
+/// Whether the medians of `a` and `b` differ by more than [`SAME`] and their trials say so.
+pub fn differ(a: &Row, b: &Row) -> bool {
+    let r = a.median / b.median;
+    let share = larger_share(a, b);
+    r.max(1.0 / r) > SAME && share.max(1.0 - share) >= SEPARATE
+}
 
 /// One comparison: row `a` against row `b` (which the sentence names `than`; the
 /// chapter names `a` itself). Ids may end in `-max` (the largest size or count measured)
@@ -117,6 +148,19 @@ pub fn compare(a: &Row, b: &Row) -> String {
     }
 }
 
+/// How `a` compares with `b` (median ratio `r`) where the trials show no difference: "was
+/// not measurably slower than", "was not measurably faster than", "not measurably more than".
+fn no_difference(a: &Row, r: f64) -> &'static str {
+    match a.unit {
+        Unit::Micros if r > 1.0 => "was not measurably slower than",
+        Unit::Micros => "was not measurably faster than",
+        Unit::GibPerSec if r > 1.0 => "was not measurably faster than",
+        Unit::GibPerSec => "was not measurably slower than",
+        Unit::Kib if r > 1.0 => "not measurably more than",
+        Unit::Kib => "not measurably less than",
+    }
+}
+
 /// "72.4 ms", with the size or count where the other figure has another one.
 fn value(row: &Row, other: &Row) -> String {
     let v = crate::nbsp(&row.unit.format(row.median));
@@ -166,13 +210,26 @@ impl Report {
     pub fn claim(&self, key: &str) -> Option<String> {
         let claim = CLAIMS.iter().find(|c| c.key == key)?;
         let (a, b) = self.claim_rows(claim)?;
-        Some(format!(
-            "{} {} ({} vs {})",
-            compare(a, b),
-            claim.than,
-            value(a, b),
-            value(b, a)
-        ))
+        let (va, vb) = (value(a, b), value(b, a));
+        let r = a.median / b.median;
+        if r.max(1.0 / r) > SAME && !differ(a, b) {
+            return Some(format!(
+                "{} {}: the median was {}× {}, but the trials overlap ({va} vs {vb})",
+                no_difference(a, r),
+                claim.than,
+                ratio_text(r.max(1.0 / r)),
+                if r > 1.0 { "higher" } else { "lower" },
+            ));
+        }
+        Some(format!("{} {} ({va} vs {vb})", compare(a, b), claim.than))
+    }
+
+    /// Whether claim `key`'s rows differ measurably ([`differ`]).
+    pub fn claim_differs(&self, key: &str) -> bool {
+        let claim = CLAIMS.iter().find(|c| c.key == key);
+        claim
+            .and_then(|c| self.claim_rows(c))
+            .is_some_and(|(a, b)| differ(a, b))
     }
 
     /// The ratio of claim `key`'s two medians.
@@ -191,39 +248,47 @@ impl Report {
                 .unwrap_or_else(|| "was not measured".to_string()))
         };
         let ratio = |key: &str| self.claim_ratio(key).unwrap_or(1.0);
-        let same = |key: &str| ratio(key).max(1.0 / ratio(key)) <= SAME;
-        let creation = if ratio("fork-thread-unpinned") > SAME
-            && ratio("fork-thread-pinned") > SAME
+        let differs = |key: &str| self.claim_differs(key);
+        let slower = |key: &str| differs(key) && ratio(key) > 1.0;
+        let creation = if slower("fork-thread-unpinned") && slower("fork-thread-pinned")
         {
             "yes"
         } else {
             "not always"
         };
         let switch = match ratio("switch-pinned") {
-            r if r > SAME => "yes, here",
-            _ if same("switch-pinned") => "not measurably, here",
+            _ if !differs("switch-pinned") => "not measurably, here",
+            r if r > 1.0 => "yes, here",
             _ => "no, not here",
         };
-        let communication = if same("pipe") && same("shm") {
+        let communication = if !differs("pipe") && !differs("shm") {
             "only by the mechanism"
         } else {
             "partly"
         };
         // The copying mechanisms do the same work for both kinds of task; where the unpinned
         // pipe rows differ, the difference is in the wake-ups around them.
-        let copying = if same("pipe") {
+        let copying = if !differs("pipe") {
             "copying mechanisms (pipes, sockets, message queues) cost threads the same"
         } else {
             "a copying mechanism (pipes, sockets, message queues) does the same work for \
              threads, but unpinned each round trip also wakes another CPU, which varies widely \
              from trial to trial"
         };
-        let overhead = if ratio("process-thread") > SAME {
+        let overhead = if slower("process-thread") {
             "yes"
         } else {
             "not here"
         };
         let conditions = match &self.machine.address_space_switch {
+            Some(s)
+                if s.pcid == Some(true)
+                    && s.vulnerabilities.contains_key("spectre_v2")
+                    && s.ibpb().is_none()
+                    && !s.kpti() =>
+            {
+                "on a CPU with PCID, without KPTI, and without IBPB, as here".to_string()
+            }
             Some(s) if s.pcid == Some(true) && s.ibpb() != Some("always-on") && !s.kpti() => {
                 "on a CPU with PCID, without KPTI, and with IBPB only on request, as here"
                     .to_string()

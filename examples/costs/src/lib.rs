@@ -12,7 +12,7 @@ mod claims;
 pub mod compare;
 mod report;
 
-pub use claims::{CLAIMS, SAME, compare, ratio_text};
+pub use claims::{CLAIMS, SAME, compare, differ, ratio_text};
 
 pub use report::*;
 

@@ -236,10 +236,10 @@ impl Section {
                 "Creation: create a task that ends at once, and wait for it"
             }
             Section::ForkSize => {
-                "Creation vs the memory the parent has touched (4 KiB pages)"
+                "Creation vs the memory the parent has touched (4 KiB pages), unpinned"
             }
             Section::CreationLoad => {
-                "Creation while N idle tasks of the same kind exist"
+                "Creation while N idle tasks of the same kind exist, unpinned"
             }
             Section::ContextSwitch => {
                 "Context switching: 1-byte round trip between two tasks"
@@ -248,7 +248,9 @@ impl Section {
                 "Pinned round trip, each side writing its working set between switches"
             }
             Section::Latency => "Communication latency: round trip of a small message",
-            Section::Throughput => "Communication throughput: 64 KiB messages, one way",
+            Section::Throughput => {
+                "Communication throughput, one way: 64 KiB messages (queue: msgsize_max)"
+            }
             Section::Memory => "Memory overhead: what an idle task adds",
             Section::MemoryScaling => {
                 "Memory per idle task by number of tasks: PSS + kernel stacks + page tables"
@@ -592,7 +594,7 @@ impl Report {
                 "Trials",
                 format!(
                     "{} per row: the median, the fastest and the slowest",
-                    self.trials
+                    trials_text(&self.rows).unwrap_or_else(|| self.trials.to_string())
                 ),
             ),
             ("Date", m.date_utc.clone()),
@@ -693,7 +695,12 @@ impl Report {
                 chart.name,
                 chart.title,
                 chart.sections[0].column(),
-                self.trials
+                trials_text(
+                    self.rows
+                        .iter()
+                        .filter(|r| chart.sections.contains(&r.section))
+                )
+                .unwrap_or_else(|| self.trials.to_string())
             );
             for row in self
                 .rows
@@ -839,6 +846,17 @@ pub fn short_label(row: &Row) -> String {
         }
         _ => format!("{} ({})", row.label(), row.who.as_str()),
     }
+}
+
+/// How many trials `rows` have: "11", or "5 to 11" where they differ; None without rows.
+fn trials_text<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Option<String> {
+    let counts: Vec<usize> = rows.into_iter().map(|r| r.samples.len()).collect();
+    let (least, most) = (counts.iter().min()?, counts.iter().max()?);
+    Some(if least == most {
+        format!("{most}")
+    } else {
+        format!("{least} to {most}")
+    })
 }
 
 /// Number and unit joined by a no-break space, so a narrow column never puts the unit

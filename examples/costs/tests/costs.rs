@@ -106,7 +106,7 @@ fn the_committed_reference_is_complete_and_untouched() {
     assert_eq!(report.max_touched_mib(), Some(1024));
     let every = |s: &Section| report.rows_in(*s).next().is_some();
     assert!(Section::ALL.iter().all(every), "a section has no rows");
-    // The sweep of working sets goes past the last-level cache, with room for both sides.
+    // The sweep of working sets goes to twice the last-level cache, or to 256 MiB.
     let past =
         |llc: u64| report.max_working_set_kib() >= Some((llc * 2).min(256 << 10));
     assert!(report.machine.llc_kib().is_none_or(past));
