@@ -169,9 +169,11 @@ fn chapter_problems(root: &Path, listed: &[PathBuf]) -> Result<Vec<String>> {
                 (Ok(text), Some(anchor)) => match anchor_text(&text, anchor) {
                     None => format!("no `ANCHOR: {anchor}` … `ANCHOR_END: {anchor}` in {file}"),
                     Some(t) if t.trim().is_empty() => "it selects nothing".to_owned(),
+                    Some(t) if too_long(&include.file, &t) => listing_problem(&t),
                     Some(_) => continue,
                 },
                 (Ok(text), None) if text.trim().is_empty() => format!("{file} is empty"),
+                (Ok(text), None) if too_long(&include.file, &text) => listing_problem(&text),
                 (Ok(_), None) => continue,
             };
             problems.push(format!("{page}: {}: {problem}", include.directive));
@@ -190,6 +192,21 @@ fn chapter_problems(root: &Path, listed: &[PathBuf]) -> Result<Vec<String>> {
     }
     problems.sort();
     Ok(problems)
+}
+
+/// A listing a reader takes in at once: at most this many lines of Rust in a row.
+const LISTING_LINES: usize = 40;
+
+fn too_long(file: &Path, text: &str) -> bool {
+    file.extension().is_some_and(|e| e == "rs") && text.trim_end().lines().count() > LISTING_LINES
+}
+
+fn listing_problem(text: &str) -> String {
+    format!(
+        "a listing of {} lines: at most {LISTING_LINES}, so that it reads at once (split it at \
+         an anchor, or move what is not the lesson into a function of its own)",
+        text.trim_end().lines().count()
+    )
 }
 
 /// The lines an anchor selects in `source`, as mdBook includes them (lines naming an anchor left
@@ -219,10 +236,13 @@ mod tests {
     fn each_chapter_problem_is_one_line_naming_its_page() {
         let root = std::env::temp_dir().join(format!("xtask-chapters-{}", std::process::id()));
         std::fs::create_dir_all(root.join("src")).expect("a scratch book");
-        let code = "// ANCHOR: here\nfn f() {}\n// ANCHOR_END: here\n";
+        let long = "let x = 1;\n".repeat(41);
+        let code = format!(
+            "// ANCHOR: here\nfn f() {{}}\n// ANCHOR_END: here\n// ANCHOR: long\n{long}// ANCHOR_END: long\n"
+        );
         std::fs::write(root.join("code.rs"), code).expect("writing");
         let page = "{{#include ../code.rs:here}}\n{{#include ../code.rs:gone}}\n\n```rust\n\
-                    {{#include ../code.rs:here}}\nfn g() {}\n```\n";
+                    {{#include ../code.rs:here}}\nfn g() {}\n```\n{{#include ../code.rs:long}}\n";
         std::fs::write(root.join("src/page.md"), page).expect("writing");
         let problems = super::chapter_problems(&root, &[]);
         std::fs::remove_dir_all(&root).expect("removing the scratch book");
@@ -232,6 +252,9 @@ mod tests {
                 "src/page.md: not in src/SUMMARY.md, so not in the book",
                 "src/page.md: {{#include ../code.rs:gone}}: no `ANCHOR: gone` … `ANCHOR_END: \
                  gone` in code.rs",
+                "src/page.md: {{#include ../code.rs:long}}: a listing of 41 lines: at most 40, \
+                 so that it reads at once (split it at an anchor, or move what is not the lesson \
+                 into a function of its own)",
                 "src/page.md:4: Rust written into the chapter (\"fn g() {}\"): include it by \
                  ANCHOR from an example crate instead, so that it is compiled and tested",
             ]

@@ -1,5 +1,5 @@
 //! `cargo book`: build the book, serve it on 127.0.0.1, rebuild when `src/`, `examples/`,
-//! `theme/` or `book.toml` change, and reload open pages. Serving is tower-http's `ServeDir`,
+//! `exercises/`, `theme/`, `questions.toml` or `book.toml` change, and reload open pages. Serving is tower-http's `ServeDir`,
 //! watching `notify` (debounced), reloading `tower-livereload` (a script it adds to each HTML
 //! response, never to the built files, listens on a server-sent events stream).
 
@@ -81,7 +81,9 @@ fn watch(root: &Path, reload: Reloader) -> Result<Debouncer<RecommendedWatcher, 
     for (path, mode) in [
         ("src", RecursiveMode::Recursive),
         ("examples", RecursiveMode::Recursive),
+        ("exercises", RecursiveMode::Recursive),
         ("theme", RecursiveMode::Recursive),
+        ("questions.toml", RecursiveMode::NonRecursive),
         ("book.toml", RecursiveMode::NonRecursive),
     ] {
         let path = root.join(path);
