@@ -169,12 +169,16 @@ fn chapter_problems(root: &Path, listed: &[PathBuf]) -> Result<Vec<String>> {
                 (Ok(text), Some(anchor)) => match anchor_text(&text, anchor) {
                     None => format!("no `ANCHOR: {anchor}` … `ANCHOR_END: {anchor}` in {file}"),
                     Some(t) if t.trim().is_empty() => "it selects nothing".to_owned(),
-                    Some(t) if too_long(&include.file, &t) => listing_problem(&t),
-                    Some(_) => continue,
+                    Some(t) => match listing_problem(&include.file, &t) {
+                        Some(problem) => problem,
+                        None => continue,
+                    },
                 },
                 (Ok(text), None) if text.trim().is_empty() => format!("{file} is empty"),
-                (Ok(text), None) if too_long(&include.file, &text) => listing_problem(&text),
-                (Ok(_), None) => continue,
+                (Ok(text), None) => match listing_problem(&include.file, &text) {
+                    Some(problem) => problem,
+                    None => continue,
+                },
             };
             problems.push(format!("{page}: {}: {problem}", include.directive));
         }
@@ -197,16 +201,15 @@ fn chapter_problems(root: &Path, listed: &[PathBuf]) -> Result<Vec<String>> {
 /// A listing a reader takes in at once: at most this many lines of Rust in a row.
 const LISTING_LINES: usize = 40;
 
-fn too_long(file: &Path, text: &str) -> bool {
-    file.extension().is_some_and(|e| e == "rs") && text.trim_end().lines().count() > LISTING_LINES
-}
-
-fn listing_problem(text: &str) -> String {
-    format!(
-        "a listing of {} lines: at most {LISTING_LINES}, so that it reads at once (split it at \
-         an anchor, or move what is not the lesson into a function of its own)",
-        text.trim_end().lines().count()
-    )
+/// What is wrong with `text`, included from `file`, as a listing: too long, if it is Rust.
+fn listing_problem(file: &Path, text: &str) -> Option<String> {
+    let lines = text.trim_end().lines().count();
+    (file.extension().is_some_and(|e| e == "rs") && lines > LISTING_LINES).then(|| {
+        format!(
+            "a listing of {lines} lines: at most {LISTING_LINES}, so that it reads at once \
+             (split it at an anchor, or move what is not the lesson into a function of its own)"
+        )
+    })
 }
 
 /// The lines an anchor selects in `source`, as mdBook includes them (lines naming an anchor left

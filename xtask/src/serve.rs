@@ -1,7 +1,8 @@
 //! `cargo book`: build the book, serve it on 127.0.0.1, rebuild when `src/`, `examples/`,
-//! `exercises/`, `theme/`, `questions.toml` or `book.toml` change, and reload open pages. Serving is tower-http's `ServeDir`,
-//! watching `notify` (debounced), reloading `tower-livereload` (a script it adds to each HTML
-//! response, never to the built files, listens on a server-sent events stream).
+//! `exercises/`, `theme/`, `questions.toml` or `book.toml` change, and reload open pages.
+//! Serving is tower-http's `ServeDir`, watching `notify` (debounced), reloading
+//! `tower-livereload` (a script it adds to each HTML response, never to the built files,
+//! listens on a server-sent events stream).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;

@@ -22,26 +22,35 @@ pub const SEPARATE: f64 = 0.75;
 /// The share of pairs (a trial of `a`, a trial of `b`) in which `a`'s is larger, ties
 /// counting half: 0.5 when the rows cannot be told apart, 0 or 1 when they do not overlap.
 pub fn larger_share(a: &Row, b: &Row) -> f64 {
-    let mut larger = 0.0;
-    for x in &a.samples {
-        for y in &b.samples {
-            larger += if x > y {
-                1.0
-            } else if x == y {
-                0.5
-            } else {
-                0.0
-            };
-        }
-    }
+    let pairs = a
+        .samples
+        .iter()
+        .flat_map(|x| b.samples.iter().map(move |y| (x, y)));
+    let larger: f64 = pairs
+        .map(|(x, y)| match x.partial_cmp(y) {
+            Some(std::cmp::Ordering::Greater) => 1.0,
+            Some(std::cmp::Ordering::Equal) => 0.5,
+            _ => 0.0,
+        })
+        .sum();
     larger / (a.samples.len() * b.samples.len()).max(1) as f64
+}
+
+/// Whether a ratio of medians is within [`SAME`] of 1: "about" the same.
+fn about_same(r: f64) -> bool {
+    r.max(1.0 / r) <= SAME
+}
+
+/// Whether the trials of `a` and `b` fail to separate (fewer than [`SEPARATE`] of the
+/// pairs point the same way).
+fn overlap(a: &Row, b: &Row) -> bool {
+    let share = larger_share(a, b);
+    share.max(1.0 - share) < SEPARATE
 }
 
 /// Whether the medians of `a` and `b` differ by more than [`SAME`] and their trials say so.
 pub fn differ(a: &Row, b: &Row) -> bool {
-    let r = a.median / b.median;
-    let share = larger_share(a, b);
-    r.max(1.0 / r) > SAME && share.max(1.0 - share) >= SEPARATE
+    !about_same(a.median / b.median) && !overlap(a, b)
 }
 
 /// One comparison: row `a` against row `b` (which the sentence names `than`; the
@@ -131,7 +140,7 @@ pub fn ratio_text(r: f64) -> String {
 /// without ("5.0× as much as", "about as much as").
 pub fn compare(a: &Row, b: &Row) -> String {
     let r = a.median / b.median;
-    let same = r.max(1.0 / r) <= SAME;
+    let same = about_same(r);
     let (x, y) = (ratio_text(r), ratio_text(1.0 / r));
     match a.unit {
         Unit::Micros if same => "took about as long as".to_string(),
@@ -194,7 +203,9 @@ impl Report {
             .map(|(k, _)| k)
     }
 
-    fn claim_rows(&self, claim: &Claim) -> Option<(&Row, &Row)> {
+    /// Claim `key` and its two rows, or None where they were not measured.
+    fn claim_rows(&self, key: &str) -> Option<(&Claim, &Row, &Row)> {
+        let claim = CLAIMS.iter().find(|c| c.key == key)?;
         let resolve = |id: &str| match id.strip_suffix("-widest") {
             Some(prefix) => {
                 self.row(&format!("{prefix}-{}", self.widest_working_set()?))
@@ -202,17 +213,16 @@ impl Report {
             None => self.pick(id),
         };
         let (a, b) = (resolve(claim.a)?, resolve(claim.b)?);
-        (a.id != b.id).then_some((a, b))
+        (a.id != b.id).then_some((claim, a, b))
     }
 
     /// The claim `key` without its subject: "was 5.0× slower than a thread's spawn +
     /// join (316 µs vs 62.7 µs)", or None where its rows were not measured.
     pub fn claim(&self, key: &str) -> Option<String> {
-        let claim = CLAIMS.iter().find(|c| c.key == key)?;
-        let (a, b) = self.claim_rows(claim)?;
+        let (claim, a, b) = self.claim_rows(key)?;
         let (va, vb) = (value(a, b), value(b, a));
         let r = a.median / b.median;
-        if r.max(1.0 / r) > SAME && !differ(a, b) {
+        if !about_same(r) && overlap(a, b) {
             return Some(format!(
                 "{} {}: the median was {}× {}, but the trials overlap ({va} vs {vb})",
                 no_difference(a, r),
@@ -226,16 +236,12 @@ impl Report {
 
     /// Whether claim `key`'s rows differ measurably ([`differ`]).
     pub fn claim_differs(&self, key: &str) -> bool {
-        let claim = CLAIMS.iter().find(|c| c.key == key);
-        claim
-            .and_then(|c| self.claim_rows(c))
-            .is_some_and(|(a, b)| differ(a, b))
+        self.claim_rows(key).is_some_and(|(_, a, b)| differ(a, b))
     }
 
     /// The ratio of claim `key`'s two medians.
     pub fn claim_ratio(&self, key: &str) -> Option<f64> {
-        let claim = CLAIMS.iter().find(|c| c.key == key)?;
-        let (a, b) = self.claim_rows(claim)?;
+        let (_, a, b) = self.claim_rows(key)?;
         Some(a.median / b.median)
     }
 

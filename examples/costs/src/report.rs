@@ -594,7 +594,7 @@ impl Report {
                 "Trials",
                 format!(
                     "{} per row: the median, the fastest and the slowest",
-                    trials_text(&self.rows).unwrap_or_else(|| self.trials.to_string())
+                    self.trials_text(&self.rows)
                 ),
             ),
             ("Date", m.date_utc.clone()),
@@ -608,6 +608,17 @@ impl Report {
             ));
         }
         facts
+    }
+
+    /// How many trials `rows` have: "11", or "5 to 11" where they differ (the run's
+    /// setting without rows).
+    fn trials_text<'a>(&self, rows: impl IntoIterator<Item = &'a Row>) -> String {
+        let counts: Vec<usize> = rows.into_iter().map(|r| r.samples.len()).collect();
+        match (counts.iter().min(), counts.iter().max()) {
+            (Some(least), Some(most)) if least != most => format!("{least} to {most}"),
+            (Some(most), _) => most.to_string(),
+            _ => self.trials.to_string(),
+        }
     }
 
     /// The plain-text report printed to the terminal, within [`COLUMNS`] columns.
@@ -695,12 +706,11 @@ impl Report {
                 chart.name,
                 chart.title,
                 chart.sections[0].column(),
-                trials_text(
+                self.trials_text(
                     self.rows
                         .iter()
                         .filter(|r| chart.sections.contains(&r.section))
                 )
-                .unwrap_or_else(|| self.trials.to_string())
             );
             for row in self
                 .rows
@@ -846,17 +856,6 @@ pub fn short_label(row: &Row) -> String {
         }
         _ => format!("{} ({})", row.label(), row.who.as_str()),
     }
-}
-
-/// How many trials `rows` have: "11", or "5 to 11" where they differ; None without rows.
-fn trials_text<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Option<String> {
-    let counts: Vec<usize> = rows.into_iter().map(|r| r.samples.len()).collect();
-    let (least, most) = (counts.iter().min()?, counts.iter().max()?);
-    Some(if least == most {
-        format!("{most}")
-    } else {
-        format!("{least} to {most}")
-    })
 }
 
 /// Number and unit joined by a no-break space, so a narrow column never puts the unit
