@@ -89,7 +89,6 @@ pub const CLAIMS: &[Claim] = &[
     c("load-thread", "load-thread-spawn-max", "load-thread-spawn-1", "with one"),
     c("load-task", "load-task-spawn-max", "load-task-spawn-1", "with one"),
     c("switch-pinned", "switch-pipe-processes-pinned", "switch-pipe-threads-pinned", "between threads"),
-    c("switch-unpinned", "switch-pipe-processes-unpinned", "switch-pipe-threads-unpinned", "between threads"),
     c("unpinned-pinned", "switch-pipe-processes-unpinned", "switch-pipe-processes-pinned", "pinned"),
     c("condvar-pinned", "switch-condvar-threads-pinned", "switch-pipe-threads-pinned", "a pipe round trip between threads"),
     c("condvar-unpinned", "switch-condvar-threads-unpinned", "switch-pipe-threads-unpinned", "a pipe round trip between threads"),

@@ -133,6 +133,8 @@ fn the_committed_reference_is_complete_and_untouched() {
 /// The Cost pages state no figure, ratio or comparison of their own: those come from the
 /// generated files they include (every chart's figure and table, the machine), which follow
 /// the numbers. Includes, code and quoted claims of the usual table are not the page's words.
+/// Each result is shown once: no claim appears twice, the verdict's included (a section that
+/// explains a verdict refers to it).
 #[test]
 fn the_cost_pages_take_their_numbers_from_the_reference() {
     let own = Regex::new(concat!(
@@ -153,6 +155,27 @@ fn the_cost_pages_take_their_numbers_from_the_reference() {
             assert_eq!(found, None, "{page} states it itself: {line}; include it");
         }
         pages += &text;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference");
+    let claims = std::fs::read_to_string(dir.join("claims.md")).unwrap();
+    let anchor =
+        Regex::new(r"(?s)<!-- ANCHOR: ([\w-]+) -->\n(.*?)\n<!-- ANCHOR_END").unwrap();
+    let text: Vec<(&str, &str)> = (anchor.captures_iter(&claims))
+        .map(|c| (c.get(1).unwrap().as_str(), c.get(2).unwrap().as_str()))
+        .collect();
+    let include = Regex::new(r"\{\{#include\s+[^}]*claims\.md:([\w-]+)\}\}").unwrap();
+    let shown = include.replace_all(&pages, |c: &regex::Captures| {
+        text.iter()
+            .find(|(key, _)| *key == &c[1])
+            .map_or("", |t| t.1)
+            .to_string()
+    });
+    for (key, claim) in text.iter().filter(|(key, _)| *key != "verdict") {
+        let times = shown.matches(claim).count();
+        assert!(
+            times <= 1,
+            "the cost pages show claim {key} {times} times: {claim}"
+        );
     }
     // Every chart's figure (which includes its SVG) and table, and the machine's description.
     let charts = costs::charts::CHARTS.iter().map(|c| c.name);
