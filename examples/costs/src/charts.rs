@@ -1,10 +1,10 @@
-//! SVG charts of a [`Report`], drawn for a narrow column: 400 units wide, so that at
-//! a phone's 360-pixel screen every text is still 12 pixels tall, one label above each
-//! bar, a few series per line chart, every value axis logarithmic but throughput's, with
-//! a label centred on each of its ticks. Colours are CSS custom properties with plain
-//! fallbacks (`var(--fg, black)`), so the charts follow the book's theme and keep
-//! fixed colours where no stylesheet applies: blue for processes, orange for threads,
-//! purple for async tasks, dashes telling series of one kind apart. Each chart names itself for screen
+//! SVG charts of a [`Report`], drawn for a narrow column: 400 units wide (and a small
+//! margin), so that at a phone's 360-pixel screen every text is still 12 pixels tall, one
+//! label above each bar, a few series per line chart, every value axis logarithmic but
+//! throughput's, with a label centred on each of its ticks. Colours are CSS custom
+//! properties with plain fallbacks (`var(--fg, black)`), so the charts follow the book's
+//! theme and keep fixed colours where no stylesheet applies: blue for processes, orange
+//! for threads, purple for async tasks, dashes telling series of one kind apart. Each chart names itself for screen
 //! readers (`<title>`) and lists its medians (`<desc>`). The output has no blank
 //! lines, so the chapter can include it inline in Markdown, and it is a pure function
 //! of the report, so the committed charts can be checked against the committed JSON.
@@ -81,6 +81,9 @@ pub const CHARTS: &[ChartSpec] = &[
 ];
 
 const WIDTH: f64 = 400.0;
+/// Room on either side of [`WIDTH`], so that on a phone, where a chart spans the screen, no
+/// label starts at its very edge.
+const MARGIN: f64 = 6.0;
 /// Every text's size, in SVG units.
 const FONT: f64 = 14.0;
 /// A generous estimate of a character's width at [`FONT`], for layout.
@@ -123,11 +126,14 @@ pub fn render(report: &Report, spec: &ChartSpec) -> String {
         .collect();
     let id = format!("costs-{}", spec.name);
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height:.0}\" \
-         width=\"{WIDTH}\" role=\"img\" aria-labelledby=\"{id}-title\" \
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"{} 0 {} {height:.0}\" \
+         width=\"{}\" role=\"img\" aria-labelledby=\"{id}-title\" \
          aria-describedby=\"{id}-desc\" font-family=\"sans-serif\" font-size=\"{FONT}\" \
          style=\"max-width:100%;height:auto\">\n<title id=\"{id}-title\">{}</title>\n\
          <desc id=\"{id}-desc\">Medians: {}.</desc>\n{}</svg>\n",
+        -MARGIN,
+        WIDTH + 2.0 * MARGIN,
+        WIDTH + 2.0 * MARGIN,
         escape(spec.title),
         escape(&desc.join("; ")),
         svg.0
